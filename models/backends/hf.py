@@ -1,0 +1,118 @@
+"""Reference backend: plain PyTorch forward hooks on the HF modules. Fastest, and the one the others are tested against."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import Tensor, nn
+from torch.utils.hooks import RemovableHandle
+
+from models.architecture import find_blocks, sublayer_name
+from models.hooked import Batch, HookedModel, ModelInfo, _ReadRequest, apply_at, select
+from models.positions import position_mask
+from models.sites import Site
+
+Transform = Callable[[Tensor], Tensor]
+
+
+class HFHookedModel(HookedModel):
+    """Hooks registered with `register_forward_hook`; every handle is owned and removed by its context."""
+
+    backend = "hf"
+
+    def __init__(self, hf_model: nn.Module, tokenizer: Any, info: ModelInfo):
+        super().__init__(hf_model, tokenizer, info)  # type: ignore[arg-type]  # any causal LM module
+        self._blocks = find_blocks(hf_model)
+
+    # ----------------------------------------------------------------- hooks
+    def _module(self, site: Site) -> nn.Module:
+        block = self._blocks[site.layer]
+        if site.name in ("resid_pre", "resid_post"):
+            return block
+        return getattr(block, sublayer_name(block, "attn" if site.name == "attn_out" else "mlp"))
+
+    def _hook(self, site: Site, transform: Transform) -> RemovableHandle:
+        """Hook `transform` onto the tensor that `site` names, whatever container the module returns."""
+        module = self._module(site)
+        if site.name == "resid_pre":
+
+            def pre_hook(_mod: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+                if args:
+                    return (transform(args[0]), *args[1:]), kwargs
+                return args, {**kwargs, "hidden_states": transform(kwargs["hidden_states"])}
+
+            return module.register_forward_pre_hook(pre_hook, with_kwargs=True)
+
+        def post_hook(_mod: nn.Module, _args: tuple, output: Any) -> Any:
+            if isinstance(output, tuple):  # attention returns (out, weights); older blocks return tuples
+                return (transform(output[0]), *output[1:])
+            return transform(output)
+
+        return module.register_forward_hook(post_hook)
+
+    def _begin_call(self) -> RemovableHandle:
+        embed = self.hf_model.get_input_embeddings()
+
+        def track(_mod: nn.Module, args: tuple) -> None:
+            if self._state is not None:
+                self._state.advance(args[0].shape[1])
+
+        return embed.register_forward_pre_hook(track)
+
+    def _end_call(self, token: RemovableHandle) -> None:
+        token.remove()
+
+    def _install(self, resolved: list) -> list[RemovableHandle]:
+        handles: list[RemovableHandle] = []
+        try:
+            for r in resolved:
+                # A factory binds `r` per hook; a closure in the loop body would share the loop variable.
+                handles.append(self._hook(r.site, self._steer_fn(r.spec)))
+        except BaseException:
+            self._uninstall(handles)
+            raise
+        return handles
+
+    def _steer_fn(self, spec: Any) -> Transform:
+        return lambda h: apply_at(spec, h, self._current_state(h))
+
+    def _uninstall(self, token: list[RemovableHandle]) -> None:
+        for handle in token:
+            handle.remove()
+
+    # ----------------------------------------------------------------- running
+    def _forward(self, batch: Batch, reads: list[_ReadRequest]) -> tuple[Tensor, dict[Site, Tensor]]:
+        recorded: dict[Site, Tensor] = {}
+        handles = [self._hook(r.site, self._read_fn(r, recorded)) for r in reads]
+        try:
+            out = self.hf_model(
+                input_ids=batch.input_ids,
+                attention_mask=batch.attention_mask,
+                position_ids=batch.position_ids,
+                use_cache=False,
+            )
+        finally:
+            for handle in handles:
+                handle.remove()
+        return out.logits, recorded
+
+    def _read_fn(self, r: _ReadRequest, sink: dict[Site, Tensor]) -> Transform:
+        def read(h: Tensor) -> Tensor:
+            state = self._current_state(h)
+            sink[r.site] = select(h, position_mask(r.positions, state, h.shape[1]), r.reduce, r.site)
+            return h
+
+        return read
+
+    def _generate(self, batch: Batch, **options: Any) -> Tensor:
+        sampling = {"temperature": options["temperature"], "top_p": options["top_p"]} if options["do_sample"] else {}
+        return self.hf_model.generate(
+            input_ids=batch.input_ids,
+            attention_mask=batch.attention_mask,
+            max_new_tokens=options["max_new_tokens"],
+            do_sample=options["do_sample"],
+            eos_token_id=options["stop_ids"],
+            pad_token_id=self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else options["stop_ids"][0],
+            **sampling,
+        )

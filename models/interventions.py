@@ -1,0 +1,78 @@
+"""Interventions on a site: add, replace or project out a vector at chosen positions.
+
+The arithmetic lives here once; backends only decide *where* to call `apply_intervention`.
+Every kind is the identity at ``alpha=0``:
+
+* ``add``:          h <- h + alpha * v
+* ``replace``:      h <- (1 - alpha) * h + alpha * v   (alpha=1 sets the activation to v)
+* ``project_out``:  h <- h - alpha * (h . u) u, with u = v / |v|   (alpha=1 removes the direction)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from models.errors import InterventionError
+from models.positions import Positions, validate_positions
+from models.sites import Site, SiteLike, parse_site
+
+Kind = Literal["add", "replace", "project_out"]
+KINDS: tuple[str, ...] = ("add", "replace", "project_out")
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """A vector applied at one site. Build with `Intervention(site, vector, kind, alpha, positions)`."""
+
+    site: SiteLike
+    vector: Tensor
+    kind: Kind = "add"
+    alpha: float = 1.0
+    positions: Positions = "all"
+    fired: list[int] = field(default_factory=list, compare=False, repr=False)  # calls seen, for tests
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InterventionError(f"kind={self.kind!r} is not known; use one of {', '.join(KINDS)}")
+        if not isinstance(self.vector, Tensor) or self.vector.ndim != 1:
+            shape = tuple(self.vector.shape) if isinstance(self.vector, Tensor) else type(self.vector).__name__
+            raise InterventionError(f"vector must be a 1-D tensor [d_model], got {shape}")
+        if self.kind == "project_out" and float(self.vector.norm()) == 0.0:
+            raise InterventionError("project_out needs a non-zero vector (it is normalised to unit length)")
+        validate_positions(self.positions)
+
+    def resolve(self, n_layers: int, d_model: int) -> "ResolvedIntervention":
+        """Check the site and width against a model; returns the form backends consume."""
+        site = parse_site(self.site, n_layers)
+        if self.vector.shape[0] != d_model:
+            raise InterventionError(
+                f"vector for {site} has width {self.vector.shape[0]} but the model's d_model is {d_model}"
+            )
+        return ResolvedIntervention(site, self)
+
+
+@dataclass(frozen=True)
+class ResolvedIntervention:
+    """An intervention whose site has been checked against a model."""
+
+    site: Site
+    spec: Intervention
+
+
+def apply_intervention(h: Tensor, iv: Intervention, mask: Tensor) -> Tensor:
+    """Return a new ``[batch, pos, d_model]`` tensor with `iv` applied where ``mask [batch, pos]`` is set."""
+    iv.fired.append(h.shape[1])
+    if iv.alpha == 0.0 or not bool(mask.any()):
+        return h
+    v = iv.vector.to(device=h.device, dtype=h.dtype)
+    m = mask.to(h.device).unsqueeze(-1)  # [batch, pos, 1]
+    if iv.kind == "add":
+        return torch.where(m, h + iv.alpha * v, h)
+    if iv.kind == "replace":
+        return torch.where(m, (1.0 - iv.alpha) * h + iv.alpha * v, h)
+    u = v / v.norm()
+    return torch.where(m, h - iv.alpha * (h @ u).unsqueeze(-1) * u, h)

@@ -1,0 +1,120 @@
+"""One positions spec shared by reading and writing, resolved against absolute token positions.
+
+Batches are left-padded, so every row's prompt ends at the same absolute position
+``prompt_len - 1``. A hook sees a chunk of the sequence (the whole prompt at prefill, one token per
+decode step under a KV cache); the chunk's absolute start is tracked by the backend, so a spec such
+as ``"generated"`` still knows that a length-1 decode input is token 57.
+
+Specs:
+
+* ``"all"``: every real (non-pad) token, prompt and generated.
+* ``"prompt"``: the prompt's real tokens.
+* ``"generated"``: tokens that were generated (position >= prompt length). This is the paper's
+  choice; the first generated token is *predicted* from the last prompt token, so it is not steered.
+* ``"response"``: the last prompt token and every generated token, so every generated token is
+  influenced (the CAA off-by-one fix).
+* ``"last"``: the last prompt token.
+* an ``int`` k: k >= 0 is the row's own k-th token; k < 0 counts back from the prompt's end
+  (-1 is the last prompt token, -2 the one before: the paper reads system-prompt contrasts at -2).
+* a sequence of ints: their union.
+* ``Spans``: per-row half-open token spans in the row's own (unpadded) indices, e.g. an agent's turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Union
+
+import torch
+from torch import Tensor
+
+from models.errors import InterventionError
+
+NamedPositions = Literal["all", "prompt", "generated", "response", "last"]
+NAMED_POSITIONS: tuple[str, ...] = ("all", "prompt", "generated", "response", "last")
+
+
+@dataclass(frozen=True)
+class Spans:
+    """Per-row token spans ``[(start, end), ...]`` (end exclusive), in the row's unpadded indices."""
+
+    rows: tuple[tuple[tuple[int, int], ...], ...]
+
+    @classmethod
+    def single(cls, spans: Sequence[tuple[int, int]]) -> "Spans":
+        """One span per row: ``Spans.single([(3, 9), (2, 5)])``."""
+        return cls(tuple(((int(s), int(e)),) for s, e in spans))
+
+
+Positions = Union[NamedPositions, int, Sequence[int], Spans]
+
+
+@dataclass
+class CallState:
+    """What a hook needs to map its chunk to absolute positions; owned by one forward/generate call."""
+
+    prompt_len: int  # padded prompt length
+    pad: Tensor  # [batch] number of left-pad tokens per row
+    start: int = 0  # absolute position of the current chunk's first token
+    next_start: int = 0
+
+    def advance(self, chunk_len: int) -> None:
+        """Called once per model forward (before any block runs) with that forward's input length."""
+        self.start = self.next_start
+        self.next_start += chunk_len
+
+
+def validate_positions(positions: Positions) -> Positions:
+    """Reject malformed specs early, with the allowed forms in the message."""
+    if isinstance(positions, str):
+        if positions not in NAMED_POSITIONS:
+            raise InterventionError(
+                f"positions={positions!r} is not known; use one of {', '.join(NAMED_POSITIONS)}, "
+                "an int, a list of ints or Spans"
+            )
+    elif isinstance(positions, Spans) or isinstance(positions, int):
+        pass
+    elif isinstance(positions, Sequence) and all(isinstance(p, int) for p in positions):
+        if len(positions) == 0:
+            raise InterventionError("positions=[] selects nothing; pass at least one index")
+    else:
+        raise InterventionError(f"positions={positions!r} is not a positions spec")
+    return positions
+
+
+def position_mask(positions: Positions, state: CallState, chunk_len: int) -> Tensor:
+    """Boolean mask ``[batch, chunk_len]`` of the chunk's tokens that `positions` selects."""
+    absolute = torch.arange(state.start, state.start + chunk_len).unsqueeze(0)  # [1, pos]
+    pad = state.pad.unsqueeze(1)  # [batch, 1]
+    row_index = absolute - pad  # index within the row's own tokens
+    real = row_index >= 0
+    p = state.prompt_len
+    if isinstance(positions, str):
+        if positions == "all":
+            return real
+        if positions == "prompt":
+            return real & (absolute < p)
+        if positions == "generated":
+            return (absolute >= p).expand_as(real)
+        if positions == "response":
+            return (absolute >= p - 1).expand_as(real)
+        return (absolute == p - 1).expand_as(real)  # "last"
+    if isinstance(positions, Spans):
+        if len(positions.rows) != state.pad.shape[0]:
+            raise InterventionError(
+                f"Spans has {len(positions.rows)} rows but the batch has {state.pad.shape[0]}"
+            )
+        mask = torch.zeros_like(real)
+        for i, spans in enumerate(positions.rows):
+            for start, end in spans:
+                mask[i] |= (row_index[i] >= start) & (row_index[i] < end)
+        return mask
+    indices = [positions] if isinstance(positions, int) else list(positions)
+    mask = torch.zeros_like(real)
+    for k in indices:
+        if k < 0:
+            mask |= (absolute == p + k).expand_as(real) & real
+        else:
+            mask |= row_index == k
+    return mask
