@@ -81,7 +81,7 @@ _BOXED = "\\boxed{"
 class DebateFormatError(ModelsError, ValueError):
     """A trace or data file that does not follow the debate format; the message says where."""
 
-    def __init__(self, message: str, *, source: str | None = None, entry: int | None = None,
+    def __init__(self, message: str, *, source: str | None = None, entry: int | str | None = None,
                  field: str | None = None) -> None:
         self.message = message
         self.source = source
@@ -99,7 +99,7 @@ class DebateFormatError(ModelsError, ValueError):
             where.append(f"field {self.field!r}")
         return f"{' '.join(where)}: {self.message}" if where else self.message
 
-    def located(self, source: str | None = None, entry: int | None = None,
+    def located(self, source: str | None = None, entry: int | str | None = None,
                 field: str | None = None) -> DebateFormatError:
         """A copy of this error that also names the file, entry index and field it came from."""
         return DebateFormatError(

@@ -1,0 +1,340 @@
+"""Read and validate the five published debate-data schemas (paper §8) into typed records.
+
+=================  ===========================================================================
+schema             file shape
+=================  ===========================================================================
+arithmetic         list of ``{question, debate_trace, gold_answer}``
+malicious          list of ``{question, debate_trace, consensus_type, consensus_explanation}``
+questions          list of strings
+steering_pairs     list of ``{turn_identifier, context, positive_agent_id, positive_response,
+                   negative_pairs: [{negative_agent_id, negative_response}]}``
+mixture            dict task -> list of ``{task, question, trace, answer[, subtask]}``
+=================  ===========================================================================
+
+The schema is detected from the file. A malformed file raises one `DebateFormatError` naming the
+file, the entry and the field; with ``strict=False`` bad entries are skipped instead and counted.
+
+Example:
+    >>> data = read_debate_file("data/arithmetic_3_2.json")
+    >>> data.schema, len(data.transcripts), data.n_skipped
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from models.debate.format import (
+    N_AGENTS,
+    N_ROUNDS,
+    ROUND_TAGS,
+    SFT_PREFIX,
+    AgentTurn,
+    DebateFormatError,
+    Transcript,
+    TurnLabel,
+    agent_tag,
+    parse,
+)
+from models.debate.records import CONSENSUS_PREFIXES, SCHEMAS, Schema, SteeringPair
+
+logger = logging.getLogger(__name__)
+
+_JSON_TYPES = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string",
+               list: "a list", dict: "an object"}
+_TRAITS = ("neutral", "ethical", "evil", "honest", "hallucinating")
+
+
+@dataclass(frozen=True)
+class DebateFile:
+    """What one data file held: its schema, the converted records and the entries skipped."""
+
+    path: Path
+    schema: Schema
+    n_entries: int
+    transcripts: tuple[Transcript, ...] = ()
+    questions: tuple[str, ...] = ()
+    pairs: tuple[SteeringPair, ...] = ()
+    skipped: tuple[DebateFormatError, ...] = ()
+
+    @property
+    def n_skipped(self) -> int:
+        return len(self.skipped)
+
+
+def _type_name(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _get(entry: dict[str, Any], name: str, kind: type, optional: bool = False) -> Any:
+    if name not in entry:
+        if optional:
+            return None
+        raise DebateFormatError(f"missing field; entry has {sorted(entry)}", field=name)
+    value = entry[name]
+    if optional and value is None:
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise DebateFormatError(f"expected {_JSON_TYPES[kind]}, got {_type_name(value)}", field=name)
+    return value
+
+
+def _object(entry: Any) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise DebateFormatError(f"expected an object, got {_type_name(entry)}")
+    return entry
+
+
+def _agent_id(value: Any, field: str) -> int:
+    """Agent ids are strings ("1") in the published files; accept ints too."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        raise DebateFormatError(f"expected an agent id 1..{N_AGENTS}, got {value!r}", field=field)
+    agent = int(value)
+    if not 1 <= agent <= N_AGENTS:
+        raise DebateFormatError(f"agent {agent} does not exist; agents are 1..{N_AGENTS}", field=field)
+    return agent
+
+
+def _trace(entry: dict[str, Any], name: str) -> tuple[tuple[AgentTurn, ...], str]:
+    """The turns and consensus line of the trace in field `name`."""
+    text = _get(entry, name, str)
+    try:
+        parsed = parse(text).transcript
+    except DebateFormatError as e:
+        raise e.located(field=name) from None
+    return parsed.turns, parsed.consensus
+
+
+def _answer(entry: dict[str, Any], name: str) -> str:
+    """Gold answers are strings in the published files; accept plain numbers too."""
+    if name not in entry:
+        raise DebateFormatError(f"missing field; entry has {sorted(entry)}", field=name)
+    value = entry[name]
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise DebateFormatError(f"expected a string, got {_type_name(value)}", field=name)
+    return str(value)
+
+
+def _labelled(turns: tuple[AgentTurn, ...], entry: dict[str, Any]) -> tuple[AgentTurn, ...]:
+    raw = _get(entry, "labels", list, optional=True)
+    if raw is None:
+        return turns
+    if len(raw) != len(turns):
+        raise DebateFormatError(f"has {len(raw)} labels for {len(turns)} turns", field="labels")
+    out = []
+    for i, (turn, lab) in enumerate(zip(turns, raw)):
+        where = f"labels[{i}]"
+        if not isinstance(lab, dict):
+            raise DebateFormatError(f"expected an object, got {_type_name(lab)}", field=where)
+        if lab.get("agent", turn.agent) != turn.agent or lab.get("round", turn.round) != turn.round:
+            raise DebateFormatError(
+                f"labels agent {lab.get('agent')} round {lab.get('round')} but the turn is agent "
+                f"{turn.agent} round {turn.round}", field=where)
+        persona, trait, error = lab.get("persona"), lab.get("trait", "neutral"), lab.get("error")
+        if not isinstance(persona, str) or trait not in _TRAITS or not isinstance(error, (str, type(None))):
+            raise DebateFormatError(
+                f"expected persona (string), trait (one of {', '.join(_TRAITS)}) and error (string or null), "
+                f"got {persona!r}, {trait!r}, {error!r}", field=where)
+        out.append(AgentTurn(turn.agent, turn.round, turn.text, TurnLabel(persona, trait, error)))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- one entry per schema
+
+def arithmetic_entry(entry: Any) -> Transcript:
+    entry = _object(entry)
+    question = _get(entry, "question", str)
+    turns, consensus = _trace(entry, "debate_trace")
+    gold = _answer(entry, "gold_answer")
+    return Transcript(question, _labelled(turns, entry), consensus, gold)
+
+
+def malicious_entry(entry: Any) -> Transcript:
+    entry = _object(entry)
+    question = _get(entry, "question", str)
+    turns, consensus = _trace(entry, "debate_trace")
+    ctype = _get(entry, "consensus_type", str)
+    if ctype not in CONSENSUS_PREFIXES:
+        raise DebateFormatError(f"expected one of {', '.join(CONSENSUS_PREFIXES)}, got {ctype!r}",
+                                field="consensus_type")
+    explanation = _get(entry, "consensus_explanation", str)
+    meta = {"consensus_type": ctype, "consensus_explanation": explanation}
+    return Transcript(question, _labelled(turns, entry), consensus, None, meta)
+
+
+def question_entry(entry: Any) -> str:
+    if not isinstance(entry, str):
+        raise DebateFormatError(f"expected a string, got {_type_name(entry)}")
+    return entry
+
+
+def mixture_entry(entry: Any, task: str) -> Transcript:
+    entry = _object(entry)
+    entry_task = _get(entry, "task", str)
+    if entry_task != task:
+        raise DebateFormatError(f"entry says task {entry_task!r} but sits under key {task!r}", field="task")
+    question = _get(entry, "question", str)
+    turns, consensus = _trace(entry, "trace")
+    answer = _answer(entry, "answer")
+    subtask = _get(entry, "subtask", str, optional=True)
+    meta = {"task": task} | ({"subtask": subtask} if subtask is not None else {})
+    return Transcript(question, _labelled(turns, entry), consensus, answer, meta)
+
+
+def steering_pair_entry(entry: Any) -> SteeringPair:
+    entry = _object(entry)
+    ident = _get(entry, "turn_identifier", str)
+    context = _get(entry, "context", str)
+    if not context.startswith(SFT_PREFIX):
+        raise DebateFormatError(f"must start with {SFT_PREFIX!r}, found {context[:20]!r}", field="context")
+    cut = context.find("\n\n" + ROUND_TAGS[1])
+    if cut < 0:
+        raise DebateFormatError(f"has no {ROUND_TAGS[1]} after the problem", field="context")
+    if "positive_agent_id" not in entry:
+        raise DebateFormatError(f"missing field; entry has {sorted(entry)}", field="positive_agent_id")
+    positive = _agent_id(entry["positive_agent_id"], "positive_agent_id")
+    ending = [(a, r) for r in range(1, N_ROUNDS + 1) for a in range(1, N_AGENTS + 1)
+              if context.endswith(agent_tag(a, r))]
+    if not ending:
+        raise DebateFormatError("must end with the positive agent's tag, e.g. <|Agent 1 Solution|>",
+                                field="context")
+    agent, rnd = ending[0]
+    if agent != positive:
+        raise DebateFormatError(f"context ends with agent {agent}'s tag but positive_agent_id is {positive}",
+                                field="positive_agent_id")
+    response = _get(entry, "positive_response", str)
+    negatives = []
+    raw = _get(entry, "negative_pairs", list)
+    for i, neg in enumerate(raw):
+        where = f"negative_pairs[{i}]"
+        if not isinstance(neg, dict):
+            raise DebateFormatError(f"expected an object, got {_type_name(neg)}", field=where)
+        try:
+            neg_agent = _agent_id(neg.get("negative_agent_id"), "negative_agent_id")
+            neg_text = _get(neg, "negative_response", str)
+        except DebateFormatError as e:
+            raise e.located(field=f"{where}.{e.field}") from None
+        if neg_agent == positive or neg_agent in (a for a, _ in negatives):
+            raise DebateFormatError(f"agent {neg_agent} repeats the positive or another negative",
+                                    field=f"{where}.negative_agent_id")
+        negatives.append((neg_agent, neg_text))
+    return SteeringPair(ident, context, positive, response, tuple(negatives), context[len(SFT_PREFIX):cut], rnd)
+
+
+# --------------------------------------------------------------------------- files
+
+def detect_schema(data: Any) -> Schema:
+    """Which published schema `data` (parsed JSON) follows, by majority over its entries' keys."""
+    if isinstance(data, dict):
+        return "mixture"
+    if not isinstance(data, list):
+        raise DebateFormatError(f"top level must be a list or an object, got {_type_name(data)}")
+    votes: Counter[str] = Counter()
+    for entry in data:
+        if isinstance(entry, str):
+            votes["questions"] += 1
+        elif isinstance(entry, dict):
+            keys = set(entry)
+            if keys & {"turn_identifier", "negative_pairs", "positive_response"}:
+                votes["steering_pairs"] += 1
+            elif keys & {"consensus_type", "consensus_explanation"}:
+                votes["malicious"] += 1
+            elif keys & {"debate_trace", "gold_answer"}:
+                votes["arithmetic"] += 1
+    if not votes:
+        raise DebateFormatError("cannot tell the schema of an empty or unrecognised list; pass schema=")
+    return votes.most_common(1)[0][0]  # type: ignore[return-value]
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise DebateFormatError(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}",
+                                source=str(path)) from None
+    except UnicodeDecodeError as e:
+        raise DebateFormatError(f"not UTF-8 text: {e.reason} at byte {e.start}", source=str(path)) from None
+
+
+def _convert(items: list[tuple[int | str, Any]], fn: Callable[[Any], Any], source: str, strict: bool
+             ) -> tuple[list[Any], list[DebateFormatError]]:
+    out, skipped = [], []
+    for where, entry in items:
+        try:
+            out.append(fn(entry))
+        except DebateFormatError as e:
+            err = e.located(source=source, entry=where)
+            if strict:
+                raise err from None
+            skipped.append(err)
+    return out, skipped
+
+
+def read_debate_file(path: str | Path, schema: Schema | None = None, strict: bool = True) -> DebateFile:
+    """Read, validate and convert one data file of any published schema.
+
+    Args:
+        path: the JSON file.
+        schema: skip detection and insist on this schema.
+        strict: raise on the first bad entry (default); if False, skip bad entries, log how many,
+            and keep their errors in `DebateFile.skipped`.
+    """
+    path = Path(path)
+    source = str(path)
+    data = _load_json(path)
+    try:
+        found = detect_schema(data) if schema is None else schema
+    except DebateFormatError as e:
+        raise e.located(source=source) from None
+    if found not in SCHEMAS:
+        raise ValueError(f"schema must be one of {', '.join(SCHEMAS)}, got {found!r}")
+    if (found == "mixture") != isinstance(data, dict) or not isinstance(data, (list, dict)):
+        shape = "an object of task -> list" if found == "mixture" else "a list"
+        raise DebateFormatError(f"schema {found} needs {shape} at the top level, got {_type_name(data)}",
+                                source=source)
+    if found == "mixture":
+        items: list[tuple[int | str, Any]] = []
+        for task, entries in data.items():
+            if not isinstance(entries, list):
+                raise DebateFormatError(f"expected a list of entries, got {_type_name(entries)}",
+                                        source=source, field=task)
+            items.extend((f"{task}[{i}]", (task, e)) for i, e in enumerate(entries))
+        records, skipped = _convert(items, lambda te: mixture_entry(te[1], te[0]), source, strict)
+    else:
+        fn = {"arithmetic": arithmetic_entry, "malicious": malicious_entry, "questions": question_entry,
+              "steering_pairs": steering_pair_entry}[found]
+        items = list(enumerate(data))
+        records, skipped = _convert(items, fn, source, strict)
+    if skipped:
+        logger.warning("%s: skipped %d of %d entries (first: %s)", source, len(skipped), len(items), skipped[0])
+    kind = {"questions": "questions", "steering_pairs": "pairs"}.get(found, "transcripts")
+    return DebateFile(path, found, len(items), skipped=tuple(skipped), **{kind: tuple(records)})
+
+
+def read_transcripts(path: str | Path, strict: bool = True) -> list[Transcript]:
+    """The debates of an arithmetic, malicious or mixture file."""
+    data = read_debate_file(path, strict=strict)
+    if data.schema in ("questions", "steering_pairs"):
+        raise DebateFormatError(f"holds {data.schema}, not debates", source=str(path))
+    return list(data.transcripts)
+
+
+def read_questions(path: str | Path, strict: bool = True) -> list[str]:
+    """A question list, or the questions of a debate file (in file order)."""
+    data = read_debate_file(path, strict=strict)
+    if data.schema == "questions":
+        return list(data.questions)
+    if data.schema == "steering_pairs":
+        return list(dict.fromkeys(p.question for p in data.pairs))
+    return [t.question for t in data.transcripts]
+
+
+def read_steering_pairs(path: str | Path, strict: bool = True) -> list[SteeringPair]:
+    """The turn-level contrast pairs of a steering-pairs file."""
+    data = read_debate_file(path, schema="steering_pairs", strict=strict)
+    return list(data.pairs)

@@ -1,0 +1,47 @@
+import pytest
+import torch
+
+from models import InterventionError, Spans
+from models.positions import CallState, position_mask, validate_positions
+
+
+def _state(prompt_len: int, pad: list[int], start: int = 0) -> CallState:
+    state = CallState(prompt_len=prompt_len, pad=torch.tensor(pad))
+    state.next_start = start
+    return state
+
+
+def test_prefill_masks_respect_left_padding():
+    state = _state(5, [2, 0])
+    state.advance(5)
+    assert position_mask("all", state, 5).tolist() == [[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]]
+    assert position_mask("prompt", state, 5).tolist() == [[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]]
+    assert position_mask("last", state, 5).tolist() == [[0, 0, 0, 0, 1], [0, 0, 0, 0, 1]]
+    assert position_mask(-2, state, 5).tolist() == [[0, 0, 0, 1, 0], [0, 0, 0, 1, 0]]
+    assert position_mask(0, state, 5).tolist() == [[0, 0, 1, 0, 0], [1, 0, 0, 0, 0]]
+    assert not position_mask("generated", state, 5).any()
+    assert position_mask("response", state, 5).tolist() == position_mask("last", state, 5).tolist()
+
+
+def test_decode_step_knows_its_absolute_position():
+    """Under a KV cache a decode step is a length-1 chunk; it is still token prompt_len + k."""
+    state = _state(5, [2, 0])
+    state.advance(5)
+    state.advance(1)  # first decode step: absolute position 5
+    assert state.start == 5
+    assert position_mask("generated", state, 1).all()
+    assert not position_mask("prompt", state, 1).any()
+    assert not position_mask("last", state, 1).any()
+
+
+def test_spans_are_row_relative():
+    state = _state(6, [1, 0])
+    state.advance(6)
+    mask = position_mask(Spans.single([(1, 3), (0, 2)]), state, 6)
+    assert mask.tolist() == [[0, 0, 1, 1, 0, 0], [1, 1, 0, 0, 0, 0]]
+
+
+@pytest.mark.parametrize("bad", ["everything", [], 3.5])
+def test_bad_positions_are_rejected(bad):
+    with pytest.raises(InterventionError):
+        validate_positions(bad)
