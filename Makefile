@@ -23,8 +23,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Until experiments/suppress_malicious.py lands, the demo is the smallest real end-to-end path.
 demo: $(STAMP)
-	$(PY) experiments/suppress_malicious.py
+	$(PY) experiments/steer_demo.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -26,7 +26,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from models.errors import InterventionError
 from models.interventions import Intervention, ResolvedIntervention, apply_intervention
-from models.positions import CallState, Positions, position_mask, validate_positions
+from models.positions import CallState, Positions, chunk_coverage, position_mask, validate_positions
 from models.sites import Site, SiteLike, parse_site
 
 Inputs = str | Sequence[str] | Tensor
@@ -283,7 +283,11 @@ class HookedModel(ABC):
 
 def apply_at(iv: Intervention, h: Tensor, state: CallState) -> Tensor:
     """Apply one intervention to a chunk, resolving its positions against the call's state."""
-    return apply_intervention(h, iv, position_mask(iv.positions, state, h.shape[1]))
+    covered = chunk_coverage(iv.positions, state)
+    if covered is False:
+        iv.fired.append(h.shape[1])
+        return h
+    return apply_intervention(h, iv, None if covered else position_mask(iv.positions, state, h.shape[1]))
 
 
 def select(h: Tensor, mask: Tensor, reduce: Reduce, site: Site) -> Tensor:

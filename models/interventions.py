@@ -63,12 +63,21 @@ class ResolvedIntervention:
     spec: Intervention
 
 
-def apply_intervention(h: Tensor, iv: Intervention, mask: Tensor) -> Tensor:
-    """Return a new ``[batch, pos, d_model]`` tensor with `iv` applied where ``mask [batch, pos]`` is set."""
+def apply_intervention(h: Tensor, iv: Intervention, mask: Tensor | None) -> Tensor:
+    """Return a new ``[batch, pos, d_model]`` tensor with `iv` applied where ``mask [batch, pos]`` is set.
+
+    ``mask=None`` means every position (the decode-step fast path).
+    """
     iv.fired.append(h.shape[1])
-    if iv.alpha == 0.0 or not bool(mask.any()):
+    if iv.alpha == 0.0:
         return h
     v = iv.vector.to(device=h.device, dtype=h.dtype)
+    if mask is None:
+        if iv.kind == "add":
+            return h + iv.alpha * v
+        mask = torch.ones(h.shape[:2], dtype=torch.bool, device=h.device)
+    elif not bool(mask.any()):
+        return h
     m = mask.to(h.device).unsqueeze(-1)  # [batch, pos, 1]
     if iv.kind == "add":
         return torch.where(m, h + iv.alpha * v, h)

@@ -83,6 +83,17 @@ def validate_positions(positions: Positions) -> Positions:
     return positions
 
 
+def chunk_coverage(positions: Positions, state: CallState) -> bool | None:
+    """Fast path for decode steps: True if `positions` selects the whole chunk, False if none of it.
+
+    Returns None when a mask has to be built. Generated chunks have no padding, so named specs
+    decide them entirely; this keeps per-step steering overhead to one tensor add.
+    """
+    if state.start < state.prompt_len or not isinstance(positions, str):
+        return None
+    return positions in ("all", "generated", "response")
+
+
 def position_mask(positions: Positions, state: CallState, chunk_len: int) -> Tensor:
     """Boolean mask ``[batch, chunk_len]`` of the chunk's tokens that `positions` selects."""
     absolute = torch.arange(state.start, state.start + chunk_len).unsqueeze(0)  # [1, pos]

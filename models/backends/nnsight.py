@@ -15,8 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from models.architecture import block_path, find_blocks, sublayer_name
-from models.hooked import Batch, HookedModel, ModelInfo, _ReadRequest, select
-from models.interventions import apply_intervention
+from models.hooked import Batch, HookedModel, ModelInfo, _ReadRequest, apply_at, select
 from models.positions import position_mask
 from models.sites import Site
 
@@ -69,7 +68,7 @@ class NNsightHookedModel(HookedModel):
         edited = h
         for r in self._active:
             if r.site == site:
-                edited = apply_intervention(edited, r.spec, position_mask(r.spec.positions, state, h.shape[1]))
+                edited = apply_at(r.spec, edited, state)
         if edited is not h:
             if site.name == "resid_pre":
                 envoy.input = edited

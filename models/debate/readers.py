@@ -215,7 +215,9 @@ def steering_pair_entry(entry: Any) -> SteeringPair:
         if not isinstance(neg, dict):
             raise DebateFormatError(f"expected an object, got {_type_name(neg)}", field=where)
         try:
-            neg_agent = _agent_id(neg.get("negative_agent_id"), "negative_agent_id")
+            if "negative_agent_id" not in neg:
+                raise DebateFormatError(f"missing field; entry has {sorted(neg)}", field="negative_agent_id")
+            neg_agent = _agent_id(neg["negative_agent_id"], "negative_agent_id")
             neg_text = _get(neg, "negative_response", str)
         except DebateFormatError as e:
             raise e.located(field=f"{where}.{e.field}") from None
