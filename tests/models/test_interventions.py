@@ -130,3 +130,17 @@ def test_unknown_kind_and_zero_projection_are_rejected():
         Intervention(SITE, torch.ones(4), kind="scale")  # type: ignore[arg-type]
     with pytest.raises(InterventionError, match="non-zero"):
         Intervention(SITE, torch.zeros(4), kind="project_out")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_per_row_alpha_equals_separate_runs(tiny_models, backend):
+    """A [batch] alpha tensor lets an alpha sweep run as one batch."""
+    model = tiny_models[backend]
+    v = _vec()
+    prompt = PROMPTS[0]
+    alphas = [0.0, 2.0, -3.0]
+    with model.intervene(Intervention(SITE, v, alpha=torch.tensor(alphas), positions="response")):
+        batched = model.generate([prompt] * 3, max_new_tokens=6).new_token_ids
+    for alpha, ids in zip(alphas, batched):
+        with model.intervene(Intervention(SITE, v, alpha=alpha, positions="response")):
+            assert model.generate([prompt], max_new_tokens=6).new_token_ids[0] == ids

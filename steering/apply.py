@@ -1,0 +1,41 @@
+"""`steer`: apply one or several directions to a model for the duration of a block, in any backend."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+from torch import Tensor
+
+from models import HookedModel, Intervention
+from models.interventions import Kind
+from models.positions import Positions
+from probes.direction import Direction
+from steering.vector import intervention
+
+
+@contextlib.contextmanager
+def steer(
+    model: HookedModel,
+    directions: Direction | Sequence[tuple[Direction, float]],
+    alpha: float | Tensor = 1.0,
+    positions: Positions = "generated",
+    kind: Kind = "add",
+    layer: int | None = None,
+) -> Iterator[list[Intervention]]:
+    """Add ``alpha * direction`` (or ablate it with ``kind="project_out"``) while the block runs.
+
+    Args:
+        directions: one Direction (scaled by `alpha`), or ``[(direction, alpha), ...]`` to apply several.
+        alpha: strength; a ``[batch]`` tensor gives each prompt row its own alpha.
+        positions: where to write: ``"generated"`` (the paper's choice), ``"response"``, ``"all"``, ...
+        layer: move every direction to this layer (same site name); default: each direction's own site.
+
+    Example:
+        >>> with steer(model, evil_direction, alpha=-3.0):
+        ...     out = model.generate(prompts, max_new_tokens=64)
+    """
+    pairs = [(directions, alpha)] if isinstance(directions, Direction) else list(directions)
+    ivs = [intervention(d, model, a, positions=positions, kind=kind, layer=layer) for d, a in pairs]
+    with model.intervene(*ivs) as installed:
+        yield installed

@@ -1,0 +1,76 @@
+"""Capability cost: held-out arithmetic accuracy (the GSM8K role in the paper) under the same steering."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from models import HookedModel
+from models.debate.arithmetic import TIERS, Problem, sample_problem
+from models.debate.format import final_answer, sft_prompt
+from models.interventions import Kind
+from models.positions import Positions
+from probes.direction import Direction
+from steering.apply import steer
+
+
+def arithmetic_problems(n: int, tier: str = "easy", seed: int = 1234) -> list[Problem]:
+    """Held-out problems; a seed different from the training data's keeps them unseen."""
+    if tier not in TIERS:
+        raise ValueError(f"tier={tier!r} is not known; use one of {', '.join(TIERS)}")
+    rng = random.Random(f"capability-{seed}")
+    return [sample_problem(rng, TIERS[tier]) for _ in range(n)]
+
+
+@dataclass(frozen=True)
+class CapabilityRow:
+    alpha: float
+    correct: int
+    total: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else float("nan")
+
+
+def arithmetic_accuracy(
+    model: HookedModel,
+    problems: Sequence[Problem],
+    direction: Direction | None = None,
+    alphas: Sequence[float] = (0.0,),
+    prompt: str = "sft",
+    max_new_tokens: int = 96,
+    positions: Positions = "generated",
+    kind: Kind = "add",
+    batch_size: int = 32,
+    progress: bool = False,
+) -> list[CapabilityRow]:
+    """Accuracy (last ``\\boxed{}`` equals the gold answer) for each alpha; one batched sweep.
+
+    ``prompt="sft"`` uses the trainer's ``Problem: {q}\\n\\n`` format; ``"chat"`` wraps an instruction
+    in the model's chat template (for instruction-tuned checkpoints such as SmolLM2).
+    """
+    def render(p: Problem) -> str:
+        if prompt == "sft":
+            return sft_prompt(p.question)
+        return model.chat_prompt(f"Compute {p.question}. Put the final answer in \\boxed{{}}.")
+
+    texts = [render(p) for p in problems]
+    jobs = [(a, i) for a in alphas for i in range(len(problems))]
+    correct = dict.fromkeys(alphas, 0)
+    for start in tqdm(range(0, len(jobs), batch_size), desc="capability", disable=not progress, leave=False):
+        chunk = jobs[start : start + batch_size]
+        batch = [texts[i] for _, i in chunk]
+        if direction is None:
+            out = model.generate(batch, max_new_tokens=max_new_tokens)
+        else:
+            alpha = torch.tensor([a for a, _ in chunk], dtype=torch.float32)
+            with steer(model, direction, alpha=alpha, positions=positions, kind=kind):
+                out = model.generate(batch, max_new_tokens=max_new_tokens)
+        for (a, i), text in zip(chunk, out.texts):
+            correct[a] += int(final_answer(text) == str(problems[i].answer))
+    return [CapabilityRow(a, correct[a], len(problems)) for a in alphas]

@@ -1,0 +1,63 @@
+"""Steering vectors are `probes.Direction`s; this module checks that one fits a model before use."""
+
+from __future__ import annotations
+
+from probes.direction import Direction, DirectionError
+
+from models import HookedModel, Intervention
+from models.interventions import Kind
+from models.positions import Positions
+from models.sites import parse_site
+
+SteeringVector = Direction  # one value type from extraction to application
+
+
+class SteeringError(DirectionError):
+    """A steering vector that does not fit the model it is applied to."""
+
+
+def check_fits(direction: Direction, model: HookedModel, layer: int | None = None) -> str:
+    """Return the site to steer at, or raise naming both sides of the mismatch.
+
+    Checks width (d_model), that the layer exists, and — when the direction recorded them in
+    ``params`` — the layer count and vocabulary size of the model it was extracted from (a different
+    tokenizer means the vector was read from differently-tokenized text).
+    """
+    info = model.info
+    if direction.d_model != info.d_model:
+        raise SteeringError(
+            f"direction {direction.label or direction.site!r} has width {direction.d_model} "
+            f"(from {direction.model or 'unknown model'}) but {info.name} has d_model {info.d_model}"
+        )
+    for key, have in (("n_layers", info.n_layers), ("vocab_size", info.vocab_size)):
+        want = direction.params.get(key)
+        if want is not None and int(want) != have:
+            raise SteeringError(
+                f"direction {direction.label or direction.site!r} was extracted from a model with {key}={want} "
+                f"({direction.model or 'unknown'}) but {info.name} has {key}={have}"
+            )
+    site = parse_site(direction.site, info.n_layers)
+    if layer is not None:
+        site = parse_site((site.name, layer), info.n_layers)
+    return str(site)
+
+
+def stamp(direction: Direction, model: HookedModel) -> Direction:
+    """Record the model's layer count and vocabulary in the direction, so `check_fits` can verify them."""
+    from dataclasses import replace
+
+    params = {**direction.params, "n_layers": model.info.n_layers, "vocab_size": model.info.vocab_size}
+    return replace(direction, params=params, model=direction.model or model.info.name)
+
+
+def intervention(
+    direction: Direction,
+    model: HookedModel,
+    alpha: float | object = 1.0,
+    positions: Positions = "generated",
+    kind: Kind = "add",
+    layer: int | None = None,
+) -> Intervention:
+    """The `models.Intervention` that applies `direction` to `model` (checked with `check_fits`)."""
+    site = check_fits(direction, model, layer)
+    return Intervention(site, direction.vector, kind=kind, alpha=alpha, positions=positions)  # type: ignore[arg-type]

@@ -1,0 +1,116 @@
+import math
+
+import pytest
+import torch
+
+from probes.direction import Direction
+from steering import (
+    SteeringError, alpha_sweep, arithmetic_accuracy, arithmetic_problems, auc_trapezoid, check_fits, degeneracy,
+    relative_improvement, response_perplexity, rouge, stamp, steer,
+)
+from tests.conftest import PROMPTS
+
+SITE = "blocks.2.hook_resid_post"
+
+
+def _direction(d: int = 128) -> Direction:
+    v = torch.randn(d, generator=torch.Generator().manual_seed(0))
+    return Direction(v / v.norm(), SITE, label="test", normalized=True)
+
+
+def test_direction_round_trips_through_files(tmp_path):
+    d = stamp(_direction(), type("M", (), {"info": type("I", (), {"n_layers": 4, "vocab_size": 512, "name": "m"})})())
+    d.save(tmp_path / "vec")
+    again = Direction.load(tmp_path / "vec.json")
+    assert torch.equal(again.vector, d.vector) and again.site == SITE and again.params["n_layers"] == 4
+
+
+@pytest.mark.parametrize("backend", ["hf", "tl", "nnsight"])
+def test_alpha_zero_equals_unsteered_output(tiny_models, backend):
+    model = tiny_models[backend]
+    plain = model.generate(PROMPTS, max_new_tokens=8)
+    with steer(model, _direction(), alpha=0.0):
+        assert model.generate(PROMPTS, max_new_tokens=8).new_token_ids == plain.new_token_ids
+
+
+def test_steer_changes_generation_and_cleans_up(tiny_hf):
+    plain = tiny_hf.generate(PROMPTS, max_new_tokens=8)
+    with steer(tiny_hf, _direction(), alpha=8.0, positions="response"):
+        steered = tiny_hf.generate(PROMPTS, max_new_tokens=8)
+    assert steered.new_token_ids != plain.new_token_ids
+    assert tiny_hf.generate(PROMPTS, max_new_tokens=8).new_token_ids == plain.new_token_ids
+
+
+def test_several_directions_at_once_compose(tiny_hf):
+    d = _direction()
+    with steer(tiny_hf, [(d, 2.0), (d, 1.0)], positions="all"):
+        both = tiny_hf.forward(PROMPTS)
+    with steer(tiny_hf, d, alpha=3.0, positions="all"):
+        once = tiny_hf.forward(PROMPTS)
+    torch.testing.assert_close(both, once, atol=1e-5, rtol=0)
+
+
+def test_ablation_removes_the_direction(tiny_hf):
+    d = _direction()
+    with steer(tiny_hf, d, alpha=1.0, kind="project_out", positions="all"):
+        h = tiny_hf.activations(PROMPTS, [SITE], reduce="mean")[SITE]
+    assert (h @ d.vector).abs().max() < 1e-4
+
+
+def test_mismatched_vectors_are_rejected(tiny_hf):
+    with pytest.raises(SteeringError, match="width 64 .* d_model 128"):
+        check_fits(Direction(torch.ones(64), SITE), tiny_hf)
+    with pytest.raises(SteeringError, match="n_layers=30"):
+        check_fits(Direction(torch.ones(128), SITE, params={"n_layers": 30}), tiny_hf)
+    with pytest.raises(SteeringError, match="vocab_size=49152"):
+        check_fits(Direction(torch.ones(128), SITE, params={"vocab_size": 49152}), tiny_hf)
+    with pytest.raises(KeyError, match="valid layers are 0..3"):
+        check_fits(Direction(torch.ones(128), "blocks.9.hook_resid_post"), tiny_hf)
+
+
+def test_alpha_sweep_batches_equal_separate_runs(tiny_hf):
+    rows = alpha_sweep(tiny_hf, _direction(), PROMPTS[:2], alphas=[-4.0, 0.0, 4.0], max_new_tokens=6, batch_size=4,
+                       progress=False)
+    assert [(r.alpha, r.prompt_index) for r in rows] == [(a, i) for a in (-4.0, 0.0, 4.0) for i in (0, 1)]
+    for r in rows:
+        with steer(tiny_hf, _direction(), alpha=r.alpha):
+            assert tiny_hf.generate([PROMPTS[r.prompt_index]], max_new_tokens=6).texts[0] == r.text
+
+
+@pytest.mark.parametrize(
+    "text, degenerate",
+    [("The capital of France is Paris, a city on the Seine.", False),
+     ("no no no no no no no no no no no", True),
+     ("I will win. I will win. I will win. I will win. I will win. I will win.", True),
+     ("", True)],
+)
+def test_degeneracy_detector(text, degenerate):
+    assert degeneracy(text).degenerate is degenerate
+
+
+def test_perplexity_scores_only_the_response(tiny_hf):
+    ppl = response_perplexity(tiny_hf, ["12+34 =", "the agent"], ["46", ""])
+    assert ppl[0] > 1 and math.isnan(ppl[1])
+    # by hand: mean NLL of the response tokens given the prompt
+    tok = tiny_hf.tokenizer
+    p, r = tok("12+34 =")["input_ids"], tok("46", add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([p + r])
+    logp = torch.log_softmax(tiny_hf.forward(ids)[0, :-1], -1)
+    nll = -torch.stack([logp[len(p) - 1 + k, t] for k, t in enumerate(r)]).mean()
+    assert ppl[0] == pytest.approx(math.exp(nll.item()), rel=1e-4)
+
+
+def test_rouge_and_auc_on_hand_made_curves():
+    assert rouge(["a b c d"], ["a b c d"])["rougeL"] == pytest.approx(1.0)
+    assert rouge(["x y"], ["a b"])["rouge1"] == 0.0
+    assert auc_trapezoid([0, 1, 2], [0, 1, 1]) == pytest.approx(1.5)
+    assert auc_trapezoid([2, 0, 1], [1, 0, 1]) == pytest.approx(1.5)  # sorted by x first
+    assert relative_improvement(0.802, 0.903) == pytest.approx(12.59, abs=0.01)
+    with pytest.raises(ValueError, match="at least two"):
+        auc_trapezoid([0], [1])
+
+
+def test_capability_counts_boxed_answers(tiny_hf):
+    problems = arithmetic_problems(4, tier="easy")
+    rows = arithmetic_accuracy(tiny_hf, problems, direction=_direction(), alphas=[0.0, 2.0], max_new_tokens=4)
+    assert [r.alpha for r in rows] == [0.0, 2.0] and all(r.total == 4 and 0 <= r.correct <= 4 for r in rows)
