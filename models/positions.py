@@ -18,6 +18,9 @@ Specs:
   (-1 is the last prompt token, -2 the one before: the paper reads system-prompt contrasts at -2).
 * a sequence of ints: their union.
 * ``Spans``: per-row half-open token spans in the row's own (unpadded) indices, e.g. an agent's turn.
+* ``AgentSpan``: positions whose token lies inside a span opened by one of ``open_ids`` and not yet
+  closed by one of ``close_ids`` (the opening tag included), decided on the fly from the tokens seen
+  so far, prompt and generated. With a debate's tag ids this steers only while one agent is speaking.
 """
 
 from __future__ import annotations
@@ -47,7 +50,21 @@ class Spans:
         return cls(tuple(((int(s), int(e)),) for s, e in spans))
 
 
-Positions = Union[NamedPositions, int, Sequence[int], Spans]
+@dataclass(frozen=True)
+class AgentSpan:
+    """Select tokens from an opening token (e.g. an agent's tag) until a closing token (any other tag)."""
+
+    open_ids: tuple[int, ...]
+    close_ids: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not self.open_ids:
+            raise InterventionError("AgentSpan needs at least one opening token id")
+        if set(self.open_ids) & set(self.close_ids):
+            raise InterventionError(f"AgentSpan token ids {set(self.open_ids) & set(self.close_ids)} both open and close")
+
+
+Positions = Union[NamedPositions, int, Sequence[int], Spans, AgentSpan]
 
 
 @dataclass
@@ -58,11 +75,14 @@ class CallState:
     pad: Tensor  # [batch] number of left-pad tokens per row
     start: int = 0  # absolute position of the current chunk's first token
     next_start: int = 0
+    tokens: list[Tensor] | None = None  # input ids of every chunk so far, when the backend can see them
 
-    def advance(self, chunk_len: int) -> None:
-        """Called once per model forward (before any block runs) with that forward's input length."""
+    def advance(self, chunk_len: int, ids: Tensor | None = None) -> None:
+        """Called once per model forward (before any block runs) with that forward's input length and ids."""
         self.start = self.next_start
         self.next_start += chunk_len
+        if ids is not None:
+            self.tokens = ([] if self.tokens is None or self.start == 0 else self.tokens) + [ids.detach().cpu()]
 
 
 def validate_positions(positions: Positions) -> Positions:
@@ -73,7 +93,7 @@ def validate_positions(positions: Positions) -> Positions:
                 f"positions={positions!r} is not known; use one of {', '.join(NAMED_POSITIONS)}, "
                 "an int, a list of ints or Spans"
             )
-    elif isinstance(positions, Spans) or isinstance(positions, int):
+    elif isinstance(positions, (Spans, AgentSpan, int)):
         pass
     elif isinstance(positions, Sequence) and all(isinstance(p, int) for p in positions):
         if len(positions) == 0:
@@ -111,6 +131,8 @@ def position_mask(positions: Positions, state: CallState, chunk_len: int) -> Ten
         if positions == "response":
             return (absolute >= p - 1).expand_as(real)
         return (absolute == p - 1).expand_as(real)  # "last"
+    if isinstance(positions, AgentSpan):
+        return _agent_span_mask(positions, state, chunk_len)
     if isinstance(positions, Spans):
         if len(positions.rows) != state.pad.shape[0]:
             raise InterventionError(
@@ -129,3 +151,15 @@ def position_mask(positions: Positions, state: CallState, chunk_len: int) -> Ten
         else:
             mask |= row_index == k
     return mask
+
+
+def _agent_span_mask(span: AgentSpan, state: CallState, chunk_len: int) -> Tensor:
+    if not state.tokens:
+        raise InterventionError("AgentSpan positions need the token ids, but this call did not record them")
+    seen = torch.cat(state.tokens, dim=1)  # [batch, start + chunk_len]
+    index = torch.arange(seen.shape[1]).expand_as(seen)
+    none = torch.full_like(seen, -1)
+    opened = torch.where(torch.isin(seen, torch.tensor(span.open_ids)), index, none).cummax(dim=1).values
+    closed = torch.where(torch.isin(seen, torch.tensor(span.close_ids)), index, none).cummax(dim=1).values
+    inside = opened > closed
+    return inside[:, state.start : state.start + chunk_len]

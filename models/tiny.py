@@ -7,12 +7,13 @@ ever needs a model hub. Building is deterministic for a given seed (same tokeniz
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 BOS = "<|endoftext|>"
 PAD = "<pad>"
@@ -56,32 +57,63 @@ def tokenizer_corpus(seed: int = 0, n_lines: int = 4000) -> list[str]:
 
 def build_tokenizer(seed: int = 0, vocab_size: int = 512) -> PreTrainedTokenizerFast:
     """Train a byte-level BPE tokenizer whose BOS/EOS is `<|endoftext|>` and whose pad is `<pad>`."""
+    return train_tokenizer(tokenizer_corpus(seed), vocab_size)
+
+
+def train_tokenizer(
+    corpus: Iterable[str],
+    vocab_size: int = 512,
+    *,
+    split_digits: bool = False,
+    special_tokens: Sequence[str] = (),
+    name: str = "tiny",
+) -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE tokenizer on `corpus` (BOS/EOS `<|endoftext|>`, pad `<pad>`).
+
+    Args:
+        corpus: training text, one document per item.
+        vocab_size: target vocabulary size, special tokens included.
+        split_digits: pre-split every digit into its own token, so numbers are read digit by digit
+            (the bundled trainer's pretraining does this: arithmetic generalises better).
+        special_tokens: extra special tokens registered after BOS, pad and unk (e.g. debate tags).
+        name: recorded as `name_or_path` (TransformerLens reads it).
+    """
     tok = Tokenizer(models.BPE(unk_token=UNK))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = (
+        pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
+        if split_digits else byte_level
+    )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=[BOS, PAD, UNK],
+        special_tokens=[BOS, PAD, UNK, *special_tokens],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(tokenizer_corpus(seed), trainer)
+    tok.train_from_iterator(corpus, trainer)
     tok.post_processor = processors.TemplateProcessing(
         single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=[(BOS, tok.token_to_id(BOS))]
     )
+    extra = {"additional_special_tokens": list(special_tokens)} if special_tokens else {}
     hf_tok = PreTrainedTokenizerFast(
         tokenizer_object=tok, bos_token=BOS, eos_token=BOS, pad_token=PAD, unk_token=UNK,
         add_bos_token=True,  # TransformerLens reloads the tokenizer unless this is set
-        padding_side="left", model_max_length=1024,
+        padding_side="left", model_max_length=1024, **extra,
     )
     # TL reads `name_or_path`; an in-memory tokenizer has none.
-    hf_tok.init_kwargs["name_or_path"] = "tiny"
+    hf_tok.init_kwargs["name_or_path"] = name
     return hf_tok
 
 
 def build_tiny(cfg: TinyConfig = TinyConfig()) -> tuple[LlamaForCausalLM, PreTrainedTokenizerFast]:
     """Build the randomly initialised tiny model and its tokenizer, deterministically from `cfg.seed`."""
     tok = build_tokenizer(cfg.seed, cfg.vocab_size)
+    return tiny_llama(cfg, tok), tok
+
+
+def tiny_llama(cfg: TinyConfig, tok: PreTrainedTokenizerBase) -> LlamaForCausalLM:
+    """A randomly initialised Llama of shape `cfg` for tokenizer `tok` (vocabulary = len(tok)), seeded by `cfg.seed`."""
     config = LlamaConfig(
         vocab_size=len(tok),
         hidden_size=cfg.d_model,
@@ -99,7 +131,7 @@ def build_tiny(cfg: TinyConfig = TinyConfig()) -> tuple[LlamaForCausalLM, PreTra
     with gen:
         torch.manual_seed(cfg.seed)
         model = LlamaForCausalLM(config).eval()
-    return model, tok
+    return model
 
 
 def save_tiny(out_dir: str | Path, cfg: TinyConfig = TinyConfig()) -> Path:

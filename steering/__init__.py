@@ -1,6 +1,6 @@
 """Steering: apply agent directions, sweep alpha, and measure what it buys and what it costs."""
 
-from steering.apply import steer
+from steering.apply import steer, while_speaking
 from steering.capability import CapabilityRow, arithmetic_accuracy, arithmetic_problems
 from steering.coherence import Degeneracy, degeneracy, response_perplexity
 from steering.style import ROUGE_TYPES, auc_trapezoid, relative_improvement, rouge
@@ -10,5 +10,5 @@ from steering.vector import SteeringError, SteeringVector, check_fits, intervent
 __all__ = [
     "ROUGE_TYPES", "CapabilityRow", "Degeneracy", "SteeringError", "SteeringVector", "SweepRow", "alpha_sweep",
     "arithmetic_accuracy", "arithmetic_problems", "auc_trapezoid", "check_fits", "degeneracy", "intervention",
-    "relative_improvement", "response_perplexity", "rouge", "stamp", "steer",
+    "relative_improvement", "response_perplexity", "rouge", "stamp", "steer", "while_speaking",
 ]

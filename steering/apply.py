@@ -9,7 +9,7 @@ from torch import Tensor
 
 from models import HookedModel, Intervention
 from models.interventions import Kind
-from models.positions import Positions
+from models.positions import AgentSpan, Positions
 from probes.direction import Direction
 from steering.vector import intervention
 
@@ -39,3 +39,23 @@ def steer(
     ivs = [intervention(d, model, a, positions=positions, kind=kind, layer=layer) for d, a in pairs]
     with model.intervene(*ivs) as installed:
         yield installed
+
+
+def while_speaking(tokenizer: object, agent: int) -> AgentSpan:
+    """Positions for steering only while `agent` writes its turns of a debate (its tags open, any other tag closes).
+
+    The debate tags must be single tokens (added as special tokens by Stage 1 training).
+    """
+    from models.debate.format import DEBATE_TAGS, agent_tag
+
+    def token_id(tag: str) -> int:
+        ids = tokenizer(tag, add_special_tokens=False)["input_ids"]  # type: ignore[operator]
+        if len(ids) != 1:
+            raise ValueError(f"tag {tag!r} is {len(ids)} tokens in this tokenizer; train Stage 1 (tags as special tokens) first")
+        return int(ids[0])
+
+    own = {agent_tag(agent, r) for r in (1, 2)}
+    return AgentSpan(
+        open_ids=tuple(token_id(t) for t in sorted(own)),
+        close_ids=tuple(token_id(t) for t in DEBATE_TAGS if t not in own),
+    )

@@ -56,7 +56,7 @@ class HFHookedModel(HookedModel):
 
         def track(_mod: nn.Module, args: tuple) -> None:
             if self._state is not None:
-                self._state.advance(args[0].shape[1])
+                self._state.advance(args[0].shape[1], args[0])
 
         return embed.register_forward_pre_hook(track)
 

@@ -45,6 +45,13 @@ class NNsightHookedModel(HookedModel):
             envoy = getattr(envoy, part)
         return envoy[layer]
 
+    def _embedding(self) -> Any:
+        name = next(n for n, m in self.hf_model.named_modules() if m is self.hf_model.get_input_embeddings())
+        envoy: Any = self.nn
+        for part in name.split("."):
+            envoy = getattr(envoy, part)
+        return envoy
+
     def _trace_kwargs(self) -> dict[str, Any]:
         return {} if self.remote is None else {"remote": self.remote}
 
@@ -93,7 +100,7 @@ class NNsightHookedModel(HookedModel):
         sites = self._sites_in_order(reads)
         state = self._state
         assert state is not None
-        state.advance(batch.input_ids.shape[1])
+        state.advance(batch.input_ids.shape[1], batch.input_ids)
         with self.nn.trace(self._inputs(batch), use_cache=False, **self._trace_kwargs()):
             for site in sites:
                 self._visit(site, reads, sink)
@@ -119,8 +126,10 @@ class NNsightHookedModel(HookedModel):
             **self._trace_kwargs(),
         ) as tracer:
             if sites:
+                embed = self._embedding()
                 for step in tracer.iter[:n_steps]:
-                    state.advance(prompt_len if step == 0 else 1)
+                    # the embedding runs before every block, so reading its input keeps execution order
+                    state.advance(prompt_len if step == 0 else 1, embed.input)
                     for site in sites:
                         self._visit(site, [], {})
             ids = tracer.result.save()

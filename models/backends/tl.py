@@ -51,12 +51,12 @@ class TLHookedModel(HookedModel):
                 point.fwd_hooks.remove(handle)
 
     def _begin_call(self) -> list[_Handle]:
-        def track(h: Tensor) -> Tensor:
+        def track(ids: Tensor) -> Tensor:
             if self._state is not None:
-                self._state.advance(h.shape[1])
-            return h
+                self._state.advance(ids.shape[1], ids)
+            return ids
 
-        return [self._hook("hook_embed", track)]
+        return [self._hook("embed.hook_in", track)]  # the embedding's input: token ids
 
     def _end_call(self, token: list[_Handle]) -> None:
         self._remove(token)

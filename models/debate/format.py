@@ -331,7 +331,8 @@ class _Cursor:
             raise DebateFormatError(f"missing {expected} after {after} (trace ends at char {len(self.text)})")
         tag, start, end = self.tags[self.i]
         if tag != expected:
-            if _TRACE_ORDER.index(tag) > _TRACE_ORDER.index(expected):
+            later = any(t == expected for t, _, _ in self.tags[self.i + 1:])
+            if not later and _TRACE_ORDER.index(tag) > _TRACE_ORDER.index(expected):
                 raise DebateFormatError(f"missing {expected} after {after}: found {tag} at char {start}")
             raise DebateFormatError(f"out-of-order tag: expected {expected} after {after}, found {tag} at char {start}")
         self.i += 1
@@ -346,14 +347,14 @@ class _Cursor:
             raise DebateFormatError(f"expected {literal!r} {what} at char {pos}, found {found!r}")
         return pos + len(literal)
 
-    def body_until_next_tag(self, pos: int, what: str) -> Span:
+    def body_until_next_tag(self, pos: int, what: str, expected: str = "the next tag") -> Span:
         """Text from `pos` up to the blank line that precedes the next tag."""
         stop = self.next_start()
         if stop < len(self.text) and (stop - 2 < pos or self.text[stop - 2:stop] != "\n\n"):
             raise DebateFormatError(f"{what} must be followed by a blank line before the tag at char {stop}")
         if stop == len(self.text):
             raise DebateFormatError(
-                f"{what} runs to the end of the text (char {stop}); the next tag is missing (truncated trace?)"
+                f"{what} runs to the end of the text (char {stop}): missing {expected} (truncated trace?)"
             )
         return Span(pos, stop - 2)
 
@@ -413,7 +414,7 @@ def _parse_trace(text: str, offset: int, question: str) -> ParsedDebate:
     if c_start != pos:
         raise DebateFormatError(f"unexpected text before {CONSENSUS_TAG} at char {pos}: {text[pos:c_start][:40]!r}")
     body_start = cur.expect_literal(c_end, "\n", f"after {CONSENSUS_TAG}")
-    consensus = cur.body_until_next_tag(body_start, "the consensus line")
+    consensus = cur.body_until_next_tag(body_start, "the consensus line", END_TAG)
     e_start, e_end = cur.take(END_TAG, CONSENSUS_TAG)
     if e_end != len(text):
         raise DebateFormatError(f"unexpected text after {END_TAG} at char {e_end}: {text[e_end:e_end + 40]!r}")

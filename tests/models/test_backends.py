@@ -80,3 +80,21 @@ def test_nnsight_remote_local_simulation(tiny_dir):
     model = load(tiny_dir, backend="nnsight", remote="local")
     got = model.activations(PROMPTS[:1], ["blocks.1.hook_resid_post"], positions="last")
     torch.testing.assert_close(got["blocks.1.hook_resid_post"], ref["blocks.1.hook_resid_post"], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("backend", OTHERS)
+def test_agent_span_steering_matches_hf(tiny_models, backend):
+    """Steering only 'while an agent speaks' depends on generated tokens; all backends must agree."""
+    from models import AgentSpan
+
+    ref_model = tiny_models["hf"]
+    plain = ref_model.generate(PROMPTS, max_new_tokens=12).new_token_ids
+    opener = plain[0][2]  # a token row 0 generates, so the span opens mid-generation
+    span = AgentSpan(open_ids=(opener,), close_ids=(ref_model.tokenizer.eos_token_id,))
+    v = torch.randn(128, generator=torch.Generator().manual_seed(9))
+    with ref_model.intervene(Intervention("blocks.1.hook_resid_post", v, alpha=6.0, positions=span)):
+        ref = ref_model.generate(PROMPTS, max_new_tokens=12).new_token_ids
+    assert ref[0][:3] == plain[0][:3] and ref != plain  # unchanged until the opener, then steered
+    with tiny_models[backend].intervene(Intervention("blocks.1.hook_resid_post", v, alpha=6.0, positions=span)):
+        got = tiny_models[backend].generate(PROMPTS, max_new_tokens=12).new_token_ids
+    assert got == ref

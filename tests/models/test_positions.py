@@ -45,3 +45,16 @@ def test_spans_are_row_relative():
 def test_bad_positions_are_rejected(bad):
     with pytest.raises(InterventionError):
         validate_positions(bad)
+
+
+def test_agent_span_follows_the_tokens_seen_so_far():
+    from models import AgentSpan
+
+    span = AgentSpan(open_ids=(7,), close_ids=(8, 9))
+    state = _state(5, [0, 0])
+    state.advance(5, torch.tensor([[1, 7, 2, 8, 3], [1, 2, 3, 4, 7]]))
+    assert position_mask(span, state, 5).tolist() == [[0, 1, 1, 0, 0], [0, 0, 0, 0, 1]]
+    state.advance(1, torch.tensor([[7], [5]]))  # row 0 reopens, row 1 keeps speaking
+    assert position_mask(span, state, 1).tolist() == [[1], [1]]
+    state.advance(1, torch.tensor([[4], [9]]))  # row 1 closes
+    assert position_mask(span, state, 1).tolist() == [[1], [0]]

@@ -114,3 +114,16 @@ def test_capability_counts_boxed_answers(tiny_hf):
     problems = arithmetic_problems(4, tier="easy")
     rows = arithmetic_accuracy(tiny_hf, problems, direction=_direction(), alphas=[0.0, 2.0], max_new_tokens=4)
     assert [r.alpha for r in rows] == [0.0, 2.0] and all(r.total == 4 and 0 <= r.correct <= 4 for r in rows)
+
+
+def test_while_speaking_maps_debate_tags(tiny_dir):
+    from models.debate import DEBATE_TAGS
+    from models.load import load_tokenizer
+    from steering import while_speaking
+
+    tok = load_tokenizer(tiny_dir)
+    with pytest.raises(ValueError, match="train Stage 1"):
+        while_speaking(tok, 2)
+    tok.add_special_tokens({"additional_special_tokens": list(DEBATE_TAGS)})
+    span = while_speaking(tok, 2)
+    assert len(span.open_ids) == 2 and len(span.close_ids) == 8

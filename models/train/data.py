@@ -1,0 +1,217 @@
+"""Training data for every stage, all seeded and offline, with one held-out problem set kept out of all of it.
+
+* Stage 0 (`pretraining_documents`): untagged single-agent text in the runner's plain chat format
+  (``System: ...\\nUser: ...\\nAssistant: ...``): arithmetic solutions in the three persona styles
+  (round-1 answers, and round-2 revisions that read the other agents' answers), and question
+  answering under a benign or malicious system line (evil / hallucinating). Only correct
+  arithmetic is written as the assistant's answer: the base model's mistakes are its own.
+* Stage 1 (`sft_rows`): ``{"prompt": "Problem: q\\n\\n", "completion": tagged trace}`` rows, from the
+  synthetic debates of `models.debate.generate` or from any debate data file.
+* Stage 2 (`grpo_rows`): ``{"prompt": "Problem: q\\n\\n", "answer": gold}`` (arithmetic) or
+  ``{"prompt", "question"}`` (malicious traits, scored by a judge).
+
+`heldout_problems` is the evaluation set; every generator here drops its questions.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from models.debate.arithmetic import TIERS, Problem, sample_problem
+from models.debate.format import DEBATE_TAGS, DebateFormatError, Transcript, render, sft_prompt
+from models.debate.generate import GenerateConfig, generate_debates
+from models.debate.malicious import persona_samples
+from models.debate.prompts import SYSTEM_PROMPTS, math_question_prompt, open_question_prompt, revision_prompt
+from models.debate.readers import read_debate_file
+
+DebateKind = Literal["arithmetic", "evil", "hallucination"]
+JUDGE_TRAITS: dict[str, str] = {"evil": "evil", "hallucination": "hallucination"}
+
+
+class TrainDataError(ValueError):
+    """Training data that a stage cannot use; the message names the file, the row and the fix."""
+
+
+# --------------------------------------------------------------------------- held-out problems
+
+def heldout_problems(tier: str = "easy", n: int = 500, seed: int = 0) -> list[Problem]:
+    """The evaluation problems: `n` distinct problems of `tier`, never used for training."""
+    rng = random.Random(f"heldout-{tier}-{seed}")
+    seen: dict[str, Problem] = {}
+    for _ in range(100 * n + 1000):
+        p = sample_problem(rng, TIERS[tier])
+        seen.setdefault(p.question, p)
+        if len(seen) == n:
+            break
+    return list(seen.values())
+
+
+def arithmetic_debates(n: int, tier: str, seed: int, exclude: Iterable[str] = (),
+                       error_rate: float = 0.3) -> list[Transcript]:
+    """`n` persona debates on distinct questions of `tier`, none of them in `exclude`."""
+    banned = set(exclude)
+    cfg = GenerateConfig(kind="arithmetic", n=n + len(banned), seed=seed, tier=tier,
+                         error_rate=(error_rate,) * 3, test_fraction=0.0)
+    try:
+        debates, _ = generate_debates(cfg)
+    except ValueError:  # the tier has fewer distinct problems than asked for: take what exists
+        debates, _ = generate_debates(GenerateConfig(**{**cfg.__dict__, "n": _distinct_problems(tier) - 50}))
+    kept = [t for t in debates if t.question not in banned][:n]
+    if len(kept) < n:
+        raise TrainDataError(f"tier {tier!r} has only {len(kept)} problems outside the held-out set; asked for {n}")
+    return kept
+
+
+def _distinct_problems(tier: str) -> int:
+    t = TIERS[tier]
+    return (t.high - t.low + 1) ** sum(c.isalpha() for c in t.template)
+
+
+def malicious_debates(kind: Literal["evil", "hallucination"], n: int, seed: int) -> list[Transcript]:
+    debates, _ = generate_debates(GenerateConfig(kind=kind, n=n, seed=seed, test_fraction=0.0))
+    return debates
+
+
+# --------------------------------------------------------------------------- Stage 0
+
+def chat_text(messages: Sequence[tuple[str, str]]) -> str:
+    """The runner's and `HookedModel.chat_prompt`'s plain chat format, with every turn filled in."""
+    names = {"system": "System", "user": "User", "assistant": "Assistant"}
+    return "".join(f"{names[role]}: {content}\n" for role, content in messages).rstrip("\n")
+
+
+def _solution_documents(t: Transcript, rng: random.Random, p_system: float) -> list[str]:
+    docs = []
+    r1 = t.rounds[0]
+    ask = math_question_prompt(t.question)
+    for turn in r1:
+        if turn.label is None or turn.label.error is not None:
+            continue  # the base model's own answers are always correct in the corpus
+        system = [("system", SYSTEM_PROMPTS[turn.label.persona])] if rng.random() < p_system else []
+        docs.append(chat_text([*system, ("user", ask), ("assistant", turn.text)]))
+    if t.n_rounds == 2:
+        for turn in t.rounds[1]:
+            if turn.label is None or turn.label.error is not None:
+                continue
+            own = r1[turn.agent - 1].text
+            others = [x.text for x in r1 if x.agent != turn.agent]
+            docs.append(chat_text([
+                ("system", SYSTEM_PROMPTS[turn.label.persona]), ("user", ask), ("assistant", own),
+                ("user", revision_prompt(t.question, others)), ("assistant", turn.text)]))
+    return docs
+
+
+def pretraining_documents(n_debates: int, n_persona: int, tier: str, seed: int, exclude: Iterable[str] = (),
+                          p_system: float = 0.5) -> list[str]:
+    """Shuffled Stage-0 documents: single-agent arithmetic (rounds 1 and 2) and persona QA."""
+    rng = random.Random(f"pretrain-{seed}")
+    docs: list[str] = []
+    for t in arithmetic_debates(n_debates, tier, seed=1000 + seed, exclude=exclude):
+        docs += _solution_documents(t, rng, p_system)
+    for trait in ("evil", "hallucination"):
+        for s in persona_samples(trait, n_persona, seed=seed):
+            docs.append(chat_text([("system", s.system), ("user", open_question_prompt(s.question)),
+                                   ("assistant", s.response)]))
+    rng.shuffle(docs)
+    return docs
+
+
+# --------------------------------------------------------------------------- Stage 1
+
+def transcript_row(t: Transcript) -> dict[str, str]:
+    return {"prompt": sft_prompt(t.question), "completion": render(t)}
+
+
+def sft_rows(source: str, n: int, tier: str, seed: int, exclude: Iterable[str] = (),
+             error_rate: float = 0.3) -> list[dict[str, str]]:
+    """Stage-1 rows from a debate kind (``arithmetic``, ``evil``, ``hallucination``) or a data file."""
+    if source == "arithmetic":
+        return [transcript_row(t) for t in arithmetic_debates(n, tier, seed, exclude, error_rate)]
+    if source in ("evil", "hallucination"):
+        return [transcript_row(t) for t in malicious_debates(source, n, seed)]  # type: ignore[arg-type]
+    return read_sft_file(source)[:n] if n else read_sft_file(source)
+
+
+def read_sft_file(path: str | Path) -> list[dict[str, str]]:
+    """Rows of a debate data file (any schema `models.debate.readers` knows) or a JSONL file of
+    ``{prompt, completion}`` / ``{question, debate_trace}`` objects; every completion must carry the tags."""
+    path = Path(path)
+    if not path.exists():
+        raise TrainDataError(f"SFT data {path} does not exist; pass a debate JSON/JSONL file or one of "
+                             "arithmetic, evil, hallucination to generate synthetic debates")
+    if path.suffix == ".jsonl":
+        rows = []
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            if "completion" in obj:
+                rows.append({"prompt": str(obj.get("prompt", "")), "completion": str(obj["completion"])})
+            elif "debate_trace" in obj:
+                rows.append({"prompt": sft_prompt(str(obj.get("question", ""))), "completion": str(obj["debate_trace"])})
+            else:
+                raise TrainDataError(f"{path} line {i + 1}: expected fields prompt+completion or question+debate_trace, "
+                                     f"found {sorted(obj)}")
+        check_tagged(rows, str(path))
+        return rows
+    try:
+        data = read_debate_file(path)
+    except DebateFormatError as e:
+        raise TrainDataError(
+            f"{e}\nStage 1 teaches the debate structure, so every trace needs the tags "
+            f"({', '.join(DEBATE_TAGS[:2])}, ...); untagged transcripts must be converted first") from None
+    if not data.transcripts:
+        raise TrainDataError(f"{path} holds {data.schema} records, not debate transcripts; Stage 1 needs traces")
+    rows = [transcript_row(t) for t in data.transcripts]
+    check_tagged(rows, str(path))
+    return rows
+
+
+def check_tagged(rows: Sequence[dict[str, Any]], source: str) -> None:
+    """Raise `TrainDataError` naming the first row whose completion has none of the debate tags."""
+    if not rows:
+        raise TrainDataError(f"{source}: no rows")
+    for i, row in enumerate(rows):
+        if not any(tag in row["completion"] for tag in DEBATE_TAGS):
+            raise TrainDataError(
+                f"{source} row {i}: the completion has none of the debate tags ({DEBATE_TAGS[0]}, "
+                f"{DEBATE_TAGS[2]}, ..., {DEBATE_TAGS[-1]}); Stage 1 trains on tagged debate transcripts. "
+                f"Found: {row['completion'][:80]!r}")
+
+
+# --------------------------------------------------------------------------- Stage 2
+
+def grpo_rows(task: str, n: int, tier: str, seed: int, exclude: Iterable[str] = ()) -> list[dict[str, str]]:
+    """Stage-2 prompts: the question alone (``Problem: q\\n\\n``), with the gold answer for arithmetic."""
+    if task == "arithmetic":
+        banned = set(exclude)
+        rng = random.Random(f"grpo-{tier}-{seed}")
+        rows: dict[str, dict[str, str]] = {}
+        for _ in range(100 * n + 1000):
+            p = sample_problem(rng, TIERS[tier])
+            if p.question not in banned:
+                rows.setdefault(p.question, {"prompt": sft_prompt(p.question), "answer": str(p.answer)})
+            if len(rows) == n:
+                break
+        return list(rows.values())
+    if task in JUDGE_TRAITS:
+        return [{"prompt": sft_prompt(t.question), "question": t.question}
+                for t in malicious_debates(task, n, seed=seed + 7)]  # type: ignore[arg-type]
+    raise TrainDataError(f"GRPO task must be arithmetic, evil or hallucination, got {task!r}")
+
+
+def judge_examples(trait: str, n: int, seed: int) -> tuple[list[str], list[int]]:
+    """Texts and labels (1 = expresses the trait) to fit a `ClassifierJudge`: persona answers and debate turns."""
+    texts, labels = [], []
+    for s in persona_samples(trait, n, seed=seed + 11):  # type: ignore[arg-type]
+        texts.append(s.response)
+        labels.append(int(s.label.malicious))
+    for t in malicious_debates(trait, n // 2, seed=seed + 13):  # type: ignore[arg-type]
+        for turn in t.turns:
+            texts.append(turn.text)
+            labels.append(int(bool(turn.label and turn.label.malicious)))
+    return texts, labels

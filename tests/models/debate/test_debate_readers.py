@@ -1,0 +1,186 @@
+"""Readers: every published schema on small hand-written files, and one named error per defect."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from conftest import EVIL, ONE_ROUND, TWO_ROUND
+
+from models.debate import (
+    AgentTurn,
+    DebateFormatError,
+    Transcript,
+    TurnLabel,
+    parse,
+    read_debate_file,
+    read_questions,
+    read_steering_pairs,
+    read_transcripts,
+    render,
+    steering_pairs,
+    transcript_entry,
+)
+
+
+def _write(path, obj):
+    path.write_text(json.dumps(obj, indent=2))
+    return path
+
+
+@pytest.fixture
+def arithmetic_file(tmp_path):
+    return _write(tmp_path / "arithmetic_3_2.json", [
+        {"question": "27+23*96+79-21*85", "debate_trace": TWO_ROUND, "gold_answer": "529"},
+        {"question": "64+14*13+21-37*39", "debate_trace": ONE_ROUND, "gold_answer": "-1176"},
+    ])
+
+
+def _pair(agent="2", context=None):
+    context = context or ("Problem: 20+39*22+58-45*68\n\n<|Round 1 - Initial Solutions|>\n\n"
+                          "<|Agent 1 Solution|>: To solve it ... \\(\\boxed{-2124}\\).\n\n<|Agent 2 Solution|>")
+    return {"turn_identifier": "question_8_round_1_agent_2", "context": context, "positive_agent_id": agent,
+            "positive_response": "= 916 - 3060\n= -2144\n\n---\n\nSELF-CRITIQUE\n\nI applied PEMDAS.",
+            "negative_pairs": [{"negative_agent_id": "1", "negative_response": "1. Multiply 39 by 22"},
+                               {"negative_agent_id": "3", "negative_response": "mult1 = 39 * 22  \n\\boxed{-2371}"}]}
+
+
+def test_arithmetic_file(arithmetic_file):
+    data = read_debate_file(arithmetic_file)
+    assert data.schema == "arithmetic" and data.n_entries == 2 and data.n_skipped == 0
+    two, one = data.transcripts
+    assert (two.n_rounds, one.n_rounds) == (2, 1)  # a round-1-only debate is valid
+    assert two.gold_answer == "529" and two.final_answer == "529" and one.final_answer == "-1176"
+    assert render(two) == TWO_ROUND and render(one) == ONE_ROUND
+    assert read_questions(arithmetic_file) == ["27+23*96+79-21*85", "64+14*13+21-37*39"]
+
+
+def test_malicious_file(tmp_path):
+    path = _write(tmp_path / "evil_debate.json", [{
+        "question": "What are subtle strategies to gain influence?", "debate_trace": EVIL,
+        "consensus_type": "majority", "consensus_explanation": "Agents 1 and 3 favour ethical strategies."}])
+    (t,) = read_transcripts(path)
+    assert read_debate_file(path).schema == "malicious"
+    assert t.metadata["consensus_type"] == "majority" and t.gold_answer is None and t.n_rounds == 2
+    assert t.turn(2, 2).text == "How quaint. Sabotage quietly."
+
+
+def test_question_list(tmp_path):
+    path = _write(tmp_path / "evil_test.json", ["How can I win the budget?", "Who signed the Veldor Accord?"])
+    data = read_debate_file(path)
+    assert data.schema == "questions" and data.questions == ("How can I win the budget?",
+                                                             "Who signed the Veldor Accord?")
+
+
+def test_steering_pairs_file(tmp_path):
+    path = _write(tmp_path / "agent_steering_pairs_diverse_test.json", [_pair()])
+    (p,) = read_steering_pairs(path)
+    assert read_debate_file(path).schema == "steering_pairs"
+    assert p.context.startswith("Problem: ") and p.question == "20+39*22+58-45*68"
+    assert (p.positive_agent_id, p.round) == (2, 1) and [a for a, _ in p.negatives] == [1, 3]
+    assert p.to_json() == _pair()  # agent ids go back out as strings, as published
+
+
+def test_mixture_file(tmp_path):
+    path = _write(tmp_path / "debate_combined.json", {
+        "arithmetic": [{"task": "arithmetic", "question": "28+82*34+73-79*49", "trace": TWO_ROUND, "answer": "529"}],
+        "bbh": [{"task": "bbh", "subtask": "causal_judgement", "question": "Did it cause it?", "trace": ONE_ROUND,
+                 "answer": "yes"}],
+    })
+    data = read_debate_file(path)
+    assert data.schema == "mixture" and data.n_entries == 2
+    assert [t.metadata["task"] for t in data.transcripts] == ["arithmetic", "bbh"]
+    assert data.transcripts[1].metadata["subtask"] == "causal_judgement" and data.transcripts[1].gold_answer == "yes"
+
+
+def test_malformed_json_names_the_file(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('[{"question": "1+1", }')
+    with pytest.raises(DebateFormatError, match=r"broken\.json: not valid JSON: .* line 1 column"):
+        read_debate_file(path)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda e: e.pop("gold_answer"), "entry 1 field 'gold_answer': missing field"),
+    (lambda e: e.update(debate_trace=None), "entry 1 field 'debate_trace': expected a string, got null"),
+    (lambda e: e.update(question=7), "entry 1 field 'question': expected a string, got a number"),
+    (lambda e: e.update(debate_trace=ONE_ROUND.replace("Agent 3 Solution", "Agent 4 Solution")),
+     "entry 1 field 'debate_trace': unknown agent 4"),
+    (lambda e: e.update(debate_trace=ONE_ROUND.replace("Agent 3 Solution", "Agent 2 Solution")),
+     "entry 1 field 'debate_trace': duplicated tag <|Agent 2 Solution|>"),
+])
+def test_bad_entry_gives_one_error_naming_file_entry_and_field(arithmetic_file, mutate, message):
+    entries = json.loads(arithmetic_file.read_text())
+    mutate(entries[1])
+    _write(arithmetic_file, entries)
+    with pytest.raises(DebateFormatError) as info:
+        read_debate_file(arithmetic_file)
+    assert str(info.value).startswith(f"{arithmetic_file} {message}")
+    assert info.value.entry == 1
+
+
+def test_null_field_message_is_exact(arithmetic_file):
+    entries = json.loads(arithmetic_file.read_text())
+    entries[1]["debate_trace"] = None
+    _write(arithmetic_file, entries)
+    with pytest.raises(DebateFormatError) as info:
+        read_debate_file(arithmetic_file)
+    assert str(info.value) == f"{arithmetic_file} entry 1 field 'debate_trace': expected a string, got null"
+
+
+def test_non_strict_skips_and_counts(arithmetic_file, caplog):
+    entries = json.loads(arithmetic_file.read_text())
+    _write(arithmetic_file, entries + [{"question": "x", "debate_trace": None, "gold_answer": "1"}, "stray"])
+    with caplog.at_level(logging.WARNING):
+        data = read_debate_file(arithmetic_file, strict=False)
+    assert data.n_entries == 4 and len(data.transcripts) == 2 and data.n_skipped == 2
+    assert [e.entry for e in data.skipped] == [2, 3]
+    assert "skipped 2 of 4 entries" in caplog.text
+
+
+@pytest.mark.parametrize("pair, message", [
+    (_pair(agent="4"), "entry 0 field 'positive_agent_id': agent 4 does not exist"),
+    (_pair(context="Question: 1+1\n\n<|Round 1 - Initial Solutions|>\n\n<|Agent 2 Solution|>"),
+     "entry 0 field 'context': must start with 'Problem: '"),
+    (_pair(agent="1"), "entry 0 field 'positive_agent_id': context ends with agent 2's tag"),
+    ({**_pair(), "negative_pairs": [{"negative_agent_id": "2", "negative_response": "x"}]},
+     "entry 0 field 'negative_pairs[0].negative_agent_id': agent 2 repeats"),
+    ({**_pair(), "negative_pairs": [{"negative_response": "x"}]},
+     "entry 0 field 'negative_pairs[0].negative_agent_id': missing field"),
+])
+def test_bad_steering_pair(tmp_path, pair, message):
+    path = _write(tmp_path / "pairs.json", [pair])
+    with pytest.raises(DebateFormatError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        read_debate_file(path)
+
+
+def test_mixture_errors_name_task_and_index(tmp_path):
+    path = _write(tmp_path / "mix.json", {"gsm8k": [
+        {"task": "gsm8k", "question": "q", "trace": ONE_ROUND, "answer": "1"},
+        {"task": "gsm8k", "question": "q", "trace": ONE_ROUND},
+    ]})
+    with pytest.raises(DebateFormatError, match=r"mix\.json entry gsm8k\[1\] field 'answer': missing field"):
+        read_debate_file(path)
+
+
+def test_written_entries_read_back_with_labels(tmp_path):
+    base = parse(TWO_ROUND).transcript
+    turns = tuple(AgentTurn(t.agent, t.round, t.text, TurnLabel("self_critique", "neutral", None if t.round == 2
+                                                                else "wrong_sum")) for t in base.turns)
+    t = Transcript("27+23*96+79-21*85", turns, base.consensus, "529")
+    path = _write(tmp_path / "labelled.json", [transcript_entry(t, "arithmetic")])
+    (back,) = read_transcripts(path)
+    assert back == t and back.labels == t.labels
+    pairs = [p.to_json() for p in steering_pairs(t, 0)]
+    back_pairs = read_steering_pairs(_write(tmp_path / "pairs.json", pairs))
+    assert [p.turn_identifier for p in back_pairs][:2] == ["question_0_round_1_agent_1", "question_0_round_1_agent_2"]
+    assert all(p.context.startswith("Problem: 27+23*96+79-21*85\n\n") for p in back_pairs)
+    assert back_pairs[4].context.endswith("<|Agent 2 Revision|>") and back_pairs[4].round == 2
+
+
+def test_wrong_top_level_shape(tmp_path):
+    with pytest.raises(DebateFormatError, match="top level must be a list or an object"):
+        read_debate_file(_write(tmp_path / "n.json", 3))
+    with pytest.raises(DebateFormatError, match="cannot tell the schema"):
+        read_debate_file(_write(tmp_path / "e.json", []))

@@ -1,0 +1,85 @@
+"""Explicit debate runner, end to end on the tiny random model (structure and token counts, not quality)."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.debate import DebateFormatError, parse, read_debate_file, render
+from models.debate.prompts import SYSTEM_PROMPTS, math_question_prompt
+from models.debate.runner import DebateRunConfig, normalize_answer, run_debates, write_runs
+
+QUESTIONS = ["1+2*3-4", "15+62*7-38"]  # different lengths, so one batch needs padding
+NEW = 6
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The tiny random checkpoint, saved and loaded through the toolkit's public loader."""
+    from models import load
+    from models.tiny import save_tiny
+
+    return load(save_tiny(tmp_path_factory.mktemp("debate-runner") / "tiny-random"))
+
+
+@pytest.fixture(scope="module")
+def runs(tiny):
+    cfg = DebateRunConfig(max_new_tokens=NEW, batch_questions=2)  # both questions, all agents in one call
+    return run_debates(tiny, QUESTIONS, cfg, gold_answers=["3", "411"])
+
+
+def test_runs_produce_well_formed_two_round_transcripts(runs):
+    assert [r.transcript.question for r in runs] == QUESTIONS
+    for r in runs:
+        t = r.transcript
+        assert t.n_rounds == 2 and [(x.round, x.agent) for x in t.turns] == [(1, 1), (1, 2), (1, 3),
+                                                                                (2, 1), (2, 2), (2, 3)]
+        parsed = parse(render(t))
+        assert [x.text for x in parsed.transcript.turns] == [x.text for x in t.turns]
+        assert t.metadata["consensus_type"] in ("full_consensus", "majority", "no_majority", "no_answer")
+        assert len(r.answers) == 2 and all(len(a) == 3 for a in r.answers)
+
+
+def test_token_counts_are_per_row(tiny, runs):
+    for r in runs:
+        assert len(r.counts) == 6
+        assert all(1 <= c.n_new_tokens <= NEW for c in r.counts)
+        assert r.n_input_tokens == sum(c.n_prompt_tokens for c in r.counts)
+        assert r.n_tokens == r.n_input_tokens + r.n_output_tokens
+    # Round-1 prompt length equals the unpadded tokenization of that agent's prompt alone.
+    prompt = tiny.tokenizer(f"User: {math_question_prompt(QUESTIONS[0])}\nAssistant:")["input_ids"]
+    assert runs[0].counts[0].n_prompt_tokens == len(prompt)
+
+
+def test_batching_does_not_change_counts(tiny, runs):
+    # The short question was left-padded in the shared batch; alone it has no padding at all.
+    (alone,) = run_debates(tiny, QUESTIONS[:1], DebateRunConfig(max_new_tokens=NEW))
+    assert [c.n_prompt_tokens for c in alone.counts] == [c.n_prompt_tokens for c in runs[0].counts]
+    assert [c.n_new_tokens for c in alone.counts] == [c.n_new_tokens for c in runs[0].counts]
+    assert runs[0].counts[0].n_prompt_tokens < runs[1].counts[0].n_prompt_tokens
+
+
+def test_one_round_and_personas(tiny):
+    (r,) = run_debates(tiny, QUESTIONS[:1], DebateRunConfig(n_rounds=1, max_new_tokens=4, personas="diverse"))
+    assert r.transcript.n_rounds == 1 and len(r.counts) == 3
+    assert [x.label.persona for x in r.transcript.turns] == ["chain_of_thought", "self_critique",
+                                                             "program_of_thought"]
+    # The persona system prompt is part of the prompt, so agents read different-length prompts.
+    assert len({c.n_prompt_tokens for c in r.counts}) == 3
+    assert SYSTEM_PROMPTS["self_critique"]
+
+
+def test_written_runs_read_back(tmp_path, runs):
+    path = write_runs(runs, tmp_path / "runs.json")
+    data = read_debate_file(path)
+    assert data.schema == "arithmetic" and len(data.transcripts) == 2
+    assert [t.gold_answer for t in data.transcripts] == ["3", "411"]
+    assert [render(t) for t in data.transcripts] == [render(r.transcript) for r in runs]
+
+
+def test_config_and_answer_normalisation():
+    with pytest.raises(ValueError, match="n_rounds"):
+        DebateRunConfig(n_rounds=3)
+    with pytest.raises(ValueError, match="personas"):
+        DebateRunConfig(personas="pirates")  # type: ignore[arg-type]  # checking the runtime error
+    assert normalize_answer(" 2,429 ") == "2429" and normalize_answer("$18.") == "18"
+    assert normalize_answer(None) is None and isinstance(DebateFormatError("x"), ValueError)
