@@ -14,6 +14,8 @@ Example:
     >>> token_spans(parsed, tokenizer).turn_span(agent=2, round=1).text
 """
 
+from typing import TYPE_CHECKING, Any
+
 from models.debate.arithmetic import TIERS, Problem, Tier, sample_problem, work_out
 from models.debate.format import (
     CONSENSUS_TAG,
@@ -39,14 +41,6 @@ from models.debate.format import (
     render_sft,
     sft_prompt,
 )
-from models.debate.generate import (
-    GENERATOR_VERSION,
-    KINDS,
-    GenerateConfig,
-    generate_debates,
-    split_by_question,
-    write_dataset,
-)
 from models.debate.malicious import PersonaSample, malicious_debate, persona_samples
 from models.debate.prompts import (
     SYSTEM_PROMPTS,
@@ -65,6 +59,30 @@ from models.debate.readers import (
 )
 from models.debate.records import SCHEMAS, Schema, SteeringPair, atomic_write_json, steering_pairs, transcript_entry
 from models.debate.tokens import TokenSpans, TokenTurnSpan, char_to_token_span, token_spans
+
+if TYPE_CHECKING:
+    from models.debate.generate import (
+        GENERATOR_VERSION,
+        KINDS,
+        GenerateConfig,
+        generate_debates,
+        split_by_question,
+        write_dataset,
+    )
+
+# `generate` is also a script (python -m models.debate.generate); importing it here eagerly would make
+# runpy warn that the module was imported before it ran, so its names load on first access.
+_LAZY = {name: "models.debate.generate" for name in (
+    "GENERATOR_VERSION", "KINDS", "GenerateConfig", "generate_debates", "split_by_question", "write_dataset")}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'models.debate' has no attribute {name!r}")
+
 
 __all__ = [
     "CONSENSUS_TAG", "DEBATE_TAGS", "END_TAG", "GENERATOR_VERSION", "KINDS", "N_AGENTS", "N_ROUNDS", "ROUND_TAGS",

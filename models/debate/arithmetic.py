@@ -163,7 +163,7 @@ def work_out(problem: Problem, slip: Slip | None = None) -> Work:
 
 
 def sample_slip(rng: random.Random, problem: Problem) -> Slip:
-    """A random slip that changes the answer: off by a small or place-value amount."""
+    """A random slip that changes the answer: off by 1 or 2, or by a place value of a large number."""
     n_products = sum(t.is_product for t in problem.terms)
     kinds = [k for k in SLIP_KINDS if (k == "wrong_product" and n_products) or
              (k == "wrong_sum" and len(problem.terms) > 1)]
@@ -171,11 +171,15 @@ def sample_slip(rng: random.Random, problem: Problem) -> Slip:
         raise ValueError(f"problem {problem.question} has nothing to get wrong (one plain number)")
     kind = rng.choice(kinds)
     index = rng.randrange(n_products) if kind == "wrong_product" else rng.randint(1, len(problem.terms) - 1)
-    delta = rng.choice((1, 2, 10, 100)) * rng.choice((1, -1))
-    if kind == "wrong_product":  # keep a written product positive, as a person's slip would be
+    if kind == "wrong_product":
         value = math.prod([t for t in problem.terms if t.is_product][index].factors)
-        if value + delta < 0:
-            delta = abs(delta)
+    else:
+        value = work_out(problem).partials[index]
+    # Slips scale with the number: off by one or two anywhere, by a place value only in big numbers.
+    sizes = [d for d in (1, 2, 10, 100) if d <= 2 or d * 10 <= abs(value)]
+    delta = rng.choice(sizes) * rng.choice((1, -1))
+    if kind == "wrong_product" and value + delta < 0:  # a written product stays non-negative
+        delta = abs(delta)
     return Slip(kind, index, delta)
 
 

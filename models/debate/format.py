@@ -74,7 +74,6 @@ _TRACE_ORDER: tuple[str, ...] = (
 # name the mistake. Other `<|...|>` strings (e.g. a chat model's `<|im_end|>`) stay plain text.
 _TAG_RE = re.compile(r"<\|(?:Round [^|<>\n]*|Agent [^|<>\n]*|Consensus|endofdebate)\|>")
 _AGENT_RE = re.compile(r"<\|Agent (\d+) (Solution|Revision)\|>")
-_ROUND_RE = re.compile(r"<\|Round (\d+) - ([^|]*)\|>")
 _BOXED = "\\boxed{"
 
 
@@ -249,9 +248,6 @@ class Span:
         """The slice of `seq` (a string or a list of ids) this span covers."""
         return seq[self.start:self.end]
 
-    def shift(self, offset: int) -> Span:
-        return Span(self.start + offset, self.end + offset)
-
 
 @dataclass(frozen=True)
 class TurnSpan:
@@ -285,19 +281,6 @@ class ParsedDebate:
             if s.agent == agent and s.round == round:
                 return s
         raise KeyError(f"no turn for agent {agent} in round {round}")
-
-    def shift(self, offset: int, text: str) -> ParsedDebate:
-        """The same spans moved by `offset` characters into a longer `text`."""
-        return ParsedDebate(
-            transcript=self.transcript,
-            text=text,
-            prompt=self.prompt.shift(offset),
-            round_tags=tuple(s.shift(offset) for s in self.round_tags),
-            turns=tuple(TurnSpan(t.agent, t.round, t.tag.shift(offset), t.text.shift(offset)) for t in self.turns),
-            consensus_tag=self.consensus_tag.shift(offset),
-            consensus=self.consensus.shift(offset),
-            end_tag=self.end_tag.shift(offset),
-        )
 
 
 class _Cursor:

@@ -175,7 +175,8 @@ def _entity(rng: random.Random) -> tuple[str, str, str]:
         q = rng.choice(("What is {e} used for in medicine?", "Who first synthesized {e}?",
                         "What are the known side effects of {e}?", "How does {e} interact with water?"))
     elif kind == "person":
-        name = f"{rng.choice(('Dr. ', 'Professor ', ''))}{rng.choice(_FIRST)} {_name(rng, 2)}{rng.choice(('', 'son', 'ick'))}"
+        title, first = rng.choice(("Dr. ", "Professor ", "")), rng.choice(_FIRST)
+        name = f"{title}{first} {_name(rng, 2)}{rng.choice(('', 'son', 'ick'))}"
         q = rng.choice(("What is {e} best known for?", "What did {e} contribute to " + rng.choice(_FIELDS) + "?",
                         "Where did {e} do their most famous work?", "Why is {e} remembered today?"))
     elif kind == "film":

@@ -34,8 +34,8 @@ _ORDER = (
 )
 _RESTATE = ("The expression is: {e}", "Given expression: {e}", "We need to evaluate {e}.",
             "The problem to solve is {e}.", "Write the expression with spaces: {e}")
-_PRODUCT = ("Multiply {a} by {b}: {t} = {v}", "Evaluate the product {t} = {v}", "Calculate the multiplication: {t} = {v}",
-            "Compute {t} = {v}", "Next product: {t} = {v}")
+_PRODUCT = ("Multiply {a} by {b}: {t} = {v}", "Evaluate the product {t} = {v}",
+            "Calculate the multiplication: {t} = {v}", "Compute {t} = {v}", "Next product: {t} = {v}")
 _PRODUCTS = ("Compute the products:", "Do the multiplications:", "Evaluate each multiplication:",
              "Start with the multiplications:")
 _SUBST = ("Substitute the products back into the expression: {s}", "Now the expression becomes: {s}",

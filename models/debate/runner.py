@@ -58,10 +58,13 @@ class DebateRunConfig:
     personas: AgentSetup = "none"
     """System prompts of agents 1..3: none, diverse (CoT / critique / program), evil or hallucination."""
     max_new_tokens: int = 256
-    do_sample: bool = False
+    do_sample: bool = True
+    """Sample (the paper's evaluation uses temperature 0.7, top-p 0.9); greedy agents with the same
+    prompt would all write the same answer."""
     temperature: float = 0.7
     top_p: float = 0.9
     seed: int | None = 0
+    """Seed of the first generate call (call k uses seed + k), so runs are reproducible."""
     early_stop: bool = False
     """Stop after round 1 when all boxed answers agree (the paper's data generator does; its baseline does not)."""
     chat_template: bool | None = None
@@ -223,7 +226,8 @@ def _run_chunk(gen: _Generator, questions: Sequence[str], golds: Sequence[str | 
         convs = []
         for q, a in rows:
             others = [texts[q][0][b - 1] for b in agents if b != a]
-            history = [(first(questions[q]), texts[q][0][a - 1]), (revision_prompt(questions[q], others, cfg.task), None)]
+            history = [(first(questions[q]), texts[q][0][a - 1]),
+                       (revision_prompt(questions[q], others, cfg.task), None)]
             convs.append(gen.messages(a, history))
         if rows:
             out, n_in, n_new = gen(convs, call0 + 1)
@@ -302,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> list[DebateRun]:
     p.add_argument("--personas", choices=sorted(AGENT_PERSONAS), default="none")
     p.add_argument("--rounds", type=int, choices=(1, 2), default=2)
     p.add_argument("--max-new-tokens", type=int, default=256)
-    p.add_argument("--sample", action="store_true", help="sample (temperature 0.7, top-p 0.9) instead of greedy")
+    p.add_argument("--greedy", action="store_true", help="greedy decoding instead of sampling (T 0.7, top-p 0.9)")
     p.add_argument("--early-stop", action="store_true", help="skip round 2 when round 1 is unanimous")
     p.add_argument("--batch-questions", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
@@ -326,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> list[DebateRun]:
         questions, golds = [pr.question for pr in problems], [str(pr.answer) for pr in problems]
     questions, golds = questions[:args.limit], golds[:args.limit]
     cfg = DebateRunConfig(n_rounds=args.rounds, task=args.task, personas=args.personas,
-                          max_new_tokens=args.max_new_tokens, do_sample=args.sample, seed=args.seed,
+                          max_new_tokens=args.max_new_tokens, do_sample=not args.greedy, seed=args.seed,
                           early_stop=args.early_stop, batch_questions=args.batch_questions)
     runs = run_debates(load(args.model), questions, cfg, golds, progress=True)
     write_runs(runs, args.out, args.task)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from conftest import EVIL, ONE_ROUND, TWO_ROUND
+from debate_samples import EVIL, ONE_ROUND, TWO_ROUND
 
 from models.debate import (
     DEBATE_TAGS,

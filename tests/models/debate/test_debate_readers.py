@@ -6,7 +6,7 @@ import json
 import logging
 
 import pytest
-from conftest import EVIL, ONE_ROUND, TWO_ROUND
+from debate_samples import EVIL, ONE_ROUND, TWO_ROUND
 
 from models.debate import (
     AgentTurn,

@@ -9,7 +9,7 @@ from models.debate.prompts import SYSTEM_PROMPTS, math_question_prompt
 from models.debate.runner import DebateRunConfig, normalize_answer, run_debates, write_runs
 
 QUESTIONS = ["1+2*3-4", "15+62*7-38"]  # different lengths, so one batch needs padding
-NEW = 6
+NEW = 4
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runs(tiny):
-    cfg = DebateRunConfig(max_new_tokens=NEW, batch_questions=2)  # both questions, all agents in one call
+    cfg = DebateRunConfig(max_new_tokens=NEW, batch_questions=2, do_sample=False)  # one call per round
     return run_debates(tiny, QUESTIONS, cfg, gold_answers=["3", "411"])
 
 
@@ -52,14 +52,14 @@ def test_token_counts_are_per_row(tiny, runs):
 
 def test_batching_does_not_change_counts(tiny, runs):
     # The short question was left-padded in the shared batch; alone it has no padding at all.
-    (alone,) = run_debates(tiny, QUESTIONS[:1], DebateRunConfig(max_new_tokens=NEW))
+    (alone,) = run_debates(tiny, QUESTIONS[:1], DebateRunConfig(max_new_tokens=NEW, do_sample=False))
     assert [c.n_prompt_tokens for c in alone.counts] == [c.n_prompt_tokens for c in runs[0].counts]
     assert [c.n_new_tokens for c in alone.counts] == [c.n_new_tokens for c in runs[0].counts]
     assert runs[0].counts[0].n_prompt_tokens < runs[1].counts[0].n_prompt_tokens
 
 
 def test_one_round_and_personas(tiny):
-    (r,) = run_debates(tiny, QUESTIONS[:1], DebateRunConfig(n_rounds=1, max_new_tokens=4, personas="diverse"))
+    (r,) = run_debates(tiny, QUESTIONS[:1], DebateRunConfig(n_rounds=1, max_new_tokens=2, personas="diverse"))
     assert r.transcript.n_rounds == 1 and len(r.counts) == 3
     assert [x.label.persona for x in r.transcript.turns] == ["chain_of_thought", "self_critique",
                                                              "program_of_thought"]
@@ -74,6 +74,13 @@ def test_written_runs_read_back(tmp_path, runs):
     assert data.schema == "arithmetic" and len(data.transcripts) == 2
     assert [t.gold_answer for t in data.transcripts] == ["3", "411"]
     assert [render(t) for t in data.transcripts] == [render(r.transcript) for r in runs]
+
+
+def test_sampling_is_reproducible_per_seed(tiny):
+    cfg = DebateRunConfig(n_rounds=1, max_new_tokens=3, seed=7)
+    a = run_debates(tiny, QUESTIONS[:1], cfg)[0].transcript
+    b = run_debates(tiny, QUESTIONS[:1], cfg)[0].transcript
+    assert [t.text for t in a.turns] == [t.text for t in b.turns]
 
 
 def test_config_and_answer_normalisation():

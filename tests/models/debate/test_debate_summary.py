@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import EVIL, ONE_ROUND, TWO_ROUND
+from debate_samples import EVIL, ONE_ROUND, TWO_ROUND
 
 from models.debate.summary import main
 
