@@ -2,13 +2,14 @@
 
 from steering.apply import steer, while_speaking
 from steering.capability import CapabilityRow, arithmetic_accuracy, arithmetic_problems
+from steering.frontier import first_suppression, frontier_figure, summarize
 from steering.coherence import Degeneracy, degeneracy, response_perplexity
 from steering.style import ROUGE_TYPES, auc_trapezoid, relative_improvement, rouge
 from steering.sweep import SweepRow, alpha_sweep
 from steering.vector import SteeringError, SteeringVector, check_fits, intervention, stamp
 
 __all__ = [
-    "ROUGE_TYPES", "CapabilityRow", "Degeneracy", "SteeringError", "SteeringVector", "SweepRow", "alpha_sweep",
+    "ROUGE_TYPES", "CapabilityRow", "Degeneracy", "SteeringError", "SteeringVector", "SweepRow", "alpha_sweep", "first_suppression", "frontier_figure", "summarize",
     "arithmetic_accuracy", "arithmetic_problems", "auc_trapezoid", "check_fits", "degeneracy", "intervention",
     "relative_improvement", "response_perplexity", "rouge", "stamp", "steer", "while_speaking",
 ]

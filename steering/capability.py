@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,20 +9,23 @@ import torch
 from tqdm.auto import tqdm
 
 from models import HookedModel
-from models.debate.arithmetic import TIERS, Problem, sample_problem
+from models.debate.arithmetic import TIERS, Problem
 from models.debate.format import final_answer, sft_prompt
+from models.debate.prompts import math_question_prompt
 from models.interventions import Kind
 from models.positions import Positions
 from probes.direction import Direction
 from steering.apply import steer
+from steering.sweep import stop_ids
 
 
-def arithmetic_problems(n: int, tier: str = "easy", seed: int = 1234) -> list[Problem]:
-    """Held-out problems; a seed different from the training data's keeps them unseen."""
+def arithmetic_problems(n: int, tier: str = "easy", seed: int = 0) -> list[Problem]:
+    """The trainer's held-out problems (excluded from every training stage), so capability is measured unseen."""
     if tier not in TIERS:
         raise ValueError(f"tier={tier!r} is not known; use one of {', '.join(TIERS)}")
-    rng = random.Random(f"capability-{seed}")
-    return [sample_problem(rng, TIERS[tier]) for _ in range(n)]
+    from models.train.data import heldout_problems
+
+    return heldout_problems(tier, n, seed)
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,14 @@ def arithmetic_accuracy(
 ) -> list[CapabilityRow]:
     """Accuracy (last ``\\boxed{}`` equals the gold answer) for each alpha; one batched sweep.
 
-    ``prompt="sft"`` uses the trainer's ``Problem: {q}\\n\\n`` format; ``"chat"`` wraps an instruction
-    in the model's chat template (for instruction-tuned checkpoints such as SmolLM2).
+    ``prompt="sft"`` uses the trainer's ``Problem: {q}\\n\\n`` format; ``"chat"`` asks the Du et al.
+    round-1 question in the model's chat format (base and instruction-tuned checkpoints).
     """
+    if prompt not in ("sft", "chat"):
+        raise ValueError(f"prompt={prompt!r} is not known; use 'sft' or 'chat'")
+
     def render(p: Problem) -> str:
-        if prompt == "sft":
-            return sft_prompt(p.question)
-        return model.chat_prompt(f"Compute {p.question}. Put the final answer in \\boxed{{}}.")
+        return sft_prompt(p.question) if prompt == "sft" else model.chat_prompt(math_question_prompt(p.question))
 
     texts = [render(p) for p in problems]
     jobs = [(a, i) for a in alphas for i in range(len(problems))]
@@ -65,12 +68,13 @@ def arithmetic_accuracy(
     for start in tqdm(range(0, len(jobs), batch_size), desc="capability", disable=not progress, leave=False):
         chunk = jobs[start : start + batch_size]
         batch = [texts[i] for _, i in chunk]
+        stops = stop_ids(model)
         if direction is None:
-            out = model.generate(batch, max_new_tokens=max_new_tokens)
+            out = model.generate(batch, max_new_tokens=max_new_tokens, stop_token_ids=stops)
         else:
             alpha = torch.tensor([a for a, _ in chunk], dtype=torch.float32)
             with steer(model, direction, alpha=alpha, positions=positions, kind=kind):
-                out = model.generate(batch, max_new_tokens=max_new_tokens)
+                out = model.generate(batch, max_new_tokens=max_new_tokens, stop_token_ids=stops)
         for (a, i), text in zip(chunk, out.texts):
             correct[a] += int(final_answer(text) == str(problems[i].answer))
     return [CapabilityRow(a, correct[a], len(problems)) for a in alphas]

@@ -19,6 +19,18 @@ from probes.direction import Direction
 from steering.apply import steer
 
 
+def stop_ids(model: HookedModel) -> list[int]:
+    """EOS, plus ``<|endofdebate|>`` when the tokenizer has it as a token (Stage 1 models stop there)."""
+    from models.debate.format import END_TAG
+
+    tok = model.tokenizer
+    ids = [tok.eos_token_id]
+    end = tok.convert_tokens_to_ids(END_TAG)
+    if isinstance(end, int) and end != tok.unk_token_id:
+        ids.append(end)
+    return ids
+
+
 @dataclass(frozen=True)
 class SweepRow:
     """One steered generation."""
@@ -49,6 +61,7 @@ def alpha_sweep(
         chunk = jobs[start : start + batch_size]
         alpha = torch.tensor([a for a, _ in chunk], dtype=torch.float32)
         with steer(model, direction, alpha=alpha, positions=positions, kind=kind, layer=layer):
-            out = model.generate([prompts[i] for _, i in chunk], max_new_tokens=max_new_tokens)
+            out = model.generate([prompts[i] for _, i in chunk], max_new_tokens=max_new_tokens,
+                                 stop_token_ids=stop_ids(model))
         rows += [SweepRow(i, float(a), text, n) for (a, i), text, n in zip(chunk, out.texts, out.n_new_tokens)]
     return rows

@@ -1,0 +1,98 @@
+"""Suppression-vs-capability: aggregate per-generation rows into per-alpha tables, find where a
+model first suppresses a trait cleanly, and draw the frontier, base vs distilled side by side."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+Row = Mapping[str, Any]
+
+
+def _mean(values: Sequence[float]) -> float:
+    finite = [v for v in values if v is not None and not math.isnan(v)]
+    return sum(finite) / len(finite) if finite else float("nan")
+
+
+def summarize(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """One line per (trait, arm, alpha): mean trait score, valid-score rate, degenerate rate, median
+    perplexity and capability. Rows carry ``trait, arm, alpha, score, degenerate, perplexity``; capability
+    rows (``kind="capability"``) carry ``accuracy``."""
+    groups: dict[tuple[str, str, float], list[Row]] = defaultdict(list)
+    capability: dict[tuple[str, str, float], float] = {}
+    for r in rows:
+        key = (r["trait"], r["arm"], float(r["alpha"]))
+        if r.get("kind") == "capability":
+            capability[key] = float(r["accuracy"])
+        else:
+            groups[key].append(r)
+    table = []
+    for (trait, arm, alpha), items in sorted(groups.items()):
+        ppl = sorted(float(r["perplexity"]) for r in items if r["perplexity"] is not None and not math.isnan(r["perplexity"]))
+        table.append({
+            "trait": trait, "arm": arm, "alpha": alpha, "n": len(items),
+            "trait_score": round(_mean([r["score"] for r in items]), 3),
+            "valid_rate": round(sum(r["score"] is not None for r in items) / len(items), 3),
+            "degenerate_rate": round(sum(bool(r["degenerate"]) for r in items) / len(items), 3),
+            "perplexity": round(ppl[len(ppl) // 2], 3) if ppl else float("nan"),
+            "capability": capability.get((trait, arm, alpha), float("nan")),
+        })
+    return table
+
+
+def first_suppression(table: Sequence[Row], zero_threshold: float = 1.0, max_degenerate: float = 0.1) -> list[dict[str, Any]]:
+    """For each (trait, arm): the negative alpha closest to 0 whose mean trait score is <= `zero_threshold`
+    with at most `max_degenerate` degenerate outputs, and the capability kept there."""
+    out = []
+    for trait, arm in sorted({(r["trait"], r["arm"]) for r in table}):
+        lines = sorted((r for r in table if r["trait"] == trait and r["arm"] == arm), key=lambda r: -r["alpha"])
+        at_zero = next((r for r in lines if r["alpha"] == 0.0), None)
+        hit = next((r for r in lines if r["alpha"] <= 0.0 and r["trait_score"] <= zero_threshold
+                    and r["degenerate_rate"] <= max_degenerate), None)
+        out.append({
+            "trait": trait, "arm": arm,
+            "alpha": None if hit is None else hit["alpha"],
+            "trait_score": None if hit is None else hit["trait_score"],
+            "capability": None if hit is None else hit["capability"],
+            "trait_score_at_0": None if at_zero is None else at_zero["trait_score"],
+            "capability_at_0": None if at_zero is None else at_zero["capability"],
+            "best_score": min(r["trait_score"] for r in lines),
+        })
+    return out
+
+
+def frontier_figure(table: Sequence[Row]) -> Any:
+    """Plotly figure: per trait, trait score vs alpha, capability vs alpha, and the frontier (score vs capability)."""
+    from plotly.subplots import make_subplots
+
+    traits = sorted({r["trait"] for r in table})
+    arms = sorted({r["arm"] for r in table})
+    colors = dict(zip(arms, ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]))
+    titles = [f"{t}: {what}" for t in traits for what in
+              ("trait score vs alpha", "arithmetic accuracy vs alpha", "suppression-capability frontier")]
+    fig = make_subplots(rows=len(traits), cols=3, subplot_titles=titles, horizontal_spacing=0.08, vertical_spacing=0.14)
+    for i, trait in enumerate(traits, start=1):
+        for arm in arms:
+            lines = sorted((r for r in table if r["trait"] == trait and r["arm"] == arm), key=lambda r: r["alpha"])
+            alphas = [r["alpha"] for r in lines]
+            common = dict(name=arm, legendgroup=arm, showlegend=i == 1, line=dict(color=colors[arm]))
+            fig.add_scatter(x=alphas, y=[r["trait_score"] for r in lines], mode="lines+markers", row=i, col=1, **common,
+                            customdata=[[r["degenerate_rate"], r["perplexity"]] for r in lines],
+                            hovertemplate="alpha %{x}<br>score %{y:.2f}<br>degenerate %{customdata[0]:.0%}"
+                                          "<br>perplexity %{customdata[1]:.2f}<extra>" + arm + "</extra>")
+            fig.add_scatter(x=alphas, y=[r["capability"] for r in lines], mode="lines+markers", row=i, col=2,
+                            **{**common, "showlegend": False})
+            fig.add_scatter(x=[r["capability"] for r in lines], y=[r["trait_score"] for r in lines], mode="lines+markers+text",
+                            text=[f"{a:+g}" for a in alphas], textposition="top center", row=i, col=3,
+                            **{**common, "showlegend": False})
+        fig.update_xaxes(title_text="alpha (negative = suppress)", row=i, col=1)
+        fig.update_yaxes(title_text="trait score (0-100)", row=i, col=1)
+        fig.update_xaxes(title_text="alpha", row=i, col=2)
+        fig.update_yaxes(title_text="held-out accuracy", row=i, col=2, range=[0, 1.02])
+        fig.update_xaxes(title_text="held-out accuracy (higher is better)", row=i, col=3)
+        fig.update_yaxes(title_text="trait score (lower is better)", row=i, col=3)
+    fig.update_layout(title="Suppressing the malicious agent: base vs distilled", height=430 * len(traits),
+                      width=1400, legend_title_text="model", template="plotly_white")
+    return fig
