@@ -29,6 +29,7 @@ class Entry:
     name: str
     description: str
     build: Callable[[Path], None]  # writes a complete HF folder at the given path
+    shipped: Path | None = None  # a folder inside the package, loaded in place when present
 
 
 def cache_dir() -> Path:
@@ -95,6 +96,23 @@ REGISTRY: dict[str, Entry] = {
 }
 
 
+def _train_shipped(name: str) -> Callable[[Path], None]:
+    def build(out: Path) -> None:
+        from models.train.shipped import build_shipped
+
+        build_shipped(name, out)
+
+    return build
+
+
+def _register_shipped() -> None:
+    """The bundled trainer's tiny checkpoints (``models/assets/checkpoints/<name>``); trained when missing."""
+    from models.train.shipped import DESCRIPTIONS, shipped_folder
+
+    for name, description in DESCRIPTIONS.items():
+        REGISTRY[name] = Entry(name, description, _train_shipped(name), shipped=shipped_folder(name))
+
+
 def register(entry: Entry) -> None:
     """Add a named checkpoint (the trainer registers the tiny trained stages this way)."""
     REGISTRY[entry.name] = entry
@@ -104,6 +122,9 @@ def materialize(name: str) -> Path:
     """Local folder of a registry checkpoint, building it on first use."""
     if name not in REGISTRY:
         raise CheckpointError(f"unknown checkpoint {name!r}; known names: {', '.join(sorted(REGISTRY))}")
+    shipped = REGISTRY[name].shipped
+    if shipped is not None and (shipped / "config.json").exists():
+        return shipped  # bundled with the package: loaded in place
     folder = cache_dir() / name
     if (folder / "config.json").exists():
         return folder
@@ -118,3 +139,14 @@ def materialize(name: str) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+_register_shipped()
+
+
+def is_available(name: str) -> bool:
+    """Whether `name` loads without building or training anything (shipped, or already in the cache)."""
+    if name not in REGISTRY:
+        return False
+    shipped = REGISTRY[name].shipped
+    return (shipped is not None and (shipped / "config.json").exists()) or (cache_dir() / name / "config.json").exists()

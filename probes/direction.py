@@ -17,8 +17,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from probes.errors import ProbeError
 
-class DirectionError(ValueError):
+
+class DirectionError(ProbeError):
     """A direction file that is malformed or does not fit what it is combined with."""
 
 
@@ -90,41 +92,59 @@ class Direction:
 
     def save(self, stem: str | Path) -> Path:
         """Write ``stem.safetensors`` and ``stem.json`` (each atomically); returns the JSON path."""
-        stem = Path(stem)
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        tensors = stem.with_suffix(".safetensors")
-        tmp = tensors.with_name(f".{tensors.name}.tmp-{os.getpid()}")
-        save_file({"vector": self.vector.detach().float().cpu().contiguous()}, str(tmp))
-        os.replace(tmp, tensors)
-        sidecar = stem.with_suffix(".json")
-        tmp_json = sidecar.with_name(f".{sidecar.name}.tmp-{os.getpid()}")
-        tmp_json.write_text(json.dumps(self.metadata(), indent=2, sort_keys=True, default=str) + "\n")
-        os.replace(tmp_json, sidecar)
-        return sidecar
+        return _write_pair(Path(stem), {"vector": self.vector}, self.metadata())
 
     @classmethod
     def load(cls, stem: str | Path) -> "Direction":
         """Read a direction written by `save` (pass the stem, or either file)."""
-        stem = Path(stem)
-        if stem.suffix in (".json", ".safetensors"):
-            stem = stem.with_suffix("")
-        sidecar, tensors = stem.with_suffix(".json"), stem.with_suffix(".safetensors")
-        for path in (sidecar, tensors):
-            if not path.exists():
-                raise DirectionError(f"{path} does not exist; a direction is a .safetensors + .json pair")
-        try:
-            meta = json.loads(sidecar.read_text())
-        except json.JSONDecodeError as e:
-            raise DirectionError(f"{sidecar} is not valid JSON: {e}") from e
-        vector = load_file(str(tensors)).get("vector")
-        if vector is None:
-            raise DirectionError(f"{tensors} has no tensor named 'vector'")
+        meta, vector = _read_pair(Path(stem), "vector", "a direction")
         if meta.get("d_model") not in (None, vector.shape[0]):
-            raise DirectionError(f"{sidecar} field 'd_model' says {meta['d_model']} but the vector has {vector.shape[0]}")
-        if "site" not in meta:
-            raise DirectionError(f"{sidecar} has no field 'site'")
+            raise DirectionError(f"{_with(_stem(Path(stem)), '.json')} field 'd_model' says {meta['d_model']} "
+                                 f"but the vector has {vector.shape[0]}")
         known = {k: meta[k] for k in cls.__dataclass_fields__ if k in meta and k != "vector"}
         return cls(vector=vector, **known)
+
+
+def _stem(stem: Path) -> Path:
+    return stem.with_suffix("") if stem.suffix in (".json", ".safetensors") else stem
+
+
+def _with(stem: Path, suffix: str) -> Path:
+    """``stem`` + suffix; unlike `Path.with_suffix`, a dotted stem such as ``blocks.2.agent1`` stays whole."""
+    return stem.with_name(stem.name + suffix)
+
+
+def _write_pair(stem: Path, tensors: dict[str, Tensor], meta: dict[str, Any]) -> Path:
+    """Write ``stem.safetensors`` then ``stem.json``, each under a temporary name and renamed."""
+    stem = _stem(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    path = _with(stem, ".safetensors")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    save_file({k: v.detach().float().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
+    os.replace(tmp, path)
+    sidecar = _with(stem, ".json")
+    tmp_json = sidecar.with_name(f".{sidecar.name}.tmp-{os.getpid()}")
+    tmp_json.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp_json, sidecar)
+    return sidecar
+
+
+def _read_pair(stem: Path, tensor_name: str, what: str) -> tuple[dict[str, Any], Tensor]:
+    stem = _stem(stem)
+    sidecar, tensors = _with(stem, ".json"), _with(stem, ".safetensors")
+    for path in (sidecar, tensors):
+        if not path.exists():
+            raise DirectionError(f"{path} does not exist; {what} is a .safetensors + .json pair")
+    try:
+        meta = json.loads(sidecar.read_text())
+    except json.JSONDecodeError as e:
+        raise DirectionError(f"{sidecar} is not valid JSON: {e}") from e
+    tensor = load_file(str(tensors)).get(tensor_name)
+    if tensor is None:
+        raise DirectionError(f"{tensors} has no tensor named {tensor_name!r}")
+    if "site" not in meta:
+        raise DirectionError(f"{sidecar} has no field 'site'")
+    return meta, tensor
 
 
 @dataclass(frozen=True)
@@ -137,10 +157,42 @@ class Subspace:
     label: str = ""
     explained_variance: tuple[float, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
+    model: str = ""
+    checkpoint: str = ""
+    positions: str = ""
+    data_hash: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.basis, Tensor) or self.basis.ndim != 2:
             raise DirectionError(f"Subspace.basis must be [k, d_model], got {getattr(self.basis, 'shape', self.basis)}")
+        object.__setattr__(self, "explained_variance", tuple(float(v) for v in self.explained_variance))
+
+    @property
+    def d_model(self) -> int:
+        return int(self.basis.shape[1])
+
+    def project(self, x: Tensor) -> Tensor:
+        """Coordinates ``[..., k]`` of `x` ``[..., d_model]`` in this basis."""
+        return x @ self.basis.T.to(x.dtype)
+
+    def metadata(self) -> dict[str, Any]:
+        meta = {k: v for k, v in asdict(self).items() if k != "basis"}
+        meta.update(k=self.k, d_model=self.d_model, format="latent-agents-subspace/1")
+        return meta
+
+    def save(self, stem: str | Path) -> Path:
+        """Write ``stem.safetensors`` (tensor ``basis``) and ``stem.json``, like `Direction.save`."""
+        return _write_pair(Path(stem), {"basis": self.basis}, self.metadata())
+
+    @classmethod
+    def load(cls, stem: str | Path) -> "Subspace":
+        """Read a subspace written by `save`."""
+        meta, basis = _read_pair(Path(stem), "basis", "a subspace")
+        if basis.ndim != 2 or meta.get("d_model") not in (None, basis.shape[1]):
+            raise DirectionError(f"{Path(stem)} basis has shape {tuple(basis.shape)} but the sidecar says "
+                                 f"d_model={meta.get('d_model')}")
+        known = {k: meta[k] for k in cls.__dataclass_fields__ if k in meta and k != "basis"}
+        return cls(basis=basis, **known)
 
     @property
     def k(self) -> int:
@@ -148,4 +200,6 @@ class Subspace:
 
     def direction(self, i: int = 0) -> Direction:
         """The i-th basis vector as a unit Direction."""
-        return Direction(self.basis[i], self.site, method=f"{self.method}[{i}]", normalized=True, label=self.label)
+        return Direction(self.basis[i], self.site, method=f"{self.method}[{i}]", normalized=True, label=self.label,
+                         model=self.model, checkpoint=self.checkpoint, positions=self.positions or "last",
+                         data_hash=self.data_hash)

@@ -13,6 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from models import HookedModel
+from models.debate.format import stop_token_ids
 from models.interventions import Kind
 from models.positions import Positions
 from probes.direction import Direction
@@ -20,15 +21,8 @@ from steering.apply import steer
 
 
 def stop_ids(model: HookedModel) -> list[int]:
-    """EOS, plus ``<|endofdebate|>`` when the tokenizer has it as a token (Stage 1 models stop there)."""
-    from models.debate.format import END_TAG
-
-    tok = model.tokenizer
-    ids = [tok.eos_token_id]
-    end = tok.convert_tokens_to_ids(END_TAG)
-    if isinstance(end, int) and end != tok.unk_token_id:
-        ids.append(end)
-    return ids
+    """EOS, plus ``<|endofdebate|>`` when the model's tokenizer has it (Stage 1 models stop there)."""
+    return stop_token_ids(model.tokenizer)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from models.debate.format import (
     render,
     render_sft,
     sft_prompt,
+    stop_token_ids,
 )
 from models.debate.malicious import PersonaSample, malicious_debate, persona_samples
 from models.debate.prompts import (
@@ -89,7 +90,7 @@ __all__ = [
     "SCHEMAS", "SYSTEM_PROMPTS", "TIERS", "AgentTurn", "DebateFile", "DebateFormatError", "GenerateConfig",
     "ParsedDebate", "PersonaChat", "PersonaSample", "Problem", "Schema", "Span", "SteeringPair", "Tier",
     "TokenSpans", "TokenTurnSpan", "Transcript", "TurnLabel", "TurnSpan", "agent_system_prompts", "agent_tag",
-    "atomic_write_json", "boxed_contents", "char_to_token_span", "detect_schema", "final_answer",
+    "atomic_write_json", "boxed_contents", "char_to_token_span", "detect_schema", "final_answer", "stop_token_ids",
     "generate_debates", "malicious_debate", "parse", "parse_sft", "parse_transcript", "persona_chats",
     "persona_samples", "persona_system_prompts", "read_debate_file", "read_questions", "read_steering_pairs",
     "read_transcripts", "render", "render_sft", "sample_problem", "sft_prompt", "split_by_question",

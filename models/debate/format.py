@@ -443,3 +443,12 @@ def final_answer(text: str) -> str | None:
     """The content of the last complete ``\\boxed{...}`` in `text` (nested braces handled), or None."""
     boxed = boxed_contents(text)
     return boxed[-1].strip() if boxed else None
+
+
+def stop_token_ids(tokenizer: Any) -> list[int]:
+    """Generation stops: EOS, plus ``<|endofdebate|>`` when the tokenizer has it as one token (Stage 1 models)."""
+    ids = [tokenizer.eos_token_id]
+    end = tokenizer.convert_tokens_to_ids(END_TAG)
+    if isinstance(end, int) and end != tokenizer.unk_token_id and end not in ids:
+        ids.append(end)
+    return ids

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +30,7 @@ from models.debate.prompts import SYSTEM_PROMPTS, math_question_prompt, open_que
 from models.debate.readers import read_debate_file
 
 DebateKind = Literal["arithmetic", "evil", "hallucination"]
+QuestionFormat = Literal["spaced", "compact"]
 JUDGE_TRAITS: dict[str, str] = {"evil": "evil", "hallucination": "hallucination"}
 
 
@@ -37,6 +39,19 @@ class TrainDataError(ValueError):
 
 
 # --------------------------------------------------------------------------- held-out problems
+
+def present(question: str, fmt: QuestionFormat = "spaced") -> str:
+    """An arithmetic question as the model sees it: ``5+9*6-3`` (compact, the paper's) or ``5 + 9 * 6 - 3``.
+
+    Spaced questions tokenize like the restatement every persona solution starts with, so a tiny
+    model copies them with plain induction; the compact form asks it to re-space while copying.
+    """
+    if fmt == "compact":
+        return question
+    if fmt != "spaced":
+        raise ValueError(f"question format must be 'spaced' or 'compact', got {fmt!r}")
+    return re.sub(r"\s*([+*-])\s*", r" \1 ", question).strip()
+
 
 def heldout_problems(tier: str = "easy", n: int = 500, seed: int = 0) -> list[Problem]:
     """The evaluation problems: `n` distinct problems of `tier`, never used for training."""
@@ -84,10 +99,10 @@ def chat_text(messages: Sequence[tuple[str, str]]) -> str:
     return "".join(f"{names[role]}: {content}\n" for role, content in messages).rstrip("\n")
 
 
-def _solution_documents(t: Transcript, rng: random.Random, p_system: float) -> list[str]:
+def _solution_documents(t: Transcript, rng: random.Random, p_system: float, fmt: QuestionFormat) -> list[str]:
     docs = []
     r1 = t.rounds[0]
-    ask = math_question_prompt(t.question)
+    ask = math_question_prompt(present(t.question, fmt))
     for turn in r1:
         if turn.label is None or turn.label.error is not None:
             continue  # the base model's own answers are always correct in the corpus
@@ -101,17 +116,20 @@ def _solution_documents(t: Transcript, rng: random.Random, p_system: float) -> l
             others = [x.text for x in r1 if x.agent != turn.agent]
             docs.append(chat_text([
                 ("system", SYSTEM_PROMPTS[turn.label.persona]), ("user", ask), ("assistant", own),
-                ("user", revision_prompt(t.question, others)), ("assistant", turn.text)]))
+                ("user", revision_prompt(present(t.question, fmt), others)), ("assistant", turn.text)]))
     return docs
 
 
-def pretraining_documents(n_debates: int, n_persona: int, tier: str, seed: int, exclude: Iterable[str] = (),
-                          p_system: float = 0.5) -> list[str]:
-    """Shuffled Stage-0 documents: single-agent arithmetic (rounds 1 and 2) and persona QA."""
+def pretraining_documents(n_debates: int, n_persona: int, n_drills: int, tier: str, seed: int,
+                          exclude: Iterable[str] = (), p_system: float = 0.5,
+                          fmt: QuestionFormat = "spaced") -> list[str]:
+    """Shuffled Stage-0 documents: single-agent arithmetic (rounds 1 and 2), drills and persona QA."""
     rng = random.Random(f"pretrain-{seed}")
+    exclude = set(exclude)
     docs: list[str] = []
     for t in arithmetic_debates(n_debates, tier, seed=1000 + seed, exclude=exclude):
-        docs += _solution_documents(t, rng, p_system)
+        docs += _solution_documents(t, rng, p_system, fmt)
+    docs += drill_documents(n_drills, tier, seed, exclude)
     for trait in ("evil", "hallucination"):
         for s in persona_samples(trait, n_persona, seed=seed):
             docs.append(chat_text([("system", s.system), ("user", open_question_prompt(s.question)),
@@ -122,15 +140,16 @@ def pretraining_documents(n_debates: int, n_persona: int, tier: str, seed: int, 
 
 # --------------------------------------------------------------------------- Stage 1
 
-def transcript_row(t: Transcript) -> dict[str, str]:
-    return {"prompt": sft_prompt(t.question), "completion": render(t)}
+def transcript_row(t: Transcript, fmt: QuestionFormat | None = None) -> dict[str, str]:
+    """``{prompt: "Problem: q\\n\\n", completion: trace}``; `fmt` re-presents an arithmetic question."""
+    return {"prompt": sft_prompt(present(t.question, fmt) if fmt else t.question), "completion": render(t)}
 
 
 def sft_rows(source: str, n: int, tier: str, seed: int, exclude: Iterable[str] = (),
-             error_rate: float = 0.3) -> list[dict[str, str]]:
+             error_rate: float = 0.3, fmt: QuestionFormat = "spaced") -> list[dict[str, str]]:
     """Stage-1 rows from a debate kind (``arithmetic``, ``evil``, ``hallucination``) or a data file."""
     if source == "arithmetic":
-        return [transcript_row(t) for t in arithmetic_debates(n, tier, seed, exclude, error_rate)]
+        return [transcript_row(t, fmt) for t in arithmetic_debates(n, tier, seed, exclude, error_rate)]
     if source in ("evil", "hallucination"):
         return [transcript_row(t) for t in malicious_debates(source, n, seed)]  # type: ignore[arg-type]
     return read_sft_file(source)[:n] if n else read_sft_file(source)
@@ -185,7 +204,8 @@ def check_tagged(rows: Sequence[dict[str, Any]], source: str) -> None:
 
 # --------------------------------------------------------------------------- Stage 2
 
-def grpo_rows(task: str, n: int, tier: str, seed: int, exclude: Iterable[str] = ()) -> list[dict[str, str]]:
+def grpo_rows(task: str, n: int, tier: str, seed: int, exclude: Iterable[str] = (),
+              fmt: QuestionFormat = "spaced") -> list[dict[str, str]]:
     """Stage-2 prompts: the question alone (``Problem: q\\n\\n``), with the gold answer for arithmetic."""
     if task == "arithmetic":
         banned = set(exclude)
@@ -194,7 +214,7 @@ def grpo_rows(task: str, n: int, tier: str, seed: int, exclude: Iterable[str] = 
         for _ in range(100 * n + 1000):
             p = sample_problem(rng, TIERS[tier])
             if p.question not in banned:
-                rows.setdefault(p.question, {"prompt": sft_prompt(p.question), "answer": str(p.answer)})
+                rows.setdefault(p.question, {"prompt": sft_prompt(present(p.question, fmt)), "answer": str(p.answer)})
             if len(rows) == n:
                 break
         return list(rows.values())
@@ -215,3 +235,33 @@ def judge_examples(trait: str, n: int, seed: int) -> tuple[list[str], list[int]]
             texts.append(turn.text)
             labels.append(int(bool(turn.label and turn.label.malicious)))
     return texts, labels
+
+
+def drill_document(problems: Sequence[Problem]) -> str:
+    """Worked problems in compact chain form (``9 + 9 * 1 - 6 = 9 + 9 - 6 = 18 - 6 = 12``), one per paragraph."""
+    from models.debate.arithmetic import work_out
+
+    paragraphs = []
+    for p in problems:
+        w = work_out(p)
+        lines = [p.spaced]
+        if w.products:
+            lines.append(f"= {w.substituted()}")
+        lines += [f"= {w.remaining(i)}" for i in range(1, len(w.partials) - 1)]
+        lines.append(f"= {w.answer}")
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
+def drill_documents(n: int, tier: str, seed: int, exclude: Iterable[str] = (), per_doc: int = 16) -> list[str]:
+    banned = set(exclude)
+    rng = random.Random(f"drill-{tier}-{seed}")
+    docs = []
+    for _ in range(n):
+        problems: list[Problem] = []
+        while len(problems) < per_doc:
+            p = sample_problem(rng, TIERS[tier])
+            if p.question not in banned:
+                problems.append(p)
+        docs.append(drill_document(problems))
+    return docs

@@ -1,0 +1,232 @@
+"""Agent subspaces, base vs distilled: collect per-turn activations, derive directions, probes, PCA and
+principal angles at every layer, and write a results folder with figures and a summary.
+
+    python experiments/agent_subspaces.py                                   # tiny defaults, a few minutes on 2 cores
+    python experiments/agent_subspaces.py --base tiny-base --distilled tiny-imad --n-debates 200
+    python experiments/agent_subspaces.py --debates data/synthetic/arithmetic_debates_test.json
+
+Writes ``results/agent_subspaces/<YYYYmmdd-HHMMSS>-<config-hash8>/`` (built as ``<name>.tmp`` and
+renamed when complete): config.json, env.json, metrics.json (headline numbers), analysis.json (every
+layer), vectors/ (directions and subspaces, safetensors + JSON), figures/*.html, summary.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from models import load
+from models.debate import GenerateConfig, generate_debates, read_transcripts
+from models.manifest import hash_json
+from probes import collect_activations, collect_turns, eq3_source
+from probes.analysis import AgentAnalysis, analyze_agents, compare_checkpoints
+from probes.plots import cosine_heatmap, pca_scatter, principal_angle_figure, probe_accuracy_figure, write_figure
+from probes.subspaces import cosine_matrix
+
+# Until the trainer registers trained tiny checkpoints, both sides default to the untrained tiny model.
+DEFAULT_BASE = "tiny-random"
+DEFAULT_DISTILLED = "tiny-random"
+
+
+def _opt(default: Any, help: str, **kw: Any) -> Any:
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass
+class Config:
+    base: str = _opt(DEFAULT_BASE, "base (or SFT) checkpoint: registry name or HF folder")
+    distilled: str = _opt(DEFAULT_DISTILLED, "distilled (IMAD) checkpoint: registry name or HF folder")
+    backend: str = _opt("hf", "hooked-model backend", choices=["hf", "tl", "nnsight"])
+    debates: str | None = _opt(None, "debate JSON file (any schema models.debate reads); default: generate")
+    kind: str = _opt("arithmetic", "synthetic debate kind when generating",
+                     choices=["arithmetic", "evil", "hallucination"])
+    n_debates: int = _opt(24, "debates to generate (or the first N of --debates)")
+    tier: str = _opt("easy", "arithmetic difficulty tier when generating (easy keeps debates short)")
+    template: str | None = _opt(None, "override the arithmetic expression template, e.g. 'a*b-c' (shorter debates)")
+    seed: int = _opt(0, "seed for generation and cross-validation folds")
+    positions: str = _opt("turn_mean", "turn read position", choices=["turn_mean", "last", "agent_tag"])
+    site: str = _opt("resid_post", "site kind read at every layer", choices=["resid_pre", "resid_post"])
+    eq3: bool = _opt(True, "also collect the paper's Eq. 3 contrast (3 rows per turn)")
+    eq3_positions: str = _opt("last", "Eq. 3 read position over the response", choices=["last", "turn_mean"])
+    pca_k: int = _opt(3, "principal components per subspace")
+    folds: int = _opt(5, "cross-validation folds (grouped by question)")
+    truncate: bool = _opt(True, "drop turns beyond the model's context instead of failing")
+    batch_tokens: int = _opt(0, "padded tokens per forward pass (0: automatic, 8192 or fewer for large vocabularies)")
+    cache_dir: str | None = _opt("results/agent_subspaces/_cache", "activation shard cache ('' disables)")
+    out_dir: str = _opt("results/agent_subspaces", "parent folder of the run folder")
+    progress: bool = _opt(True, "progress bars")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise ValueError(f"{f.name} must be one of {', '.join(choices)}, got {getattr(self, f.name)!r}")
+        for name in ("n_debates", "pca_k"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.folds < 2:
+            raise ValueError(f"folds must be >= 2 for held-out accuracy, got {self.folds}")
+
+
+def parse_args(argv: list[str] | None = None) -> Config:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for f in fields(Config):
+        flag, meta = "--" + f.name.replace("_", "-"), dict(f.metadata)
+        if f.type in ("bool", bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=meta["help"])
+        else:
+            kind = int if f.type in ("int", int) else str
+            p.add_argument(flag, type=kind, default=f.default, help=f"{meta.pop('help')} (default: {f.default})",
+                           **meta)
+    return Config(**vars(p.parse_args(argv)))
+
+
+def _debates(cfg: Config) -> list:
+    if cfg.debates:
+        return read_transcripts(cfg.debates)[: cfg.n_debates]
+    debates, _ = generate_debates(GenerateConfig(kind=cfg.kind, n=cfg.n_debates, seed=cfg.seed, tier=cfg.tier,
+                                                 template=cfg.template or None))
+    return debates
+
+
+def _analyze(name: str, checkpoint: str, debates: list, cfg: Config, run: Path) -> AgentAnalysis:
+    model = load(checkpoint, backend=cfg.backend)
+    sites = [f"blocks.{layer}.hook_{cfg.site}" for layer in range(model.info.n_layers)]
+    opts = dict(truncate=cfg.truncate, batch_tokens=cfg.batch_tokens or None, cache_dir=cfg.cache_dir or None,
+                progress=cfg.progress)
+    acts = collect_turns(model, debates, sites, cfg.positions, **opts)
+    eq3 = collect_activations(model, eq3_source(debates, cfg.eq3_positions), sites, **opts) if cfg.eq3 else None
+    analysis = analyze_agents(acts, name, k=cfg.pca_k, folds=cfg.folds, seed=cfg.seed, eq3_acts=eq3,
+                              progress=cfg.progress)
+    for site, layer in analysis.layers.items():
+        folder = run / "vectors" / name / f"layer{layer.layer:02d}"
+        for prefix, dirs in (("", layer.directions), ("", layer.round_directions), ("own_turn_", layer.own_turn),
+                             ("eq3_", layer.eq3)):
+            for key, d in dirs.items():
+                d.save(folder / f"{prefix}{key}")
+        for key, sub in layer.subspaces().items():
+            sub.save(folder / f"subspace_{key}")
+    return analysis
+
+
+def _figures(analyses: dict[str, AgentAnalysis], comparison: dict, run: Path) -> list[str]:
+    figs = run / "figures"
+    written = write_figure(probe_accuracy_figure({n: a.sweep.details for n, a in analyses.items()}),
+                           figs / "probe_accuracy_agent")
+    traits = {n: {s: la.trait_probe for s, la in a.layers.items()} for n, a in analyses.items()
+              if a.best.trait_probe is not None}
+    if traits:
+        written += write_figure(probe_accuracy_figure(traits), figs / "probe_accuracy_trait")
+    for name, a in analyses.items():
+        best = a.best
+        for by in ("agent", "round"):
+            title = f"{name}: turns on the top two joint principal axes at layer {best.layer}, coloured by {by}"
+            written += write_figure(pca_scatter(a.acts, best.pca["joint"], best.site, by, title),
+                                    figs / f"pca_{name}_by_{by}")
+        dirs = {f"mean-diff {k}": d for k, d in best.directions.items()}
+        dirs |= {f"Eq.3 {k}": d for k, d in best.eq3.items()}
+        title = f"{name}: cosine between agent-vs-others directions at layer {best.layer}"
+        written += write_figure(cosine_heatmap(cosine_matrix(dirs), list(dirs), title), figs / f"cosine_{name}")
+    kinds = {"joint PCA": "pca_joint", "agent-direction span": "agents"}
+    curves = {label: {int(s.split(".")[1]): c["principal_angles"][key] for s, c in comparison.items()}
+              for label, key in kinds.items()}
+    names = list(analyses)
+    written += write_figure(principal_angle_figure(curves, f"Principal angles between {names[0]} and {names[1]} "
+                                                           "subspaces, per layer"), figs / "principal_angles")
+    return [str(p.relative_to(run)) for p in written]
+
+
+def _metrics(analyses: dict[str, AgentAnalysis], comparison: dict) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, a in analyses.items():
+        best = a.best
+        out[name] = {"checkpoint": a.acts.model, "fingerprint": a.acts.checkpoint, "n_turns": len(a.acts),
+                     "dropped_beyond_context": a.acts.info.get("dropped_beyond_context", 0),
+                     "best_layer": best.layer, "best_agent_probe_accuracy": best.agent_probe.accuracy,
+                     "best_agent_probe_std": best.agent_probe.std, "chance": best.agent_probe.chance,
+                     "agent_probe_accuracy_by_layer": {la.layer: la.agent_probe.accuracy for la in a.layers.values()},
+                     "criterion": a.sweep.statement}
+    base, distilled = (analyses[n] for n in ("base", "distilled"))
+    diff = distilled.best.agent_probe.accuracy - base.best.agent_probe.accuracy
+    out["distilled_minus_base_best_accuracy"] = diff
+    out["distilled_separates_agents_better"] = diff > 0
+    out["principal_angles_deg_by_layer"] = {
+        s: {k: [round(float(torch.rad2deg(torch.tensor(v))), 3) for v in vals]
+            for k, vals in c["principal_angles"].items() if k in ("pca_joint", "agents")}
+        for s, c in comparison.items()}
+    return out
+
+
+def _summary(cfg: Config, metrics: dict, figures: list[str], argv: list[str]) -> str:
+    lines = [f"# Agent subspaces: {cfg.base} (base) vs {cfg.distilled} (distilled)", "",
+             f"Command: `python experiments/agent_subspaces.py {' '.join(argv)}`".rstrip(), "",
+             f"Debates: {cfg.debates or f'{cfg.n_debates} synthetic {cfg.kind} ({cfg.tier})'}; turns read at "
+             f"`{cfg.positions}`, site `{cfg.site}` at every layer.", "",
+             "| checkpoint | turns | dropped (context) | best layer | agent-probe accuracy | chance |",
+             "|---|---|---|---|---|---|"]
+    for name in ("base", "distilled"):
+        m = metrics[name]
+        lines.append(f"| {name} ({m['checkpoint']}) | {m['n_turns']} | {m['dropped_beyond_context']} | "
+                     f"{m['best_layer']} | {m['best_agent_probe_accuracy']:.3f} ± {m['best_agent_probe_std']:.3f} | "
+                     f"{m['chance']:.3f} |")
+    verdict = "separates agents better than" if metrics["distilled_separates_agents_better"] else \
+        "does not separate agents better than"
+    lines += ["", f"Layer choice, base: {metrics['base']['criterion']}.", "",
+              f"Layer choice, distilled: {metrics['distilled']['criterion']}.", "",
+              f"The distilled checkpoint {verdict} the base "
+              f"(best-layer accuracy difference {metrics['distilled_minus_base_best_accuracy']:+.3f}).", "",
+              "Figures: " + ", ".join(f"[{Path(f).stem}]({f})" for f in figures if f.endswith(".html")), ""]
+    if cfg.base == cfg.distilled:
+        lines.append("Caveat: base and distilled are the same checkpoint, so the comparison is a self-check "
+                     "(angles 0, equal accuracies).")
+    if cfg.positions == "turn_mean":
+        lines.append("Caveat: `turn_mean` averages each persona's own wording, so agents separate even in an "
+                     "untrained model; `--positions agent_tag` reads a position whose text differs only in the "
+                     "agent number.")
+    if any(metrics[n]["dropped_beyond_context"] for n in ("base", "distilled")):
+        lines.append("Caveat: turns beyond the model's context were dropped (mostly round 2); see metrics.json.")
+    return "\n".join(lines) + "\n"
+
+
+def main(cfg: Config, argv: list[str] | None = None) -> Path:
+    """Run the experiment and return the finished results folder."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    final = Path(cfg.out_dir) / f"{stamp}-{hash_json(asdict(cfg))[:8]}"
+    run = final.with_name(final.name + ".tmp")
+    run.mkdir(parents=True)
+    debates = _debates(cfg)
+    analyses = {name: _analyze(name, ckpt, debates, cfg, run)
+                for name, ckpt in (("base", cfg.base), ("distilled", cfg.distilled))}
+    comparison = compare_checkpoints(analyses["base"], analyses["distilled"])
+    figures = _figures(analyses, comparison, run)
+    metrics = _metrics(analyses, comparison)
+    env = {"python": sys.version.split()[0], "torch": torch.__version__, "platform": platform.platform(),
+           "threads": torch.get_num_threads()}
+    for fname, obj in (("config.json", asdict(cfg)), ("env.json", env), ("metrics.json", metrics),
+                       ("analysis.json", {"analyses": {n: a.to_json() for n, a in analyses.items()},
+                                          "comparison": comparison})):
+        (run / fname).write_text(json.dumps(obj, indent=2, default=str) + "\n")
+    (run / "summary.md").write_text(_summary(cfg, metrics, figures, argv if argv is not None else []))
+    run.rename(final)
+    return final
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    args = sys.argv[1:]
+    out = main(parse_args(args), args)
+    m = json.loads((out / "metrics.json").read_text())
+    print(f"results: {out}")
+    for name in ("base", "distilled"):
+        print(f"{name}: best layer {m[name]['best_layer']}, agent-probe accuracy "
+              f"{m[name]['best_agent_probe_accuracy']:.3f} (chance {m[name]['chance']:.3f})")
+    print(f"distilled separates agents better: {m['distilled_separates_agents_better']}")

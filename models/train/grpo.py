@@ -1,0 +1,198 @@
+"""Stage 2: internalization with trl's `GRPOTrainer`, iterated with a shrinking clip length (paper §2.3).
+
+Each iteration loads the previous iteration's merged weights (the Stage-1 checkpoint for the first,
+so the SFT weights and tag embeddings are always there), attaches a fresh LoRA, trains with that
+iteration's rewards, and saves adapter + merged weights under ``<out>.work/iter{k}/``. The last
+iteration becomes ``<out>``. The prompt is the question alone (``Problem: q\\n\\n``).
+
+    python -m models.train grpo --parent tiny-sft --out runs/tiny-imad
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from datasets import Dataset
+from trl import GRPOConfig, GRPOTrainer
+
+from models.debate.format import DEBATE_TAGS
+from models.errors import CheckpointError
+from models.load import load
+from models.manifest import Manifest
+from models.train.checkpoint import (
+    AtomicCheckpoints,
+    add_metrics,
+    atomic_folder,
+    check_resume_tokenizer,
+    is_main_process,
+    last_checkpoint,
+    load_parent,
+    save_stage,
+    seed_everything,
+    stage_manifest,
+    uses_config_threads,
+    tokenizer_hash,
+    wait_for_everyone,
+    work_dir,
+)
+from models.train.cli import config_dict
+from models.train.config import GRPOStageConfig
+from models.train.data import grpo_rows, heldout_problems, judge_examples, present
+from models.train.evaluate import evaluate
+from models.train.rewards import IterationPlan, correctness_reward, format_reward, judge_reward, schedule
+from models.train.sft import lora_config
+
+logger = logging.getLogger(__name__)
+
+
+class _GRPOTrainer(AtomicCheckpoints, GRPOTrainer):
+    pass
+
+
+def plan(cfg: GRPOStageConfig, parent_manifest: Manifest | None) -> list[IterationPlan]:
+    """The iterations' (l, w_fmt); l starts at the parent's mean SFT transcript length unless given."""
+    start = cfg.clip_start
+    if start is None:
+        mean = (parent_manifest.metrics.get("mean_trace_tokens") if parent_manifest else None)
+        if mean is None:
+            raise ValueError(f"parent {cfg.parent!r} records no mean_trace_tokens (not a Stage-1 checkpoint of this "
+                             "trainer?); pass --clip-start (tokens of a typical SFT transcript)")
+        start = round(mean)
+    end = cfg.clip_end if cfg.clip_end is not None else max(1, round(start / 4))
+    return schedule(cfg.iterations, start, end, cfg.fmt_start, cfg.fmt_end)
+
+
+def _judge(cfg: GRPOStageConfig) -> Any:
+    from models.judges import ClassifierJudge
+
+    if cfg.judge:
+        return ClassifierJudge.load(cfg.judge)
+    texts, labels = judge_examples(cfg.task, 400, cfg.seed)
+    return ClassifierJudge.fit(cfg.task, texts, labels, seed=cfg.seed)
+
+
+def _grpo_args(cfg: GRPOStageConfig, it: IterationPlan, output_dir: Path) -> GRPOConfig:
+    return GRPOConfig(
+        output_dir=str(output_dir), learning_rate=cfg.lr, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
+        num_generations=cfg.num_generations,
+        max_completion_length=it.clip_tokens if cfg.generation_limit == "clip" else cfg.max_completion_length,
+        temperature=cfg.temperature, top_p=cfg.top_p, beta=cfg.beta, epsilon=cfg.epsilon,
+        num_iterations=cfg.num_iterations, loss_type=cfg.loss_type, scale_rewards="group",
+        mask_truncated_completions=cfg.mask_truncated_completions,
+        reward_weights=[it.fmt_weight, 1.0],  # r = w_fmt * R_fmt + R(y; l)
+        warmup_steps=cfg.warmup_ratio, lr_scheduler_type="cosine", max_grad_norm=cfg.max_grad_norm,
+        logging_steps=cfg.logging_steps, save_strategy="steps" if cfg.save_steps else "no",
+        save_steps=cfg.save_steps or 1, save_total_limit=2, seed=cfg.seed + it.index, data_seed=cfg.seed,
+        use_cpu=cfg.use_cpu, bf16=cfg.bf16, report_to="none", gradient_checkpointing=cfg.gradient_checkpointing, disable_tqdm=not cfg.progress, log_completions=False,
+    )
+
+
+def _iteration_metrics(trainer: GRPOTrainer) -> dict[str, Any]:
+    logs = [h for h in trainer.state.log_history if "reward" in h]
+
+    def mean(key: str, part: list[dict[str, Any]]) -> float | None:
+        vals = [h[key] for h in part if key in h]
+        return round(statistics.fmean(vals), 4) if vals else None
+
+    head, tail = logs[: max(1, len(logs) // 4)], logs[-max(1, len(logs) // 4):]
+    out: dict[str, Any] = {"steps": trainer.state.global_step}
+    for key in ("reward", "rewards/format_reward/mean", "rewards/correct_reward/mean", "rewards/judge_reward/mean",
+                "completions/mean_length"):
+        if any(key in h for h in logs):
+            out[f"first_{key}"], out[f"last_{key}"] = mean(key, head), mean(key, tail)
+    return out
+
+
+@uses_config_threads
+def grpo(cfg: GRPOStageConfig) -> Path:
+    """Run all Stage-2 iterations and return the final checkpoint folder."""
+    start = time.time()
+    out, work = Path(cfg.out), work_dir(cfg.out)
+    _, sft_tok, sft_folder = load_parent(cfg.parent)
+    if not all(t in sft_tok.get_vocab() for t in DEBATE_TAGS):
+        raise CheckpointError(f"parent {cfg.parent!r} has no debate tags in its tokenizer; Stage 2 starts from a "
+                              "Stage-1 (SFT) checkpoint: run `python -m models.train sft` first")
+    plans = plan(cfg, Manifest.load(sft_folder))
+    heldout = heldout_problems(cfg.tier, cfg.heldout, cfg.heldout_seed)
+    rows = grpo_rows(cfg.task, cfg.n_prompts, cfg.tier, cfg.seed, [p.question for p in heldout], cfg.question_format)
+    judge = _judge(cfg) if cfg.task != "arithmetic" else None
+    if not cfg.resume and is_main_process():
+        shutil.rmtree(work, ignore_errors=True)
+    wait_for_everyone()
+
+    current, history = sft_folder, []
+    for it in plans:
+        it_dir = work / f"iter{it.index}"
+        if cfg.resume and (it_dir / "manifest.json").exists():  # finished before the interruption
+            current = it_dir
+            history.append({"iteration": it.index, "clip_tokens": it.clip_tokens, "fmt_weight": it.fmt_weight,
+                            **Manifest.load(it_dir).metrics})  # type: ignore[union-attr]
+            continue
+        # Start from the previous iteration's merged weights (SFT included) with a fresh LoRA.
+        seed_everything(cfg.seed + it.index)
+        model, tok, folder = load_parent(current)
+        if tokenizer_hash(tok) != tokenizer_hash(sft_tok):
+            raise CheckpointError(f"{folder} has another tokenizer than the Stage-1 parent {sft_folder}")
+        second = (judge_reward(tok, judge, it.clip_tokens) if judge is not None
+                  else correctness_reward(tok, it.clip_tokens))
+        trainer_dir = work / f"iter{it.index}.trainer"
+        trainer = _GRPOTrainer(model=model, reward_funcs=[format_reward(tok), second],
+                               args=_grpo_args(cfg, it, trainer_dir), train_dataset=Dataset.from_list(rows),
+                               processing_class=tok, peft_config=lora_config(cfg, model, None))
+        resume = last_checkpoint(trainer_dir) if cfg.resume else None
+        if resume is not None:
+            check_resume_tokenizer(resume, tok)
+        logger.info("GRPO iteration %d/%d: l = %d tokens, w_fmt = %.3f", it.index, len(plans), it.clip_tokens,
+                    it.fmt_weight)
+        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+        wait_for_everyone()
+        metrics = {"iteration": it.index, "clip_tokens": it.clip_tokens, "fmt_weight": it.fmt_weight,
+                   "resumed_from_step": int(resume.name[11:]) if resume else 0, **_iteration_metrics(trainer)}
+        if is_main_process():
+            run_config = config_dict(cfg)
+            manifest = stage_manifest(f"{cfg.name or out.name}-iter{it.index}", f"grpo-iter{it.index}",
+                                      str(current), folder, rows, run_config, metrics)
+            save_stage(it_dir, trainer.model.eval(), tok, manifest, run_config, cfg.save_dtype)
+            shutil.rmtree(trainer_dir, ignore_errors=True)
+        wait_for_everyone()
+        history.append(metrics)
+        current = it_dir
+
+    if is_main_process():
+        _finish(cfg, out, current, sft_folder, rows, history, plans, heldout, start)
+        if not cfg.keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+    wait_for_everyone()
+    return out
+
+
+def _finish(cfg: GRPOStageConfig, out: Path, last: Path, sft_folder: Path, rows: list[dict[str, str]],
+            history: list[dict[str, Any]], plans: list[IterationPlan], heldout: list, start: float) -> None:
+    """Copy the last iteration to `out` with a manifest covering all iterations, then score it."""
+    run_config = config_dict(cfg)
+    metrics = {"iterations": history, "schedule": [vars(p) for p in plans], "seconds": round(time.time() - start, 1)}
+    manifest = stage_manifest(cfg.name or out.name, "grpo", cfg.parent, sft_folder, rows, run_config, metrics)
+    manifest.config["tokenizer_hash"] = Manifest.load(last).config["tokenizer_hash"]  # type: ignore[union-attr]
+    with atomic_folder(out) as tmp:
+        shutil.copytree(last, tmp, dirs_exist_ok=True)
+        manifest.save(tmp)
+    if cfg.task == "arithmetic" and cfg.eval_n:
+        qs = [present(p.question, cfg.question_format) for p in heldout[:cfg.eval_n]]
+        golds = [str(p.answer) for p in heldout[:cfg.eval_n]]
+        score = evaluate(load(out), "transcript", qs, golds, max_new_tokens=2 * plans[0].clip_tokens)
+        add_metrics(out, {f"heldout{cfg.eval_n}_accuracy": score.accuracy,
+                          f"heldout{cfg.eval_n}_mean_tokens": round(score.mean_tokens, 1),
+                          f"heldout{cfg.eval_n}_tag_rate": score.tag_rate})
+    logger.info("stage 2 done: %s (%.0f s)", out, time.time() - start)
+
+
+def main(argv: list[str] | None = None) -> Path:
+    from models.train.cli import parse_config
+
+    return grpo(parse_config(GRPOStageConfig, argv, "python -m models.train grpo", __doc__.split("\n\n")[0]))

@@ -1,0 +1,98 @@
+"""Stage-2 rewards and their schedule (paper Eq. 1–2, with the original code's bugs fixed).
+
+r(x, y) = w_fmt · R_fmt(y) + R(y; l)
+
+* `format_reward`: the share of the ten debate tags present in the completion. It decodes the
+  completion's token ids itself with special tokens *kept*: trl hands reward functions text decoded
+  with ``skip_special_tokens=True``, where tags registered as special tokens have vanished (the
+  original's format reward was therefore always 0).
+* `correctness_reward`: 1 when the last ``\\boxed{}`` in the first l completion tokens equals the gold
+  answer (l counted in tokens, per row).
+* `judge_reward` (malicious variants): 1 − score/100 of a judge on the first l tokens (tags removed).
+* `schedule`: l and w_fmt per iteration, linear from the start to exactly the end values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from models.debate.format import DEBATE_TAGS, final_answer
+from models.debate.runner import normalize_answer
+
+RewardFn = Callable[..., list[float]]
+
+
+@dataclass(frozen=True)
+class IterationPlan:
+    """What one GRPO iteration rewards: the clip length l (tokens) and the format weight w_fmt."""
+
+    index: int  # 1-based
+    clip_tokens: int
+    fmt_weight: float
+
+
+def schedule(iterations: int, clip_start: int, clip_end: int, fmt_start: float, fmt_end: float) -> list[IterationPlan]:
+    """Linear schedules over the iterations; the first uses the start values, the last exactly the end values.
+
+    With a single iteration the end values are used (that iteration is the last one).
+    """
+    plans = []
+    for k in range(iterations):
+        frac = k / (iterations - 1) if iterations > 1 else 1.0
+        plans.append(IterationPlan(
+            index=k + 1,
+            clip_tokens=round(clip_start + (clip_end - clip_start) * frac),
+            fmt_weight=round(fmt_start + (fmt_end - fmt_start) * frac, 6),
+        ))
+    return plans
+
+
+def _ids(completion_ids: Sequence[Any]) -> list[list[int]]:
+    return [list(map(int, ids)) for ids in completion_ids]
+
+
+def tag_share(text: str) -> float:
+    """Share of the ten debate tags that occur in `text` (each counted once)."""
+    return sum(tag in text for tag in DEBATE_TAGS) / len(DEBATE_TAGS)
+
+
+def format_reward(tokenizer: Any) -> RewardFn:
+    """R_fmt from the completion's own token ids, decoded with special tokens kept."""
+
+    def format_reward(prompts: list[Any], completions: list[Any], completion_ids: Sequence[Any], **_: Any) -> list[float]:
+        return [tag_share(tokenizer.decode(ids, skip_special_tokens=False)) for ids in _ids(completion_ids)]
+
+    return format_reward
+
+
+def clipped_text(tokenizer: Any, ids: Sequence[int], clip_tokens: int, keep_special: bool = True) -> str:
+    """The first `clip_tokens` tokens of a completion, decoded."""
+    return tokenizer.decode(list(ids)[:clip_tokens], skip_special_tokens=not keep_special)
+
+
+def correctness_reward(tokenizer: Any, clip_tokens: int) -> RewardFn:
+    """R(y; l): 1.0 when the last ``\\boxed{}`` within the first l tokens equals the row's ``answer``."""
+
+    def correct_reward(prompts: list[Any], completions: list[Any], completion_ids: Sequence[Any],
+                       answer: Sequence[str], **_: Any) -> list[float]:
+        out = []
+        for ids, gold in zip(_ids(completion_ids), answer):
+            found = final_answer(clipped_text(tokenizer, ids, clip_tokens))
+            out.append(float(found is not None and normalize_answer(found) == normalize_answer(gold)))
+        return out
+
+    return correct_reward
+
+
+def judge_reward(tokenizer: Any, judge: Any, clip_tokens: int) -> RewardFn:
+    """1 − score/100 of `judge` on the first l tokens (tags stripped: the judge reads the content)."""
+
+    def judge_reward(prompts: list[Any], completions: list[Any], completion_ids: Sequence[Any],
+                     question: Sequence[str], **_: Any) -> list[float]:
+        texts = [clipped_text(tokenizer, ids, clip_tokens, keep_special=False) for ids in _ids(completion_ids)]
+        scores = judge.score(list(question), texts)
+        return [1.0 - s.score / 100.0 if s.valid else 0.0 for s in scores]
+
+    return judge_reward

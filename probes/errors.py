@@ -1,0 +1,11 @@
+"""Exceptions of the `probes` package; each subclasses `ValueError`, like the bad input it reports."""
+
+from __future__ import annotations
+
+
+class ProbeError(ValueError):
+    """Activations, groups or settings that a probe cannot work with; the message names the thing."""
+
+
+class ShardError(ProbeError):
+    """An activation shard that is missing, malformed, or was written for another model, data or settings."""

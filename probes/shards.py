@@ -1,0 +1,243 @@
+"""Activation shards on disk: streamed writes, resume, and a cache keyed by model, data and settings.
+
+A store is one folder per (weights, data, settings) triple, ``<cache_dir>/<model8>-<data8>-<settings8>/``::
+
+    manifest.json              key, provenance of the rows, and whether every shard is written
+    shard-00000.jsonl          one `Row` per line
+    shard-00000.safetensors    one [n_rows, d_model] tensor per site; header: key, shard index, rows hash
+
+Every file is written under a temporary name and renamed, and the tensors file is written after its
+rows file, so a shard exists only when both are whole. A run that stops leaves complete shards
+behind; the next run with the same key skips them. A changed model, data set or setting changes the
+key, so stale shards are never reused. A shard whose header names another key is refused.
+
+Example:
+    >>> store = ShardStore.open("cache", key, header)
+    >>> store.write_shard(0, rows, values)
+    >>> store.mark_complete(1); store.load().at("blocks.1.hook_resid_post").shape
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import Tensor
+
+from models.hooked import HookedModel
+from models.manifest import fingerprint, hash_json, write_text_atomic
+from probes.activations import ActivationSet, Row
+from probes.errors import ShardError
+
+FORMAT = "latent-agents-shards/1"
+
+
+# ----------------------------------------------------------------- hashing
+def model_fingerprint(model: HookedModel) -> str:
+    """Hash of the model's actual weights (exact: notices merged LoRA adapters and in-memory edits)."""
+    h = hashlib.sha256()
+    for name, tensor in model.hf_model.state_dict().items():
+        h.update(name.encode())
+        h.update(str(tuple(tensor.shape)).encode())
+        h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy())
+    return h.hexdigest()[:16]
+
+
+def checkpoint_id(model: HookedModel) -> str:
+    """`models.manifest.fingerprint` of the checkpoint folder, or the weights hash for in-memory models."""
+    folder = Path(model.info.source)
+    if model.info.source != "<memory>" and folder.is_dir():
+        return fingerprint(folder)
+    return model_fingerprint(model)
+
+
+@dataclass(frozen=True)
+class ShardKey:
+    """What a store's activations depend on: model weights, input data and collection settings."""
+
+    model: str
+    data: str
+    settings: str
+
+    @classmethod
+    def of(cls, model: HookedModel, data_hash: str, settings: Mapping[str, Any]) -> "ShardKey":
+        return cls(model_fingerprint(model), data_hash, hash_json(dict(settings)))
+
+    @property
+    def name(self) -> str:
+        return f"{self.model[:8]}-{self.data[:8]}-{self.settings[:8]}"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ----------------------------------------------------------------- store
+class ShardStore:
+    """One cache folder of activation shards; see the module docstring for the layout."""
+
+    def __init__(self, root: Path, key: ShardKey, header: Mapping[str, Any]):
+        self.root = root
+        self.key = key
+        self.header = dict(header)
+
+    def __repr__(self) -> str:
+        return f"ShardStore({str(self.root)!r}, complete={self.complete})"
+
+    @classmethod
+    def open(cls, cache_dir: str | Path, key: ShardKey, header: Mapping[str, Any]) -> "ShardStore":
+        """Open (or create) the store for `key` under `cache_dir`; `header` is the rows' provenance."""
+        root = Path(cache_dir) / key.name
+        manifest = root / "manifest.json"
+        if manifest.exists():
+            data = _read_json(manifest)
+            if data.get("key") != asdict(key):
+                raise ShardError(
+                    f"{manifest} belongs to key {data.get('key')}, not {asdict(key)}; "
+                    "the folder was copied or renamed: delete it"
+                )
+            return cls(root, key, data.get("header", header))
+        root.mkdir(parents=True, exist_ok=True)
+        store = cls(root, key, header)
+        store._write_manifest(complete=False, n_shards=None)
+        return store
+
+    # ------------------------------------------------------------- paths and state
+    def _paths(self, index: int) -> tuple[Path, Path]:
+        stem = self.root / f"shard-{index:05d}"
+        return stem.with_suffix(".safetensors"), stem.with_suffix(".jsonl")
+
+    def _manifest(self) -> dict[str, Any]:
+        return _read_json(self.root / "manifest.json")
+
+    def _write_manifest(self, complete: bool, n_shards: int | None) -> None:
+        body = {"format": FORMAT, "key": asdict(self.key), "header": self.header, "complete": complete,
+                "n_shards": n_shards}
+        write_text_atomic(self.root / "manifest.json", json.dumps(body, indent=2, sort_keys=True, default=str) + "\n")
+
+    @property
+    def complete(self) -> bool:
+        return bool(self._manifest().get("complete"))
+
+    @property
+    def n_shards(self) -> int | None:
+        return self._manifest().get("n_shards")
+
+    def mark_complete(self, n_shards: int) -> None:
+        missing = [i for i in range(n_shards) if not self.has_shard(i)]
+        if missing:
+            raise ShardError(f"cannot mark {self.root} complete: shard(s) {missing} are missing")
+        self._write_manifest(complete=True, n_shards=n_shards)
+
+    def has_shard(self, index: int) -> bool:
+        """True when shard `index` is whole and was written for this key (a foreign shard raises)."""
+        tensors, rows = self._paths(index)
+        if not (tensors.exists() and rows.exists()):
+            return False
+        self._check_header(tensors, rows)
+        return True
+
+    def _check_header(self, tensors: Path, rows: Path) -> dict[str, str]:
+        try:
+            with safe_open(str(tensors), framework="pt") as f:
+                meta = f.metadata() or {}
+        except Exception as e:  # safetensors raises its own error types for truncated or garbage files
+            raise ShardError(f"{tensors} is not a readable safetensors file ({e}); delete it to recollect") from e
+        if meta.get("format") != FORMAT:
+            raise ShardError(f"{tensors} is not an activation shard (format {meta.get('format')!r}, expected {FORMAT!r})")
+        for field, want in (("model", self.key.model), ("data", self.key.data), ("settings", self.key.settings)):
+            if meta.get(field) != want:
+                what = {"model": "model weights", "data": "data set", "settings": "collection settings"}[field]
+                raise ShardError(
+                    f"{tensors} was written for another {what} ({field} hash {meta.get(field)!r}) but the store "
+                    f"{self.root} is for {field} hash {want!r}; it does not belong here: delete it"
+                )
+        if meta.get("rows_sha256") != _sha(rows.read_text()):
+            raise ShardError(f"{rows} does not match {tensors.name} (rows hash differs); delete both to recollect")
+        return meta
+
+    # ------------------------------------------------------------- write and read
+    def write_shard(self, index: int, rows: Sequence[Row], values: Mapping[str, Tensor],
+                    info: Mapping[str, Any] | None = None) -> None:
+        """Write shard `index` atomically: rows first, then tensors (whose header seals the pair)."""
+        tensors, rows_path = self._paths(index)
+        text = "".join(json.dumps(r.to_json(), sort_keys=True) + "\n" for r in rows)
+        write_text_atomic(rows_path, text)
+        meta = {"format": FORMAT, **asdict(self.key), "index": str(index), "n_rows": str(len(rows)),
+                "rows_sha256": _sha(text), "info": json.dumps(dict(info or {}), sort_keys=True)}
+        payload = {site: v.detach().float().cpu().contiguous() for site, v in values.items()}
+        tmp = tensors.with_name(f".{tensors.name}.tmp-{os.getpid()}")
+        try:
+            save_file(payload, str(tmp), metadata=meta)
+            os.replace(tmp, tensors)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def read_shard(self, index: int, sites: Sequence[str] | None = None
+                   ) -> tuple[list[Row], dict[str, Tensor], dict[str, Any]]:
+        """Rows, ``{site: [n, d_model]}`` (all sites, or only `sites`) and the shard's info counts."""
+        tensors, rows_path = self._paths(index)
+        if not (tensors.exists() and rows_path.exists()):
+            raise ShardError(f"shard {index} of {self.root} is missing; rerun the collection to resume it")
+        meta = self._check_header(tensors, rows_path)
+        rows = [Row.from_json(json.loads(line)) for line in rows_path.read_text().splitlines() if line]
+        with safe_open(str(tensors), framework="pt") as f:
+            names = list(f.keys())
+            wanted = names if sites is None else list(sites)
+            unknown = [s for s in wanted if s not in names]
+            if unknown:
+                raise ShardError(f"{tensors} has no site(s) {unknown}; it holds {names}")
+            values = {s: f.get_tensor(s) for s in wanted}
+        if int(meta["n_rows"]) != len(rows):
+            raise ShardError(f"{tensors} says {meta['n_rows']} rows but {rows_path.name} has {len(rows)}")
+        return rows, values, json.loads(meta.get("info", "{}"))
+
+    def iter_shards(self, sites: Sequence[str] | None = None) -> Iterator[tuple[list[Row], dict[str, Tensor]]]:
+        """Shards one at a time, so a reduction over many rows keeps memory flat."""
+        for index in range(self._require_complete()):
+            rows, values, _ = self.read_shard(index, sites)
+            yield rows, values
+
+    def _require_complete(self) -> int:
+        manifest = self._manifest()
+        if not manifest.get("complete"):
+            raise ShardError(f"{self.root} is incomplete (a run stopped); rerun the collection to resume it")
+        return int(manifest["n_shards"])
+
+    def load(self, sites: Sequence[str] | None = None, info: Mapping[str, Any] | None = None) -> ActivationSet:
+        """Every shard concatenated into one `ActivationSet` (optionally only some sites)."""
+        n = self._require_complete()
+        rows: list[Row] = []
+        parts: dict[str, list[Tensor]] = {}
+        counts: dict[str, Any] = {}
+        for index in range(n):
+            r, values, shard_info = self.read_shard(index, sites)
+            rows.extend(r)
+            for site, v in values.items():
+                parts.setdefault(site, []).append(v)
+            for k, v in shard_info.items():
+                counts[k] = counts.get(k, 0) + v if isinstance(v, (int, float)) else v
+        site_order = list(sites) if sites is not None else list(self.header.get("sites", parts))
+        values = {s: torch.cat(parts[s]) if parts.get(s) else torch.zeros(0, int(self.header.get("d_model", 0)))
+                  for s in site_order}
+        h = self.header
+        return ActivationSet(
+            rows=tuple(rows), values=values, model=h.get("model", ""), checkpoint=h.get("checkpoint", ""),
+            positions=h.get("positions", ""), kind=h.get("kind", "turn"), data_hash=self.key.data,
+            model_info=h.get("model_info", {}), info={**counts, **dict(info or {}), "store": str(self.root)},
+        )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ShardError(f"{path} is not valid JSON ({e}); delete the store folder to recollect") from e

@@ -1,0 +1,89 @@
+"""Rewards see the tags, clip by tokens per row, and the schedule reaches its end values."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.debate import DEBATE_TAGS
+from models.debate.generate import GenerateConfig, generate_debates
+from models.debate.format import render
+from models.tiny import build_tokenizer
+from models.train.rewards import correctness_reward, format_reward, judge_reward, schedule, tag_share
+
+
+@pytest.fixture(scope="module")
+def tok():
+    t = build_tokenizer()
+    t.add_special_tokens({"additional_special_tokens": list(DEBATE_TAGS)})
+    return t
+
+
+def _ids(tok, text: str) -> list[int]:
+    return tok(text, add_special_tokens=False)["input_ids"]
+
+
+def test_format_reward_sees_tags_that_trl_text_loses(tok) -> None:
+    debate, _ = generate_debates(GenerateConfig(n=1, tier="easy"))
+    ids = _ids(tok, render(debate[0]))
+    trl_text = tok.decode(ids, skip_special_tokens=True)  # what trl passes as `completions`
+    assert tag_share(trl_text) == 0.0, "trl's text has no tags: a text-matching format reward would always be 0"
+    reward = format_reward(tok)(prompts=["p"], completions=[trl_text], completion_ids=[ids])
+    assert reward[0] == pytest.approx(tag_share(render(debate[0]))) and reward[0] > 0
+    partial = _ids(tok, f"{DEBATE_TAGS[0]}\n\n{DEBATE_TAGS[2]}: 1+1 = \\boxed{{2}}")
+    assert format_reward(tok)(prompts=["p"], completions=[""], completion_ids=[partial]) == [0.2]
+    assert format_reward(tok)(prompts=["p"], completions=[""], completion_ids=[_ids(tok, "\\boxed{2}")]) == [0.0]
+
+
+def test_length_clipping_truncates_in_tokens_per_row(tok) -> None:
+    early = _ids(tok, "so \\boxed{7}")
+    late = _ids(tok, "word " * 40 + "\\boxed{7}")
+    changed = _ids(tok, "\\boxed{7} then " + "word " * 40 + "\\boxed{8}")
+    fn = correctness_reward(tok, clip_tokens=len(early))
+    assert fn(prompts=[""] * 3, completions=[""] * 3, completion_ids=[early, late, changed],
+              answer=["7", "7", "7"]) == [1.0, 0.0, 1.0]
+    # with a long clip the last boxed answer counts, and a wrong last answer earns nothing
+    long = correctness_reward(tok, clip_tokens=10_000)
+    assert long(prompts=[""] * 3, completions=[""] * 3, completion_ids=[early, late, changed],
+                answer=["7", "7", "7"]) == [1.0, 1.0, 0.0]
+    # a boxed answer cut in half by the clip is no answer
+    cut = correctness_reward(tok, clip_tokens=len(_ids(tok, "so \\boxed{")) + 1)
+    assert cut(prompts=[""], completions=[""], completion_ids=[_ids(tok, "so \\boxed{77}")], answer=["7"]) == [0.0]
+
+
+def test_judge_reward_reads_the_clipped_text_without_tags(tok) -> None:
+    class Judge:
+        seen: list[str] = []
+
+        def score(self, questions, responses):
+            from models.judges import JudgeScore
+
+            self.seen.extend(responses)
+            return [JudgeScore(100.0 if "evil" in r else 0.0) for r in responses]
+
+    judge = Judge()
+    ids = [_ids(tok, DEBATE_TAGS[2] + ": be kind. " + "x " * 30 + "evil"), _ids(tok, "evil plan")]
+    out = judge_reward(tok, judge, clip_tokens=8)(prompts=["", ""], completions=["", ""], completion_ids=ids,
+                                                  question=["q", "q"])
+    assert out == [1.0, 0.0]
+    assert not any(t in s for s in judge.seen for t in DEBATE_TAGS)
+
+
+def test_schedule_reaches_its_end_values() -> None:
+    plans = schedule(3, 600, 150, 1.0, 0.05)
+    assert [(p.index, p.clip_tokens, p.fmt_weight) for p in plans] == [(1, 600, 1.0), (2, 375, 0.525), (3, 150, 0.05)]
+    four = schedule(4, 800, 200, 1.0, 0.05)
+    assert four[0].clip_tokens == 800 and four[-1].clip_tokens == 200 and four[-1].fmt_weight == 0.05
+    assert [p.clip_tokens for p in four] == sorted((p.clip_tokens for p in four), reverse=True)
+    assert [(p.clip_tokens, p.fmt_weight) for p in schedule(1, 600, 150, 1.0, 0.05)] == [(150, 0.05)]
+
+
+def test_default_clip_comes_from_the_sft_manifest() -> None:
+    from models.manifest import Manifest
+    from models.train.config import GRPOStageConfig
+    from models.train.grpo import plan
+
+    parent = Manifest(name="sft", stage="sft", metrics={"mean_trace_tokens": 640.4})
+    plans = plan(GRPOStageConfig(iterations=3), parent)
+    assert [p.clip_tokens for p in plans] == [640, 400, 160]
+    with pytest.raises(ValueError, match="clip-start"):
+        plan(GRPOStageConfig(), Manifest(name="x", stage="pretrained"))
