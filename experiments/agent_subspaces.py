@@ -56,7 +56,8 @@ class Config:
     positions: str = _opt("turn_mean", "turn read position", choices=["turn_mean", "last", "agent_tag"])
     site: str = _opt("resid_post", "site kind read at every layer", choices=["resid_pre", "resid_post"])
     eq3: bool = _opt(True, "also collect the paper's Eq. 3 contrast (3 rows per turn)")
-    eq3_positions: str = _opt("last", "Eq. 3 read position over the response", choices=["last", "turn_mean"])
+    eq3_positions: str = _opt("", "Eq. 3 read position over the response; '' = as --positions ('last' for agent_tag)",
+                              choices=["", "last", "turn_mean"])
     pca_k: int = _opt(3, "principal components per subspace")
     folds: int = _opt(5, "cross-validation folds (grouped by question)")
     truncate: bool = _opt(True, "drop turns beyond the model's context instead of failing")
@@ -104,7 +105,8 @@ def _analyze(name: str, checkpoint: str, debates: list, cfg: Config, run: Path) 
     opts = dict(truncate=cfg.truncate, batch_tokens=cfg.batch_tokens or None, cache_dir=cfg.cache_dir or None,
                 progress=cfg.progress)
     acts = collect_turns(model, debates, sites, cfg.positions, **opts)
-    eq3 = collect_activations(model, eq3_source(debates, cfg.eq3_positions), sites, **opts) if cfg.eq3 else None
+    eq3_positions = cfg.eq3_positions or ("last" if cfg.positions == "agent_tag" else cfg.positions)
+    eq3 = collect_activations(model, eq3_source(debates, eq3_positions), sites, **opts) if cfg.eq3 else None
     analysis = analyze_agents(acts, name, k=cfg.pca_k, folds=cfg.folds, seed=cfg.seed, eq3_acts=eq3,
                               progress=cfg.progress)
     for site, layer in analysis.layers.items():

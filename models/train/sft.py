@@ -55,9 +55,10 @@ def add_debate_tags(model: torch.nn.Module, tokenizer: Any) -> list[int]:
     """Register `DEBATE_TAGS` as special tokens (if missing) and resize the embeddings; returns the tag ids.
 
     Each new embedding (and untied LM-head) row starts at the mean of the rows of the tokens the tag's
-    text was split into before (``<|Agent 2 Revision|>`` from ``<``, ``|``, ``Agent``, ``2``, ...): the
-    tags start distinct and meaningful, deterministically. (The paper's code used the mean of all rows,
-    which makes the ten tags identical inputs until training separates them.)
+    text was split into before (``<|Agent 2 Revision|>`` from ``<``, ``|``, ``Agent``, ``2``, ...),
+    rescaled to the average row norm: the tags start distinct, as loud as ordinary tokens, and
+    deterministic. (The paper's code used the mean of all rows: ten identical rows with a small norm,
+    whose identity later positions can barely read from the residual stream.)
     """
     missing = [t for t in DEBATE_TAGS if t not in tokenizer.get_vocab()]
     pieces = {t: tokenizer(t, add_special_tokens=False)["input_ids"] for t in missing}
@@ -69,8 +70,10 @@ def add_debate_tags(model: torch.nn.Module, tokenizer: Any) -> list[int]:
     with torch.no_grad():
         for weight in {id(w): w for w in (model.get_input_embeddings().weight,
                                           model.get_output_embeddings().weight)}.values():
+            norm = weight[: weight.shape[0] - len(pieces)].norm(dim=1).mean()
             for tag, ids in pieces.items():
-                weight[tokenizer.convert_tokens_to_ids(tag)] = weight[ids].mean(dim=0)
+                row = weight[ids].mean(dim=0)
+                weight[tokenizer.convert_tokens_to_ids(tag)] = row * (norm / row.norm().clamp_min(1e-8))
     # Generation (trl's GRPO included) stops at the end-of-debate tag as well as at EOS.
     end = tokenizer.convert_tokens_to_ids(END_TAG)
     model.generation_config.eos_token_id = list(dict.fromkeys([tokenizer.eos_token_id, end]))
