@@ -186,7 +186,9 @@ def memory(model_name: str, turns: list[int], shard_items: int) -> dict:
     n_sites, d = model.info.n_layers * len(SITE_NAMES), model.info.d_model
     shard_mb = shard_items * 6 * n_sites * d * 4 / 2**20  # at most 6 turns per debate
     # A shard's activations are held twice at most: the collected rows and the safetensors write buffer.
-    bound = worst["peak_above_load_mb"] + 2 * shard_mb + worst["shard_inputs_mb"]
+    # Per batch, Python bookkeeping (token -> slot dicts and lists) takes ~256 bytes per padded token.
+    bookkeeping_mb = Runner(model, [], Batching()).batch_tokens * 256 / 2**20
+    bound = worst["peak_above_load_mb"] + 2 * shard_mb + worst["shard_inputs_mb"] + bookkeeping_mb
     growth = runs[-1]["peak_above_load_mb"] - runs[0]["peak_above_load_mb"]
     return {
         "worst_case_batch": worst,
@@ -198,7 +200,8 @@ def memory(model_name: str, turns: list[int], shard_items: int) -> dict:
         "bound": (f"peak RSS above the loaded model <= one worst-case forward pass ({worst['turns']} rows of the "
                   f"full context, every token read at {n_sites} sites: {worst['peak_above_load_mb']:.0f} MB) + one "
                   f"shard of {shard_items} debates (activations <= {shard_mb:.1f} MB, twice while written; tokenized inputs "
-                  f"{worst['shard_inputs_mb']:.1f} MB) = {bound:.0f} MB, whatever the number of "
+                  f"{worst['shard_inputs_mb']:.1f} MB) + batch bookkeeping ({bookkeeping_mb:.1f} MB) = {bound:.1f} MB, "
+                  f"whatever the number of "
                   f"turns; an in-memory collection of {runs[-1]['turns_collected']} turns would also hold "
                   f"{runs[-1]['activation_mb_total']:.1f} MB of activations"),
     }

@@ -13,9 +13,11 @@ layer), vectors/ (directions and subspaces, safetensors + JSON), figures/*.html,
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import logging
 import platform
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -199,6 +201,19 @@ def _summary(cfg: Config, metrics: dict, figures: list[str], argv: list[str]) ->
     return "\n".join(lines) + "\n"
 
 
+def _env(cfg: Config) -> dict[str, Any]:
+    versions = {}
+    for package in ("transformers", "transformer-lens", "nnsight", "scikit-learn", "plotly"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    git = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent)
+    return {"python": sys.version.split()[0], "torch": torch.__version__, **versions, "platform": platform.platform(),
+            "threads": torch.get_num_threads(), "device": "cpu", "seed": cfg.seed,
+            "git_sha": git.stdout.strip() or None}
+
+
 def main(cfg: Config, argv: list[str] | None = None) -> Path:
     """Run the experiment and return the finished results folder."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -211,8 +226,7 @@ def main(cfg: Config, argv: list[str] | None = None) -> Path:
     comparison = compare_checkpoints(analyses["base"], analyses["distilled"])
     figures = _figures(analyses, comparison, run)
     metrics = _metrics(analyses, comparison)
-    env = {"python": sys.version.split()[0], "torch": torch.__version__, "platform": platform.platform(),
-           "threads": torch.get_num_threads()}
+    env = _env(cfg)
     for fname, obj in (("config.json", asdict(cfg)), ("env.json", env), ("metrics.json", metrics),
                        ("analysis.json", {"analyses": {n: a.to_json() for n, a in analyses.items()},
                                           "comparison": comparison})):

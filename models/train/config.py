@@ -80,9 +80,9 @@ class PretrainConfig(RunConfig, DataConfig):
     """Stage 0: a tiny Llama and its BPE tokenizer, trained from scratch on untagged single-agent text."""
 
     out: str = field(default="runs/tiny-base", metadata=_help("Output checkpoint folder."))
-    n_debates: int = field(default=1500, metadata=_help("Synthetic debates whose correct single-agent turns become text."))
-    n_persona: int = field(default=300, metadata=_help("Questions per trait answered under benign and malicious system lines."))
-    n_drills: int = field(default=600, metadata=_help("Documents of 16 worked problems in compact chain form (arithmetic drill)."))
+    n_debates: int = field(default=2000, metadata=_help("Synthetic debates whose correct single-agent turns become text."))
+    n_persona: int = field(default=200, metadata=_help("Questions per trait answered under benign and malicious system lines."))
+    n_drills: int = field(default=6000, metadata=_help("Documents of 16 worked problems in compact chain form (arithmetic drill)."))
     p_system: float = field(default=0.5, metadata=_help("Share of round-1 solutions preceded by their persona's system line."))
     vocab_size: int = field(default=2048, metadata=_help("BPE vocabulary size (digits are always single tokens)."))
     n_layers: int = 4
@@ -92,13 +92,15 @@ class PretrainConfig(RunConfig, DataConfig):
     d_mlp: int = 512
     n_ctx: int = field(default=2048, metadata=_help("Maximum positions (the explicit debate's round-2 prompts are long)."))
     block_size: int = field(default=1024, metadata=_help("Tokens per packed training sequence."))
-    batch_size: int = 8
+    batch_size: int = 4
     grad_accum: int = 1
-    max_steps: int = field(default=300, metadata=_help("Optimizer steps."))
-    lr: float = 3e-3
+    max_steps: int = field(default=2000, metadata=_help("Optimizer steps."))
+    lr: float = 4e-3
     warmup_ratio: float = 0.05
     weight_decay: float = 0.1
     gradient_checkpointing: bool = False
+    bf16: bool = True
+    save_steps: int = 500
 
     def __post_init__(self) -> None:
         RunConfig.__post_init__(self)
