@@ -216,6 +216,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--shard-items", type=int, default=64, help="debates per shard in the memory runs")
     p.add_argument("--skip-throughput", action="store_true", help="only run the memory part")
+    p.add_argument("--skip-memory", action="store_true", help="only run the throughput part")
     p.add_argument("--child", choices=["store", "batch"], help=argparse.SUPPRESS)
     args = p.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -225,7 +226,8 @@ def main() -> None:
     results: dict = {"model": args.model, "torch_threads": torch.get_num_threads()}
     if not args.skip_throughput:
         results["throughput"] = throughput(args.model, args.throughput_turns, args.positions, args.repeats)
-    results["memory"] = memory(args.model, sorted(args.turns), args.shard_items)
+    if not args.skip_memory:
+        results["memory"] = memory(args.model, sorted(args.turns), args.shard_items)
     print(json.dumps(results, indent=2))
 
 

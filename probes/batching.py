@@ -10,7 +10,7 @@ raise, or with ``truncate`` are dropped and counted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -142,10 +142,8 @@ class Runner:
                 members.append([where[t] for t in r.tokens])
                 rows.append(r.row)
         acts = self.model.activations(self.pad(batch), self.sites, positions=Spans(tuple(spans)))
-        stacked = torch.stack([acts[s].reshape(-1, acts[s].shape[-1]) for s in self.sites], dim=1)  # [token, site, d]
-        del acts  # the per-site copies are no longer needed; keeps one copy of the reads alive, not two
-        means = _segment_means(stacked, members, len(batch) * n_sel)
-        return rows, {site: means[:, j] for j, site in enumerate(self.sites)}
+        reduce = _segment_means(members, len(batch) * n_sel)
+        return rows, {site: reduce(value.reshape(-1, value.shape[-1])) for site, value in acts.items()}
 
 
 def _row_key(row: Row) -> tuple:
@@ -161,13 +159,13 @@ def _batch_tokens(model: HookedModel, options: Batching) -> int:
     return max(1, min(8192, int(options.max_logits_mb * 2**20 / (4 * model.info.vocab_size))))
 
 
-def _segment_means(stacked: Tensor, members: list[list[int]], n_tokens: int) -> Tensor:
-    """Mean over each read's tokens of ``stacked [token, site, d_model]`` -> ``[read, site, d_model]``.
+def _segment_means(members: list[list[int]], n_tokens: int) -> Callable[[Tensor], Tensor]:
+    """A function: ``[token, d_model]`` -> the mean over each read's tokens, ``[read, d_model]``.
 
-    A few large ops for the whole batch rather than small ones per read or per site: under CPU
+    One scatter-add per site for the whole batch rather than a small op per read: under CPU
     contention every parallel op can wait a scheduler slice for its second thread.
     """
-    counts = torch.tensor([len(m) for m in members], dtype=torch.float32).view(-1, 1, 1)
+    counts = torch.tensor([len(m) for m in members], dtype=torch.float32).unsqueeze(1)
     owner = [len(members)] * n_tokens  # tokens no read uses go to a spare last row
     overlapping = False
     for i, positions in enumerate(members):
@@ -175,11 +173,11 @@ def _segment_means(stacked: Tensor, members: list[list[int]], n_tokens: int) -> 
             overlapping |= owner[p] != len(members)
             owner[p] = i
     if not overlapping:
-        sums = torch.zeros(len(members) + 1, *stacked.shape[1:]).index_add_(0, torch.tensor(owner), stacked)
-        return sums[:-1] / counts
+        index = torch.tensor(owner)
+        return lambda flat: torch.zeros(len(members) + 1, flat.shape[1]).index_add_(0, index, flat)[:-1] / counts
     src = torch.tensor([p for m in members for p in m])
     dst = torch.tensor([i for i, m in enumerate(members) for _ in m])
-    return torch.zeros(len(members), *stacked.shape[1:]).index_add_(0, dst, stacked[src]) / counts
+    return lambda flat: torch.zeros(len(members), flat.shape[1]).index_add_(0, dst, flat[src]) / counts
 
 
 def _ranges(tokens: list[int]) -> tuple[tuple[int, int], ...]:

@@ -153,7 +153,7 @@ class SFTStageConfig(RunConfig, DataConfig, LoraConfigFields):
 class GRPOStageConfig(RunConfig, DataConfig, LoraConfigFields):
     """Stage 2: internalization with GRPO, a fresh LoRA per iteration stacked on the previous iteration.
 
-    Reward = w_fmt · format (share of the ten tags present) + correctness of the last ``\\boxed{}``
+    Reward = w_fmt · format (share of the required debate tags present) + correctness of the last ``\\boxed{}``
     within the first l completion tokens (or, for evil / hallucination, 1 − judge score / 100 of
     those l tokens). Over the iterations l goes linearly from `clip_start` to `clip_end` and
     w_fmt from `fmt_start` to `fmt_end`; the last iteration uses exactly the end values.
@@ -172,8 +172,9 @@ class GRPOStageConfig(RunConfig, DataConfig, LoraConfigFields):
     generation_limit: Literal["clip", "fixed"] = field(default="clip", metadata=_help(
         "clip: generate at most l tokens per iteration (what lies past l earns nothing); fixed: max_completion_length."))
     max_completion_length: int = field(default=2048, metadata=_help("Generation cap when generation_limit is fixed."))
-    mask_truncated_completions: bool = field(default=False, metadata=_help(
-        "Leave completions that hit the generation cap out of the loss (trl option)."))
+    mask_truncated_completions: bool = field(default=True, metadata=_help(
+        "Leave completions that hit the generation cap out of the loss (trl option; the paper's code did not). "
+        "With generation capped at l, only answers that finish within l teach the policy."))
     num_generations: int = 4
     batch_size: int = field(default=2, metadata=_help("Completions per device per step (prompts x num_generations)."))
     grad_accum: int = 2
@@ -231,9 +232,9 @@ def tiny_sft() -> SFTStageConfig:
 
 def tiny_grpo() -> GRPOStageConfig:
     """Stage 2 for the tiny model: few prompts, short iterations, a tiny-model learning rate."""
-    return GRPOStageConfig(n_prompts=128, iterations=3, num_generations=8, batch_size=16, grad_accum=1,
-                           epochs=1.0, lr=5e-4, beta=0.0, temperature=1.0, top_p=1.0, lora_r=16, lora_alpha=32,
-                           lora_dropout=0.0, gradient_checkpointing=False, save_steps=20, logging_steps=5)
+    return GRPOStageConfig(n_prompts=64, iterations=3, num_generations=8, batch_size=16, grad_accum=1,
+                           epochs=1.0, lr=3e-4, beta=0.0, lora_r=16, lora_alpha=32, lora_dropout=0.0,
+                           gradient_checkpointing=False, bf16=True, save_steps=20, logging_steps=4)
 
 
 @dataclass

@@ -69,15 +69,14 @@ def arithmetic_debates(n: int, tier: str, seed: int, exclude: Iterable[str] = ()
                        error_rate: float = 0.3) -> list[Transcript]:
     """`n` persona debates on distinct questions of `tier`, none of them in `exclude`."""
     banned = set(exclude)
-    cfg = GenerateConfig(kind="arithmetic", n=n + len(banned), seed=seed, tier=tier,
-                         error_rate=(error_rate,) * 3, test_fraction=0.0)
-    try:
-        debates, _ = generate_debates(cfg)
-    except ValueError:  # the tier has fewer distinct problems than asked for: take what exists
-        debates, _ = generate_debates(GenerateConfig(**{**cfg.__dict__, "n": _distinct_problems(tier) - 50}))
+    # Ask for enough debates that `n` remain outside `exclude`, but never more than the tier holds.
+    asked = min(n + len(banned), _distinct_problems(tier) - 100)
+    cfg = GenerateConfig(kind="arithmetic", n=asked, seed=seed, tier=tier, error_rate=(error_rate,) * 3,
+                         test_fraction=0.0)
+    debates, _ = generate_debates(cfg)
     kept = [t for t in debates if t.question not in banned][:n]
     if len(kept) < n:
-        raise TrainDataError(f"tier {tier!r} has only {len(kept)} problems outside the held-out set; asked for {n}")
+        raise TrainDataError(f"tier {tier!r} gave only {len(kept)} debates outside the held-out set; asked for {n}")
     return kept
 
 

@@ -2,7 +2,9 @@
 
 r(x, y) = w_fmt · R_fmt(y) + R(y; l)
 
-* `format_reward`: the share of the ten debate tags present in the completion. It decodes the
+* `format_reward`: the share of a debate's required tags present in the completion: round 1, its
+  three agent tags, consensus and end-of-debate (round 2 is optional, as in the data, where a
+  unanimous first round ends the debate; rewarding its tags would pay for length). It decodes the
   completion's token ids itself with special tokens *kept*: trl hands reward functions text decoded
   with ``skip_special_tokens=True``, where tags registered as special tokens have vanished (the
   original's format reward was therefore always 0).
@@ -18,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from models.debate.format import DEBATE_TAGS, final_answer
+from models.debate.format import CONSENSUS_TAG, END_TAG, ROUND_TAGS, agent_tag, final_answer
 from models.debate.runner import normalize_answer
 
 RewardFn = Callable[..., list[float]]
@@ -53,9 +55,13 @@ def _ids(completion_ids: Sequence[Any]) -> list[list[int]]:
     return [list(map(int, ids)) for ids in completion_ids]
 
 
+REQUIRED_TAGS: tuple[str, ...] = (ROUND_TAGS[1], *(agent_tag(k, 1) for k in (1, 2, 3)), CONSENSUS_TAG, END_TAG)
+"""The tags every complete debate has, whether or not it needed a revision round."""
+
+
 def tag_share(text: str) -> float:
-    """Share of the ten debate tags that occur in `text` (each counted once)."""
-    return sum(tag in text for tag in DEBATE_TAGS) / len(DEBATE_TAGS)
+    """Share of `REQUIRED_TAGS` that occur in `text` (each counted once)."""
+    return sum(tag in text for tag in REQUIRED_TAGS) / len(REQUIRED_TAGS)
 
 
 def format_reward(tokenizer: Any) -> RewardFn:

@@ -30,7 +30,7 @@ def test_format_reward_sees_tags_that_trl_text_loses(tok) -> None:
     reward = format_reward(tok)(prompts=["p"], completions=[trl_text], completion_ids=[ids])
     assert reward[0] == pytest.approx(tag_share(render(debate[0]))) and reward[0] > 0
     partial = _ids(tok, f"{DEBATE_TAGS[0]}\n\n{DEBATE_TAGS[2]}: 1+1 = \\boxed{{2}}")
-    assert format_reward(tok)(prompts=["p"], completions=[""], completion_ids=[partial]) == [0.2]
+    assert format_reward(tok)(prompts=["p"], completions=[""], completion_ids=[partial]) == [pytest.approx(2 / 6)]
     assert format_reward(tok)(prompts=["p"], completions=[""], completion_ids=[_ids(tok, "\\boxed{2}")]) == [0.0]
 
 

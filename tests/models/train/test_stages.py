@@ -115,3 +115,13 @@ def test_save_dtype_float16_loads_as_float32(tiny_sft: Path, tmp_path: Path, sft
     out = sft(sft_cfg(tiny_sft, tmp_path / "half", max_steps=1, save_dtype="float16"))
     assert all(v.dtype == torch.float16 for v in _weights(out).values())
     assert load(out).hf_model.dtype == torch.float32
+
+
+def test_truncated_completions_teach_nothing_when_masked(tiny_sft: Path, tmp_path: Path, grpo_cfg) -> None:
+    from models.train.grpo import grpo
+
+    # clip 8: no completion of the barely trained model finishes within 8 tokens, so nothing is learned
+    out = grpo(grpo_cfg(tiny_sft, tmp_path / "masked", iterations=1, clip_start=8, mask_truncated_completions=True))
+    before, after = _weights(tiny_sft), _weights(out)
+    assert all(torch.isfinite(v).all() for v in after.values())
+    assert all(torch.allclose(before[k], after[k], atol=1e-6) for k in after)
