@@ -26,7 +26,6 @@ import sys
 import tempfile
 import tracemalloc
 import time
-from collections.abc import Callable
 
 import torch
 
@@ -36,6 +35,8 @@ from models.sites import SITE_NAMES
 from probes import Batching, collect_activations, collect_to_store, plan_batches, turn_source
 from probes import Row
 from probes.batching import Input, Read, Runner
+
+from _timing import interleaved  # benchmarks/ is on sys.path when run as a script
 
 
 def _rss_mb() -> float:
@@ -68,18 +69,6 @@ def _debates(n_turns: int, seed: int) -> list:
     return out
 
 
-def _interleaved(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[list[float], list[float]]:
-    """Seconds of `a` and `b`, run alternately after one warm-up each (load changes hit both alike)."""
-    a(), b()
-    ta, tb = [], []
-    for _ in range(repeats):
-        for fn, sink in ((a, ta), (b, tb)):
-            start = time.perf_counter()
-            fn()
-            sink.append(time.perf_counter() - start)
-    return ta, tb
-
-
 def throughput(model_name: str, n_turns: int, positions: str, repeats: int) -> dict:
     model = load(model_name)
     sites = [f"blocks.{layer}.hook_resid_post" for layer in range(model.info.n_layers)]
@@ -94,13 +83,13 @@ def throughput(model_name: str, n_turns: int, positions: str, repeats: int) -> d
         collect_activations(model, source, sites, truncate=True)
 
     # End to end: whole collections (tokenizing, span mapping, reads, reduction) against whole bare passes.
-    t_bare, t_collect = _interleaved(bare, collect, repeats)
+    t_bare, t_collect = interleaved(bare, collect, repeats)
     pair_ratios = [b / c for b, c in zip(t_bare, t_collect)]
     # Per batch: the same forward pass with and without the reads, alternated batch by batch.
     runner = Runner(model, sites, Batching(truncate=True))
     groups = list(runner.plan(runner.fit_context(
         [x for i, t in enumerate(source.items) for x in source.build(i, t, model)])[0]))
-    per_batch = [_interleaved(lambda g=g: model.forward(runner.pad(g)), lambda g=g: runner.read(g), repeats)
+    per_batch = [interleaved(lambda g=g: model.forward(runner.pad(g)), lambda g=g: runner.read(g), repeats)
                  for g in groups]
     bare_sum = sum(statistics.median(b) for b, _ in per_batch)
     read_sum = sum(statistics.median(r) for _, r in per_batch)

@@ -18,7 +18,6 @@ import argparse
 import json
 import resource
 import statistics
-import time
 from collections.abc import Callable
 
 import torch
@@ -26,18 +25,14 @@ from tqdm import tqdm
 
 from models import Intervention, load
 
+from _timing import interleaved  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
 PROMPT = "Question: what is 12+34*5-6? Think step by step and give the answer."
 
 
 def _median_pair(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[float, float]:
     """Median seconds of `a` and of `b`, run alternately after one warm-up each."""
-    a(), b()
-    ta, tb = [], []
-    for _ in range(repeats):
-        for fn, sink in ((a, ta), (b, tb)):
-            start = time.perf_counter()
-            fn()
-            sink.append(time.perf_counter() - start)
+    ta, tb = interleaved(a, b, repeats)
     return statistics.median(ta), statistics.median(tb)
 
 

@@ -12,27 +12,25 @@ layer), vectors/ (directions and subspaces, safetensors + JSON), figures/*.html,
 
 from __future__ import annotations
 
-import argparse
-import importlib.metadata
 import json
 import logging
-import platform
-import subprocess
 import sys
-import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from models import load
-from models.debate import GenerateConfig, generate_debates, read_transcripts
-from models.manifest import hash_json
-from probes import collect_activations, collect_turns, eq3_source
-from probes.analysis import AgentAnalysis, analyze_agents, compare_checkpoints
-from probes.plots import cosine_heatmap, pca_scatter, principal_angle_figure, probe_accuracy_figure, write_figure
-from probes.subspaces import cosine_matrix
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from a checkout
+
+from experiments._cli import parse_config  # noqa: E402
+from experiments._results import run_folder  # noqa: E402
+from models import load  # noqa: E402
+from models.debate import GenerateConfig, generate_debates, read_transcripts  # noqa: E402
+from probes import collect_activations, collect_turns, eq3_source  # noqa: E402
+from probes.analysis import AgentAnalysis, analyze_agents, compare_checkpoints  # noqa: E402
+from probes.plots import cosine_heatmap, pca_scatter, principal_angle_figure, probe_accuracy_figure, write_figure  # noqa: E402
+from probes.subspaces import cosine_matrix  # noqa: E402
 
 # Until the trainer registers trained tiny checkpoints, both sides default to the untrained tiny model.
 DEFAULT_BASE = "tiny-random"
@@ -65,7 +63,7 @@ class Config:
     truncate: bool = _opt(True, "drop turns beyond the model's context instead of failing")
     batch_tokens: int = _opt(0, "padded tokens per forward pass (0: automatic, 8192 or fewer for large vocabularies)")
     cache_dir: str | None = _opt("results/agent_subspaces/_cache", "activation shard cache ('' disables)")
-    out_dir: str = _opt("results/agent_subspaces", "parent folder of the run folder")
+    out_dir: str = _opt("results", "results root; the run folder is <out-dir>/agent_subspaces/<time>-<config hash>/")
     progress: bool = _opt(True, "progress bars")
 
     def __post_init__(self) -> None:
@@ -81,16 +79,7 @@ class Config:
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for f in fields(Config):
-        flag, meta = "--" + f.name.replace("_", "-"), dict(f.metadata)
-        if f.type in ("bool", bool):
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=meta["help"])
-        else:
-            kind = int if f.type in ("int", int) else str
-            p.add_argument(flag, type=kind, default=f.default, help=f"{meta.pop('help')} (default: {f.default})",
-                           **meta)
-    return Config(**vars(p.parse_args(argv)))
+    return parse_config(Config, argv, description=__doc__)
 
 
 def _debates(cfg: Config) -> list:
@@ -201,39 +190,19 @@ def _summary(cfg: Config, metrics: dict, figures: list[str], argv: list[str]) ->
     return "\n".join(lines) + "\n"
 
 
-def _env(cfg: Config) -> dict[str, Any]:
-    versions = {}
-    for package in ("transformers", "transformer-lens", "nnsight", "scikit-learn", "plotly"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = None
-    git = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent)
-    return {"python": sys.version.split()[0], "torch": torch.__version__, **versions, "platform": platform.platform(),
-            "threads": torch.get_num_threads(), "device": "cpu", "seed": cfg.seed,
-            "git_sha": git.stdout.strip() or None}
-
-
 def main(cfg: Config, argv: list[str] | None = None) -> Path:
     """Run the experiment and return the finished results folder."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    final = Path(cfg.out_dir) / f"{stamp}-{hash_json(asdict(cfg))[:8]}"
-    run = final.with_name(final.name + ".tmp")
-    run.mkdir(parents=True)
-    debates = _debates(cfg)
-    analyses = {name: _analyze(name, ckpt, debates, cfg, run)
-                for name, ckpt in (("base", cfg.base), ("distilled", cfg.distilled))}
-    comparison = compare_checkpoints(analyses["base"], analyses["distilled"])
-    figures = _figures(analyses, comparison, run)
-    metrics = _metrics(analyses, comparison)
-    env = _env(cfg)
-    for fname, obj in (("config.json", asdict(cfg)), ("env.json", env), ("metrics.json", metrics),
-                       ("analysis.json", {"analyses": {n: a.to_json() for n, a in analyses.items()},
-                                          "comparison": comparison})):
-        (run / fname).write_text(json.dumps(obj, indent=2, default=str) + "\n")
-    (run / "summary.md").write_text(_summary(cfg, metrics, figures, argv if argv is not None else []))
-    run.rename(final)
-    return final
+    with run_folder("agent_subspaces", cfg, root=cfg.out_dir, seed=cfg.seed) as run:
+        debates = _debates(cfg)
+        analyses = {name: _analyze(name, ckpt, debates, cfg, run.path)
+                    for name, ckpt in (("base", cfg.base), ("distilled", cfg.distilled))}
+        comparison = compare_checkpoints(analyses["base"], analyses["distilled"])
+        figures = _figures(analyses, comparison, run.path)
+        metrics = _metrics(analyses, comparison)
+        run.json("metrics.json", metrics)
+        run.json("analysis.json", {"analyses": {n: a.to_json() for n, a in analyses.items()}, "comparison": comparison})
+        run.text("summary.md", _summary(cfg, metrics, figures, argv if argv is not None else []))
+    return run.path
 
 
 if __name__ == "__main__":

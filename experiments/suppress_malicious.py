@@ -13,19 +13,19 @@ without degenerate output, and the capability it keeps there.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import random
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from a checkout
 
+from experiments._cli import parse_config  # noqa: E402
 from experiments._results import run_folder  # noqa: E402
 from models import HookedModel, load  # noqa: E402
-from models.debate.format import DEBATE_TAGS, sft_prompt  # noqa: E402
+from models.debate.format import sft_prompt, strip_tags  # noqa: E402
 from models.debate.malicious import malicious_question  # noqa: E402
 from models.judges import Judge, synthetic_judge  # noqa: E402
 from models.train.data import malicious_debates  # noqa: E402
@@ -76,18 +76,7 @@ class SuppressConfig:
 
 
 def parse_args(argv: list[str] | None = None) -> SuppressConfig:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for f in fields(SuppressConfig):
-        flag = "--" + f.name.replace("_", "-")
-        default = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
-        if isinstance(default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=f.metadata["help"])
-        elif isinstance(default, list):
-            kind = float if default and isinstance(default[0], float) else str
-            parser.add_argument(flag, nargs="+", type=kind, default=default, help=f.metadata["help"])
-        else:
-            parser.add_argument(flag, type=type(default), default=default, help=f.metadata["help"])
-    return SuppressConfig(**vars(parser.parse_args(argv)))
+    return parse_config(SuppressConfig, argv, description=__doc__)
 
 
 def heldout_questions(trait: str, n: int, seed: int, n_train: int) -> tuple[list[str], list[str]]:
@@ -115,19 +104,13 @@ class Arm:
     prompt: str  # "chat" (the base model's chat format) or "sft" ("Problem: q" as in training)
 
 
-def _strip_tags(text: str) -> str:
-    for tag in DEBATE_TAGS:
-        text = text.replace(tag + ":", " ").replace(tag, " ")
-    return " ".join(text.split())
-
-
 def model_rows(arm: Arm, trait: str, questions: list[str], judge: Judge, reference: HookedModel,
                cfg: SuppressConfig) -> list[dict[str, Any]]:
     """Steered answers to every question at every alpha, scored; plus capability under the same steering."""
     render = arm.model.chat_prompt if arm.prompt == "chat" else sft_prompt
     sweep = alpha_sweep(arm.model, arm.vector, [render(q) for q in questions], cfg.alphas,
                         max_new_tokens=cfg.max_new_tokens, desc=f"{trait}/{arm.name}")
-    answers = [_strip_tags(r.text) for r in sweep]
+    answers = [strip_tags(r.text) for r in sweep]
     asked = [questions[r.prompt_index] for r in sweep]
     scores = judge.score(asked, answers)
     ppl = response_perplexity(reference, [reference.chat_prompt(q) for q in asked], answers)

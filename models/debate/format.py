@@ -222,6 +222,13 @@ def render(transcript: Transcript) -> str:
     return "\n\n".join(blocks)
 
 
+def strip_tags(text: str) -> str:
+    """`text` without debate tags, whitespace collapsed: what a judge or ROUGE should read."""
+    for tag in DEBATE_TAGS:
+        text = text.replace(tag + ":", " ").replace(tag, " ")
+    return " ".join(text.split())
+
+
 def sft_prompt(question: str) -> str:
     """The SFT/GRPO prompt: ``"Problem: {question}\\n\\n"`` (no instruction, no chat template)."""
     return f"{SFT_PREFIX}{question}\n\n"

@@ -13,7 +13,7 @@ def test_main_writes_a_complete_results_folder(tiny_dir, tmp_path):
     cfg = Config(base=str(tiny_dir), distilled=str(tiny_dir), n_debates=4, template="a*b", folds=2, pca_k=2,
                  out_dir=str(tmp_path / "results"), cache_dir=str(tmp_path / "cache"), progress=False)
     run = main(cfg, ["--n-debates", "4"])
-    assert run.parent == tmp_path / "results" and not run.name.endswith(".tmp")
+    assert run.parent == tmp_path / "results" / "agent_subspaces" and not run.name.endswith(".tmp")
     for name in ("config.json", "env.json", "metrics.json", "analysis.json", "summary.md"):
         assert (run / name).is_file(), name
     metrics = json.loads((run / "metrics.json").read_text())

@@ -165,3 +165,10 @@ def test_token_spans_refuse_slow_tokenizers():
 
     with pytest.raises(ValueError, match="fast tokenizer"):
         token_spans(parse(ONE_ROUND), Slow())
+
+
+def test_strip_tags_leaves_the_words() -> None:
+    from models.debate.format import CONSENSUS_TAG, END_TAG, ROUND_TAGS, agent_tag, strip_tags
+
+    text = f"{ROUND_TAGS[1]}\n\n{agent_tag(1, 1)}: 2 + 3 = \\boxed{{5}}\n{CONSENSUS_TAG}: All agree {END_TAG}"
+    assert strip_tags(text) == "2 + 3 = \\boxed{5} All agree"

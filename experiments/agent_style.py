@@ -1,0 +1,229 @@
+"""Agent-style steering, base vs distilled (paper §3): steer toward each debate persona's direction and
+measure how much the output comes to read like that persona.
+
+The persona directions are the paper's Eq. 3 agent-vs-others contrasts, read from the Stage 1 (SFT)
+checkpoint on training debates; the same vectors steer the base and the distilled model (as in the
+paper) at generated positions, for alpha from 0 to 5. Each output is scored with ROUGE-1/2/L against
+a held-out, correct solution written in the target persona's style; the summary statistic is the
+area under the ROUGE-vs-alpha curve (trapezoid rule), with the distilled model's relative
+improvement over the base model.
+
+    python experiments/agent_style.py                                  # the tiny embedded checkpoints
+    python experiments/agent_style.py --alphas 0 1 2 3 --n-test 50 --layer 2
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from a checkout
+
+import plotly.graph_objects as go  # noqa: E402
+from plotly.subplots import make_subplots  # noqa: E402
+
+from experiments._cli import parse_config  # noqa: E402
+from experiments._results import run_folder  # noqa: E402
+from models import HookedModel, load  # noqa: E402
+from models.debate.arithmetic import TIERS, work_out  # noqa: E402
+from models.debate.format import sft_prompt, strip_tags  # noqa: E402
+from models.debate.personas import ARITHMETIC_PERSONAS, PERSONA_WRITERS  # noqa: E402
+from models.debate.prompts import math_question_prompt  # noqa: E402
+from models.train.data import arithmetic_debates, heldout_problems, present  # noqa: E402
+from probes import collect_activations, eq3_directions, eq3_source  # noqa: E402
+from probes.direction import Direction  # noqa: E402
+from steering import alpha_sweep, degeneracy, stamp  # noqa: E402
+from steering.style import ROUGE_TYPES, auc_trapezoid, relative_improvement, rouge  # noqa: E402
+
+log = logging.getLogger("agent_style")
+PERSONA_NAMES = {"chain_of_thought": "Chain-of-Thought", "self_critique": "Self-Critique",
+                 "program_of_thought": "Program-of-Thought"}
+
+
+def _arg(help: str, **kw: Any) -> Any:
+    return field(metadata={"help": help}, **kw)
+
+
+@dataclass
+class StyleConfig:
+    """Every field is a flag of this script (``--n-test``, ...)."""
+
+    base: str = _arg("Base checkpoint (registry name, folder or .gguf).", default="tiny-base")
+    distilled: str = _arg("Distilled (internalized) checkpoint.", default="tiny-imad")
+    sft: str = _arg("Stage 1 checkpoint the persona vectors are read from.", default="tiny-sft")
+    backend: str = _arg("Hooked-model backend: hf, tl or nnsight.", default="hf")
+    layer: int = _arg("Block whose resid_post is read and steered; -1 means the middle block.", default=-1)
+    alphas: list[float] = _arg("Steering strengths, from 0 up.",
+                               default_factory=lambda: [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0])
+    normalize: bool = _arg("Unit-normalize the persona vectors (the original code does; the paper does not say).",
+                           default=True)
+    n_test: int = _arg("Held-out problems per persona.", default=24)
+    n_extract: int = _arg("Training debates the persona vectors are read from.", default=64)
+    tier: str = _arg("Arithmetic tier of the problems.", default="easy")
+    question_format: str = _arg("How questions are shown: spaced (the tiny trainer's) or compact.", default="spaced")
+    max_new_tokens: int = _arg("Tokens generated per answer.", default=128)
+    seed: int = _arg("Seed of the reference solutions' wording.", default=0)
+    out: str = _arg("Results root folder.", default="results")
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("hf", "tl", "nnsight"):
+            raise ValueError(f"--backend must be hf, tl or nnsight, got {self.backend!r}")
+        if self.tier not in TIERS:
+            raise ValueError(f"--tier must be one of {', '.join(TIERS)}, got {self.tier!r}")
+        if self.question_format not in ("spaced", "compact"):
+            raise ValueError(f"--question-format must be spaced or compact, got {self.question_format!r}")
+        if len(set(self.alphas)) < 2 or min(self.alphas) < 0:
+            raise ValueError("--alphas needs at least two distinct values >= 0 (the curve's area is taken over them)")
+        if min(self.n_test, self.n_extract, self.max_new_tokens) < 1:
+            raise ValueError("--n-test, --n-extract and --max-new-tokens must be >= 1")
+
+
+def parse_args(argv: list[str] | None = None) -> StyleConfig:
+    return parse_config(StyleConfig, argv, description=__doc__)
+
+
+def references(cfg: StyleConfig) -> tuple[list[str], dict[str, list[str]]]:
+    """Held-out questions and, per persona, a correct solution to each written in that persona's style."""
+    problems = heldout_problems(cfg.tier, cfg.n_test, seed=0)
+    rng = random.Random(f"agent-style-{cfg.seed}")
+    refs = {p: [PERSONA_WRITERS[p](work_out(problem), rng) for problem in problems] for p in ARITHMETIC_PERSONAS}
+    return [present(p.question, cfg.question_format) for p in problems], refs  # type: ignore[arg-type]
+
+
+def persona_vectors(sft: HookedModel, site: str, cfg: StyleConfig) -> dict[str, Direction]:
+    """Eq. 3 agent-vs-others direction of each persona (agent k speaks persona k), from training debates."""
+    debates = arithmetic_debates(cfg.n_extract, cfg.tier, seed=cfg.seed + 202,
+                                 exclude=[p.question for p in heldout_problems(cfg.tier, 500, seed=0)])
+    acts = collect_activations(sft, eq3_source(debates, positions="last"), [site], truncate=True, progress=True)
+    directions = eq3_directions(acts, site, normalize=cfg.normalize)
+    return {persona: stamp(directions[f"agent{k}"], sft) for k, persona in enumerate(ARITHMETIC_PERSONAS, start=1)}
+
+
+def style_rows(name: str, model: HookedModel, prompts: list[str], vectors: dict[str, Direction],
+               refs: dict[str, list[str]], cfg: StyleConfig) -> list[dict[str, Any]]:
+    """ROUGE of every steered output against its persona reference; one row per (persona, alpha, question)."""
+    rows = []
+    for persona, vector in vectors.items():
+        sweep = alpha_sweep(model, vector, prompts, cfg.alphas, max_new_tokens=cfg.max_new_tokens,
+                            desc=f"{name}/{persona}")
+        for r in sweep:
+            text = strip_tags(r.text)
+            scores = rouge([text], [refs[persona][r.prompt_index]])
+            rows.append({"model": name, "persona": persona, "alpha": r.alpha, "question": r.prompt_index,
+                         **scores, "degenerate": degeneracy(text).degenerate, "text": r.text})
+    return rows
+
+
+def curves(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[tuple[float, float]]]:
+    """(model, persona, metric) -> [(alpha, mean score)] sorted by alpha."""
+    sums: dict[tuple[str, str, str, float], list[float]] = {}
+    for r in rows:
+        for metric in ROUGE_TYPES:
+            sums.setdefault((r["model"], r["persona"], metric, r["alpha"]), []).append(r[metric])
+    out: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
+    for (model, persona, metric, alpha), values in sorted(sums.items()):
+        out.setdefault((model, persona, metric), []).append((alpha, sum(values) / len(values)))
+    return out
+
+
+def auc_table(curve: dict[tuple[str, str, str], list[tuple[float, float]]]) -> list[dict[str, Any]]:
+    """Per persona and metric: base AUC, distilled AUC, relative improvement (%), as in the paper's Table 8."""
+    table = []
+    for persona in ARITHMETIC_PERSONAS:
+        for metric in ROUGE_TYPES:
+            aucs = {m: auc_trapezoid(*zip(*curve[(m, persona, metric)])) for m in ("base", "distilled")}
+            improvement = relative_improvement(aucs["base"], aucs["distilled"]) if aucs["base"] > 0 else None
+            table.append({"persona": persona, "metric": metric, "base_auc": aucs["base"],
+                          "distilled_auc": aucs["distilled"], "improvement_pct": improvement})
+    return table
+
+
+def style_figure(curve: dict[tuple[str, str, str], list[tuple[float, float]]], metric: str = "rougeL") -> go.Figure:
+    """ROUGE-vs-alpha per persona, base and distilled side by side."""
+    fig = make_subplots(rows=1, cols=3, shared_yaxes=True,
+                        subplot_titles=[f"toward {PERSONA_NAMES[p]}" for p in ARITHMETIC_PERSONAS])
+    colors = {"base": "#636EFA", "distilled": "#EF553B"}
+    for col, persona in enumerate(ARITHMETIC_PERSONAS, start=1):
+        for model in ("base", "distilled"):
+            xs, ys = zip(*curve[(model, persona, metric)])
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=model, legendgroup=model,
+                                     showlegend=col == 1, line={"color": colors[model]}), row=1, col=col)
+        fig.update_xaxes(title_text="steering strength alpha", row=1, col=col)
+    fig.update_yaxes(title_text=f"{metric} F1 vs held-out persona solutions", row=1, col=1)
+    fig.update_layout(title=f"Steering toward each debate persona: {metric} against that persona's own writing",
+                      height=420, width=1200, legend_title_text="model")
+    return fig
+
+
+def summary_markdown(cfg: StyleConfig, site: str, table: list[dict[str, Any]], mean_l: dict[str, float],
+                     examples: list[dict[str, Any]]) -> str:
+    fmt = lambda v: "-" if v is None else f"{v:+.2f} %"  # noqa: E731
+    lines = ["# Agent-style steering: base vs distilled", "",
+             f"Command: `python experiments/agent_style.py {' '.join(sys.argv[1:])}`".rstrip(), "",
+             f"Persona vectors: Eq. 3 agent-vs-others on {cfg.sft} ({cfg.n_extract} training debates), site {site}, "
+             f"{'unit-normalized' if cfg.normalize else 'raw difference of means'}; the same vectors steer "
+             f"{cfg.base} (base) and {cfg.distilled} (distilled) at generated positions; alpha "
+             f"{min(cfg.alphas):g} to {max(cfg.alphas):g}; {cfg.n_test} held-out problems per persona.", "",
+             "| persona | metric | base AUC | distilled AUC | improvement |", "|---|---|---|---|---|"]
+    for r in table:
+        lines.append(f"| {PERSONA_NAMES[r['persona']]} | {r['metric']} | {r['base_auc']:.4f} | "
+                     f"{r['distilled_auc']:.4f} | {fmt(r['improvement_pct'])} |")
+    lines += ["", f"Mean ROUGE-L AUC over personas: base {mean_l['base']:.4f}, distilled {mean_l['distilled']:.4f} "
+                  f"(paper, LLaMA-3.1-8B: base 0.802, IMAD 0.903).", "", "## Examples (first held-out problem)", ""]
+    for e in examples:
+        lines.append(f"* **{e['model']}**, toward {PERSONA_NAMES[e['persona']]}, alpha {e['alpha']:g}: "
+                     f"`{strip_tags(e['text'])[:240]}`")
+    lines += ["", "Figure: [figures/agent_style.html](figures/agent_style.html)", ""]
+    return "\n".join(lines)
+
+
+def main(cfg: StyleConfig) -> Path:
+    with run_folder("agent_style", cfg, root=cfg.out, seed=cfg.seed) as run:
+        sft = load(cfg.sft, backend=cfg.backend)
+        layer = cfg.layer if cfg.layer >= 0 else sft.info.n_layers // 2
+        site = str(sft.site(("resid_post", layer)))
+        vectors = persona_vectors(sft, site, cfg)
+        for persona, v in vectors.items():
+            v.save(run.path / "vectors" / persona)
+        del sft
+        questions, refs = references(cfg)
+        rows: list[dict[str, Any]] = []
+        for name, checkpoint in (("base", cfg.base), ("distilled", cfg.distilled)):
+            model = load(checkpoint, backend=cfg.backend)
+            # The base model answers in its chat format; Stage 1/2 models were trained on "Problem: q".
+            prompts = ([model.chat_prompt(math_question_prompt(q)) for q in questions] if name == "base"
+                       else [sft_prompt(q) for q in questions])
+            rows += style_rows(name, model, prompts, vectors, refs, cfg)
+        run.jsonl("rows.jsonl", rows)
+        curve = curves(rows)
+        table = auc_table(curve)
+        run.csv("auc.csv", table)
+        run.csv("curves.csv", [{"model": m, "persona": p, "metric": k, "alpha": a, "score": s}
+                               for (m, p, k), points in curve.items() for a, s in points])
+        mean_l = {m: sum(r[f"{m}_auc"] for r in table if r["metric"] == "rougeL") / len(ARITHMETIC_PERSONAS)
+                  for m in ("base", "distilled")}
+        degenerate = {m: sum(r["degenerate"] for r in rows if r["model"] == m) / max(1, sum(r["model"] == m for r in rows))
+                      for m in ("base", "distilled")}
+        run.json("metrics.json", {"site": site, "auc": table, "mean_rougeL_auc": mean_l,
+                                  "degenerate_rate": degenerate})
+        run.figure(style_figure(curve), "agent_style")
+        shown = {0.0, 1.0, max(cfg.alphas)}
+        examples = [r for r in rows if r["question"] == 0 and r["alpha"] in shown]
+        run.text("summary.md", summary_markdown(cfg, site, table, mean_l, examples))
+    print(f"results: {run.path}")
+    print(f"mean ROUGE-L AUC over personas: base {mean_l['base']:.4f}, distilled {mean_l['distilled']:.4f}")
+    for r in table:
+        if r["metric"] == "rougeL":
+            imp = "-" if r["improvement_pct"] is None else f"{r['improvement_pct']:+.1f} %"
+            print(f"  {PERSONA_NAMES[r['persona']]:<19} ROUGE-L AUC base {r['base_auc']:.4f}  "
+                  f"distilled {r['distilled_auc']:.4f}  ({imp})")
+    return run.path
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    main(parse_args())
