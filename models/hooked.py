@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -237,6 +237,20 @@ class HookedModel(ABC):
             if r.site == site:
                 h = apply_at(r.spec, h, self._current_state(h))
         return h
+
+    def _steer_fn(self, spec: Any) -> Callable[[Tensor], Tensor]:
+        """A hook body that applies one intervention; a factory, so each hook binds its own `spec`."""
+        return lambda h: apply_at(spec, h, self._current_state(h))
+
+    def _read_fn(self, r: _ReadRequest, sink: dict[Site, Tensor]) -> Callable[[Tensor], Tensor]:
+        """A hook body that stores the positions `r` asks for in `sink` and passes `h` on unchanged."""
+
+        def read(h: Tensor) -> Tensor:
+            state = self._current_state(h)
+            sink[r.site] = select(h, position_mask(r.positions, state, h.shape[1]), r.reduce, r.site)
+            return h
+
+        return read
 
     def _current_state(self, h: Tensor) -> CallState:
         if self._state is None:  # a direct call on the wrapped module, outside our API

@@ -13,8 +13,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from models.hooked import Batch, HookedModel, ModelInfo, _ReadRequest, apply_at, select
-from models.positions import position_mask
+from models.hooked import Batch, HookedModel, ModelInfo, _ReadRequest
 from models.sites import Site
 
 Transform = Callable[[Tensor], Tensor]
@@ -71,9 +70,6 @@ class TLHookedModel(HookedModel):
             raise
         return handles
 
-    def _steer_fn(self, spec: Any) -> Transform:
-        return lambda h: apply_at(spec, h, self._current_state(h))
-
     def _uninstall(self, token: list[_Handle]) -> None:
         self._remove(token)
 
@@ -85,14 +81,6 @@ class TLHookedModel(HookedModel):
         finally:
             self._remove(handles)
         return logits, recorded
-
-    def _read_fn(self, r: _ReadRequest, sink: dict[Site, Tensor]) -> Transform:
-        def read(h: Tensor) -> Tensor:
-            state = self._current_state(h)
-            sink[r.site] = select(h, position_mask(r.positions, state, h.shape[1]), r.reduce, r.site)
-            return h
-
-        return read
 
     def _generate(self, batch: Batch, **options: Any) -> Tensor:
         sampling = {"temperature": options["temperature"], "top_p": options["top_p"]} if options["do_sample"] else {}

@@ -28,7 +28,7 @@ import torch
 from transformers import AutoModelForCausalLM, PreTrainedTokenizerBase
 
 from models.errors import CheckpointError
-from models.load import load_tokenizer, resolve_folder
+from models.load import load, load_tokenizer, resolve_folder
 from models.manifest import Manifest, fingerprint, hash_json, write_text_atomic
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -247,3 +247,49 @@ def seed_everything(seed: int) -> None:
     from transformers import set_seed
 
     set_seed(seed)
+
+
+def resume_and_train(trainer: Any, work: Path, resume: bool, tokenizer: PreTrainedTokenizerBase) -> tuple[Any, Path | None]:
+    """Train, continuing from the last complete checkpoint in `work` when `resume`; every process then waits.
+
+    Returns trl/transformers' train output and the checkpoint resumed from (None for a fresh run).
+    """
+    last = last_checkpoint(work) if resume else None
+    if last is not None:
+        check_resume_tokenizer(last, tokenizer)
+    result = trainer.train(resume_from_checkpoint=str(last) if last else None)
+    wait_for_everyone()
+    return result, last
+
+
+def resumed_step(resumed: Path | None) -> int:
+    """The global step of a ``checkpoint-<step>`` folder, 0 for a fresh run."""
+    return int(resumed.name.removeprefix("checkpoint-")) if resumed else 0
+
+
+def loss_metrics(trainer: Any, result: Any, resumed: Path | None) -> dict[str, Any]:
+    """Training loss summary every loss-trained stage records in its manifest."""
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    return {"train_loss": result.training_loss, "first_loss": losses[0] if losses else None,
+            "last_loss": losses[-1] if losses else None, "steps": trainer.state.global_step,
+            "resumed_from_step": resumed_step(resumed)}
+
+
+def score_heldout(folder: Path, system: str, heldout: list, cfg: Any, max_new_tokens: int) -> dict[str, Any]:
+    """Score the saved checkpoint on the first ``cfg.eval_n`` held-out problems and add the figures to its manifest.
+
+    Scoring the folder rather than the in-memory model makes the numbers describe exactly what was written.
+    """
+    from models.train.data import present
+    from models.train.evaluate import evaluate
+
+    problems = heldout[:cfg.eval_n]
+    score = evaluate(load(folder), system, [present(p.question, cfg.question_format) for p in problems],
+                     [str(p.answer) for p in problems], max_new_tokens=max_new_tokens)
+    n = cfg.eval_n
+    metrics = ({f"single_accuracy_heldout{n}": score.accuracy, f"single_mean_tokens_heldout{n}": round(score.mean_tokens, 1)}
+               if system == "single" else
+               {f"heldout{n}_accuracy": score.accuracy, f"heldout{n}_mean_tokens": round(score.mean_tokens, 1),
+                f"heldout{n}_tag_rate": score.tag_rate})
+    add_metrics(folder, metrics)
+    return metrics

@@ -48,6 +48,15 @@ class RunConfig:
 
         return self.device == "cpu" or not torch.cuda.is_available()
 
+    def trainer_args(self, output_dir: object, seed: int | None = None) -> dict:
+        """The `TrainingArguments` fields (transformers and trl alike) every stage sets from this config."""
+        return dict(output_dir=str(output_dir), logging_steps=self.logging_steps,
+                    save_strategy="steps" if self.save_steps else "no", save_steps=self.save_steps or 1,
+                    save_total_limit=2, seed=self.seed if seed is None else seed, data_seed=self.seed,
+                    use_cpu=self.use_cpu, bf16=self.bf16, report_to="none",
+                    gradient_checkpointing=self.gradient_checkpointing, disable_tqdm=not self.progress,
+                    lr_scheduler_type="cosine")
+
     def __post_init__(self) -> None:
         if self.device not in ("auto", "cpu"):
             raise ValueError(f"device must be 'auto' or 'cpu', got {self.device!r}")

@@ -22,28 +22,26 @@ from trl import GRPOConfig, GRPOTrainer
 
 from models.debate.format import DEBATE_TAGS
 from models.errors import CheckpointError
-from models.load import load
 from models.manifest import Manifest
 from models.train.checkpoint import (
     AtomicCheckpoints,
-    add_metrics,
     atomic_folder,
-    check_resume_tokenizer,
     is_main_process,
-    last_checkpoint,
     load_parent,
+    resume_and_train,
+    resumed_step,
     save_stage,
+    score_heldout,
     seed_everything,
     stage_manifest,
-    uses_config_threads,
     tokenizer_hash,
+    uses_config_threads,
     wait_for_everyone,
     work_dir,
 )
 from models.train.cli import config_dict
 from models.train.config import GRPOStageConfig
-from models.train.data import grpo_rows, heldout_problems, judge_examples, present
-from models.train.evaluate import evaluate
+from models.train.data import grpo_rows, heldout_problems, judge_examples
 from models.train.rewards import IterationPlan, correctness_reward, format_reward, judge_reward, schedule
 from models.train.sft import lora_config
 
@@ -78,18 +76,15 @@ def _judge(cfg: GRPOStageConfig) -> Any:
 
 def _grpo_args(cfg: GRPOStageConfig, it: IterationPlan, output_dir: Path) -> GRPOConfig:
     return GRPOConfig(
-        output_dir=str(output_dir), learning_rate=cfg.lr, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
-        per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
+        **cfg.trainer_args(output_dir, seed=cfg.seed + it.index), learning_rate=cfg.lr, num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
         num_generations=cfg.num_generations,
         max_completion_length=it.clip_tokens if cfg.generation_limit == "clip" else cfg.max_completion_length,
         temperature=cfg.temperature, top_p=cfg.top_p, beta=cfg.beta, epsilon=cfg.epsilon,
         num_iterations=cfg.num_iterations, loss_type=cfg.loss_type, scale_rewards="group",
         mask_truncated_completions=cfg.mask_truncated_completions,
         reward_weights=[it.fmt_weight, 1.0],  # r = w_fmt * R_fmt + R(y; l)
-        warmup_steps=cfg.warmup_ratio, lr_scheduler_type="cosine", max_grad_norm=cfg.max_grad_norm,
-        logging_steps=cfg.logging_steps, save_strategy="steps" if cfg.save_steps else "no",
-        save_steps=cfg.save_steps or 1, save_total_limit=2, seed=cfg.seed + it.index, data_seed=cfg.seed,
-        use_cpu=cfg.use_cpu, bf16=cfg.bf16, report_to="none", gradient_checkpointing=cfg.gradient_checkpointing, disable_tqdm=not cfg.progress, log_completions=False,
+        warmup_steps=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm, log_completions=False,
     )
 
 
@@ -145,15 +140,11 @@ def grpo(cfg: GRPOStageConfig) -> Path:
         trainer = _GRPOTrainer(model=model, reward_funcs=[format_reward(tok), second],
                                args=_grpo_args(cfg, it, trainer_dir), train_dataset=Dataset.from_list(rows),
                                processing_class=tok, peft_config=lora_config(cfg, model, None))
-        resume = last_checkpoint(trainer_dir) if cfg.resume else None
-        if resume is not None:
-            check_resume_tokenizer(resume, tok)
         logger.info("GRPO iteration %d/%d: l = %d tokens, w_fmt = %.3f", it.index, len(plans), it.clip_tokens,
                     it.fmt_weight)
-        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-        wait_for_everyone()
+        _, resumed = resume_and_train(trainer, trainer_dir, cfg.resume, tok)
         metrics = {"iteration": it.index, "clip_tokens": it.clip_tokens, "fmt_weight": it.fmt_weight,
-                   "resumed_from_step": int(resume.name[11:]) if resume else 0, **_iteration_metrics(trainer)}
+                   "resumed_from_step": resumed_step(resumed), **_iteration_metrics(trainer)}
         if is_main_process():
             run_config = config_dict(cfg)
             manifest = stage_manifest(f"{cfg.name or out.name}-iter{it.index}", f"grpo-iter{it.index}",
@@ -183,12 +174,7 @@ def _finish(cfg: GRPOStageConfig, out: Path, last: Path, sft_folder: Path, rows:
         shutil.copytree(last, tmp, dirs_exist_ok=True)
         manifest.save(tmp)
     if cfg.task == "arithmetic" and cfg.eval_n:
-        qs = [present(p.question, cfg.question_format) for p in heldout[:cfg.eval_n]]
-        golds = [str(p.answer) for p in heldout[:cfg.eval_n]]
-        score = evaluate(load(out), "transcript", qs, golds, max_new_tokens=2 * plans[0].clip_tokens)
-        add_metrics(out, {f"heldout{cfg.eval_n}_accuracy": score.accuracy,
-                          f"heldout{cfg.eval_n}_mean_tokens": round(score.mean_tokens, 1),
-                          f"heldout{cfg.eval_n}_tag_rate": score.tag_rate})
+        score_heldout(out, "transcript", heldout, cfg, max_new_tokens=2 * plans[0].clip_tokens)
     logger.info("stage 2 done: %s (%.0f s)", out, time.time() - start)
 
 

@@ -18,15 +18,14 @@ from pathlib import Path
 from datasets import Dataset
 from transformers import Trainer, TrainingArguments, default_data_collator
 
-from models.load import load
 from models.tiny import TinyConfig, tiny_llama, train_tokenizer
 from models.train.checkpoint import (
     AtomicCheckpoints,
-    add_metrics,
-    check_resume_tokenizer,
     is_main_process,
-    last_checkpoint,
+    loss_metrics,
+    resume_and_train,
     save_stage,
+    score_heldout,
     seed_everything,
     stage_manifest,
     uses_config_threads,
@@ -35,8 +34,7 @@ from models.train.checkpoint import (
 )
 from models.train.cli import config_dict
 from models.train.config import PretrainConfig
-from models.train.data import heldout_problems, present, pretraining_documents
-from models.train.evaluate import evaluate
+from models.train.data import heldout_problems, pretraining_documents
 
 logger = logging.getLogger(__name__)
 
@@ -76,40 +74,25 @@ def pretrain(cfg: PretrainConfig) -> Path:
 
     work = work_dir(out)
     args = TrainingArguments(
-        output_dir=str(work), max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
+        **cfg.trainer_args(work), max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.lr, warmup_steps=cfg.warmup_ratio,
-        weight_decay=cfg.weight_decay, lr_scheduler_type="cosine", adam_beta2=0.98, max_grad_norm=1.0,
-        logging_steps=cfg.logging_steps, save_strategy="steps" if cfg.save_steps else "no",
-        save_steps=cfg.save_steps or 1, save_total_limit=2, seed=cfg.seed, data_seed=cfg.seed, use_cpu=cfg.use_cpu, bf16=cfg.bf16,
-        report_to="none", gradient_checkpointing=cfg.gradient_checkpointing, disable_tqdm=not cfg.progress, dataloader_num_workers=0,
+        weight_decay=cfg.weight_decay, adam_beta2=0.98, max_grad_norm=1.0, dataloader_num_workers=0,
     )
     trainer = _Trainer(model=model, args=args, train_dataset=dataset, data_collator=default_data_collator,
                        processing_class=tokenizer)
-    resume = last_checkpoint(work) if cfg.resume else None
-    if resume is not None:
-        check_resume_tokenizer(resume, tokenizer)
-    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    wait_for_everyone()
+    result, resumed = resume_and_train(trainer, work, cfg.resume, tokenizer)
 
     # Save and score on the main process only; the others wait so no one reads a half-written folder.
     if is_main_process():
-        losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-        metrics = {"train_loss": result.training_loss, "first_loss": losses[0] if losses else None,
-                   "last_loss": losses[-1] if losses else None, "steps": trainer.state.global_step,
-                   "resumed_from_step": int(resume.name[11:]) if resume else 0,
-                   "train_tokens": len(dataset) * cfg.block_size, "n_documents": len(docs),
-                   "n_params": sum(p.numel() for p in model.parameters()), "seconds": round(time.time() - start, 1)}
+        metrics = {**loss_metrics(trainer, result, resumed), "train_tokens": len(dataset) * cfg.block_size,
+                   "n_documents": len(docs), "n_params": sum(p.numel() for p in model.parameters()),
+                   "seconds": round(time.time() - start, 1)}
         run_config = config_dict(cfg)
         manifest = stage_manifest(cfg.name or out.name, "pretrained", None, None, docs, run_config, metrics)
         manifest.config["shape"] = config_dict(shape)
         save_stage(out, trainer.model.eval(), tokenizer, manifest, run_config, cfg.save_dtype)
-        if cfg.eval_n:
-            # Single-answer accuracy of the saved weights on held-out problems: imperfect, so debate can help.
-            qs = [present(p.question, cfg.question_format) for p in heldout[:cfg.eval_n]]
-            golds = [str(p.answer) for p in heldout[:cfg.eval_n]]
-            score = evaluate(load(out), "single", qs, golds, max_new_tokens=256)
-            add_metrics(out, {f"single_accuracy_heldout{cfg.eval_n}": score.accuracy,
-                              f"single_mean_tokens_heldout{cfg.eval_n}": round(score.mean_tokens, 1)})
+        if cfg.eval_n:  # single-answer accuracy: imperfect, so debate has something to fix
+            score_heldout(out, "single", heldout, cfg, max_new_tokens=256)
         if not cfg.keep_work:
             shutil.rmtree(work, ignore_errors=True)
         logger.info("stage 0 done: %s (%.0f s)", out, time.time() - start)

@@ -24,15 +24,14 @@ from peft import LoraConfig, get_peft_model
 from trl import SFTConfig, SFTTrainer
 
 from models.debate.format import DEBATE_TAGS, END_TAG
-from models.load import load
 from models.train.checkpoint import (
     AtomicCheckpoints,
-    add_metrics,
-    check_resume_tokenizer,
     is_main_process,
-    last_checkpoint,
     load_parent,
+    loss_metrics,
+    resume_and_train,
     save_stage,
+    score_heldout,
     seed_everything,
     stage_manifest,
     uses_config_threads,
@@ -41,8 +40,7 @@ from models.train.checkpoint import (
 )
 from models.train.cli import config_dict
 from models.train.config import LoraConfigFields, SFTStageConfig
-from models.train.data import check_tagged, heldout_problems, present, sft_rows
-from models.train.evaluate import evaluate
+from models.train.data import check_tagged, heldout_problems, sft_rows
 
 logger = logging.getLogger(__name__)
 
@@ -125,29 +123,19 @@ def sft(cfg: SFTStageConfig) -> Path:
 
     work = work_dir(out)
     args = SFTConfig(
-        output_dir=str(work), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, learning_rate=cfg.lr,
+        **cfg.trainer_args(work), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, learning_rate=cfg.lr,
         per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
-        warmup_steps=cfg.warmup_ratio, lr_scheduler_type="cosine", max_grad_norm=cfg.max_grad_norm,
-        max_length=cfg.max_length, completion_only_loss=True, packing=False,
-        logging_steps=cfg.logging_steps, save_strategy="steps" if cfg.save_steps else "no",
-        save_steps=cfg.save_steps or 1, save_total_limit=2, seed=cfg.seed, data_seed=cfg.seed,
-        use_cpu=cfg.use_cpu, bf16=cfg.bf16, report_to="none", gradient_checkpointing=cfg.gradient_checkpointing, disable_tqdm=not cfg.progress, dataset_num_proc=None,
+        warmup_steps=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm, max_length=cfg.max_length,
+        completion_only_loss=True, packing=False, dataset_num_proc=None,
     )
     if cfg.finetune == "lora":
         model = with_lora(model, lora_config(cfg, model, tag_ids))
     trainer = _SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer)
-    resume = last_checkpoint(work) if cfg.resume else None
-    if resume is not None:
-        check_resume_tokenizer(resume, tokenizer)
-    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    wait_for_everyone()
+    result, resumed = resume_and_train(trainer, work, cfg.resume, tokenizer)
 
     if is_main_process():
-        losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
         metrics: dict[str, Any] = {
-            "train_loss": result.training_loss, "first_loss": losses[0] if losses else None,
-            "last_loss": losses[-1] if losses else None, "steps": trainer.state.global_step,
-            "resumed_from_step": int(resume.name[11:]) if resume else 0, "n_rows": len(rows),
+            **loss_metrics(trainer, result, resumed), "n_rows": len(rows),
             "mean_trace_tokens": round(statistics.fmean(trace_tokens), 1), "max_trace_tokens": max(trace_tokens),
             "trainable_params": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),
             "seconds": round(time.time() - start, 1),
@@ -156,13 +144,7 @@ def sft(cfg: SFTStageConfig) -> Path:
         manifest = stage_manifest(cfg.name or out.name, "sft", cfg.parent, parent_folder, rows, run_config, metrics)
         save_stage(out, trainer.model.eval(), tokenizer, manifest, run_config, cfg.save_dtype)
         if cfg.data == "arithmetic" and cfg.eval_n:
-            # Scored on the saved folder, so the numbers describe exactly what was written.
-            qs = [present(p.question, cfg.question_format) for p in heldout[:cfg.eval_n]]
-            golds = [str(p.answer) for p in heldout[:cfg.eval_n]]
-            score = evaluate(load(out), "transcript", qs, golds, max_new_tokens=min(2 * max(trace_tokens), 1500))
-            add_metrics(out, {f"heldout{cfg.eval_n}_accuracy": score.accuracy,
-                              f"heldout{cfg.eval_n}_mean_tokens": round(score.mean_tokens, 1),
-                              f"heldout{cfg.eval_n}_tag_rate": score.tag_rate})
+            score_heldout(out, "transcript", heldout, cfg, max_new_tokens=min(2 * max(trace_tokens), 1500))
         if not cfg.keep_work:
             shutil.rmtree(work, ignore_errors=True)
         logger.info("stage 1 done: %s (%.0f s)", out, time.time() - start)
