@@ -23,9 +23,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Until experiments/suppress_malicious.py lands, the demo is the smallest real end-to-end path.
+# The headline experiment on the shipped tiny checkpoints (models/assets/checkpoints).
 demo: $(STAMP)
-	$(PY) experiments/steer_demo.py
+	$(PY) experiments/suppress_malicious.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider

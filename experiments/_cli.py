@@ -38,7 +38,8 @@ def parse_config(cls: type[C], argv: list[str] | None = None, description: str |
         if tp is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
             continue
-        kw: dict[str, Any] = {"type": _scalar(tp), "default": default, "help": f"{help_text} (default: {default})"}
+        shown = help_text if "default" in help_text else f"{help_text} (default: {default})"
+        kw: dict[str, Any] = {"type": _scalar(tp), "default": default, "help": shown}
         if typing.get_origin(tp) in (list, tuple):
             kw["nargs"] = "+"
         if "choices" in f.metadata:

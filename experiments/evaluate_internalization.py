@@ -16,37 +16,47 @@ figures/accuracy_tokens.html (interactive plotly).
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
+import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from a checkout
+
+from experiments._cli import parse_config  # noqa: E402
+from experiments._results import run_folder  # noqa: E402
 
 SYSTEMS = (("base · single answer", "base", "single"), ("base · explicit debate (3 agents × 2 rounds)", "base", "debate"),
            ("Stage 1 (SFT)", "sft", "transcript"), ("internalized (IMAD)", "imad", "transcript"))
 
 
+def _arg(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class EvalConfig:
-    base: str = "tiny-base"
-    sft: str = "tiny-sft"
-    imad: str = "tiny-imad"
-    n: int = 500
-    out_dir: str = "results/evaluate_internalization"
-    batch_size: int = 32
-    max_new_tokens: int = 1100
-    debate_max_new_tokens: int = 384
-    threads: int | None = None
+    """Every field is a flag of this script (``--n``, ``--max-new-tokens``, ...)."""
+
+    base: str = _arg("tiny-base", "Base checkpoint (registry name or folder): single answer and explicit debate.")
+    sft: str = _arg("tiny-sft", "Stage 1 checkpoint: writes a whole tagged debate.")
+    imad: str = _arg("tiny-imad", "Internalized checkpoint (Stage 2); its manifest names the held-out problems.")
+    n: int = _arg(500, "Held-out problems (at most the number held out of training).")
+    out: str = _arg("results", "Results root; the run goes to <out>/evaluate_internalization/<time>-<hash>/.")
+    batch_size: int = _arg(32, "Prompts per generation batch.")
+    max_new_tokens: int = _arg(1100, "Generation cap of single answers and transcripts.")
+    debate_max_new_tokens: int = _arg(384, "Generation cap of each agent turn in the explicit debate.")
+    threads: int | None = _arg(None, "torch threads (default: torch's choice).")
+
+    def __post_init__(self) -> None:
+        for name in ("n", "batch_size", "max_new_tokens", "debate_max_new_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
 
 
 def _parse(argv: list[str] | None) -> EvalConfig:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    for name, default in asdict(EvalConfig()).items():
-        kind = int if name in ("n", "batch_size", "max_new_tokens", "debate_max_new_tokens", "threads") else str
-        p.add_argument("--" + name.replace("_", "-"), type=kind, default=default, help=f"(default: {default})")
-    return EvalConfig(**vars(p.parse_args(argv)))
+    return parse_config(EvalConfig, argv, description=__doc__)
 
 
 def _heldout(imad_folder: Path, n: int) -> tuple[list[str], list[str], dict]:
@@ -65,7 +75,7 @@ def _heldout(imad_folder: Path, n: int) -> tuple[list[str], list[str], dict]:
             {"tier": tier, "heldout_seed": seed, "question_format": fmt})
 
 
-def _figure(table: list[dict], path: Path) -> None:
+def _figure(table: list[dict]) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -78,8 +88,7 @@ def _figure(table: list[dict], path: Path) -> None:
                          hovertemplate="%{x}<br>%{y:.1f}% of debate<br>%{customdata:.0f} tokens<extra></extra>",
                          text=[f"{r['pct_of_debate']:.1f}%" for r in table], textposition="outside"), 1, 2)
     fig.update_layout(title="Explicit vs internalized debate on held-out arithmetic", showlegend=False, height=520)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_html(path, include_plotlyjs=True)  # self-contained: opens offline
+    return fig
 
 
 def _markdown(table: list[dict], cfg: EvalConfig, seconds: float) -> str:
@@ -100,9 +109,7 @@ def main(cfg: EvalConfig) -> Path:
     import torch
 
     from models import load
-    from models.manifest import hash_json
     from models.registry import materialize
-    from models.train.checkpoint import env_info
     from models.train.evaluate import evaluate
 
     if cfg.threads:
@@ -121,22 +128,12 @@ def main(cfg: EvalConfig) -> Path:
     table = [{**s.summary(), "system": label, "checkpoint": str(folders[which]),
               "pct_of_debate": round(100 * s.mean_tokens / debate_tokens, 2)} for label, which, s in scores]
     seconds = time.time() - start
-
-    # Write the run folder under a temporary name; rename it once everything is in place.
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    final = Path(cfg.out_dir) / f"{stamp}-{hash_json(asdict(cfg))[:8]}"
-    tmp = final.with_name(final.name + ".tmp")
-    (tmp / "figures").mkdir(parents=True, exist_ok=True)
-    (tmp / "config.json").write_text(json.dumps({**asdict(cfg), **heldout, "folders": {k: str(v) for k, v in folders.items()}}, indent=2))
-    (tmp / "env.json").write_text(json.dumps({**env_info(), "machine": platform.node(), "cpus": os.cpu_count()}, indent=2))
-    (tmp / "metrics.json").write_text(json.dumps({"systems": table, "seconds": round(seconds, 1)}, indent=2))
-    with (tmp / "rows.jsonl").open("w") as f:
-        for label, _, s in scores:
-            for row in s.rows:
-                f.write(json.dumps({"system": label, **row}) + "\n")
-    (tmp / "summary.md").write_text(_markdown(table, cfg, seconds))
-    _figure(table, tmp / "figures" / "accuracy_tokens.html")
-    os.replace(tmp, final)
+    with run_folder("evaluate_internalization", {**vars(cfg), **heldout, "folders": folders}, root=cfg.out) as run:
+        run.json("metrics.json", {"systems": table, "seconds": round(seconds, 1)})
+        run.jsonl("rows.jsonl", [{"system": label, **row} for label, _, s in scores for row in s.rows])
+        run.text("summary.md", _markdown(table, cfg, seconds))
+        run.figure(_figure(table), "accuracy_tokens")
+    final = run.path
     print(f"results: {final}")
     for r in table:
         print(f"  {r['system']:<46} accuracy {100 * r['accuracy']:5.1f}%   tokens {r['mean_tokens']:7.0f}"

@@ -45,6 +45,7 @@ def arithmetic_accuracy(
     direction: Direction | None = None,
     alphas: Sequence[float] = (0.0,),
     prompt: str = "sft",
+    question_format: str = "spaced",
     max_new_tokens: int = 96,
     positions: Positions = "generated",
     kind: Kind = "add",
@@ -55,12 +56,15 @@ def arithmetic_accuracy(
 
     ``prompt="sft"`` uses the trainer's ``Problem: {q}\\n\\n`` format; ``"chat"`` asks the Du et al.
     round-1 question in the model's chat format (base and instruction-tuned checkpoints).
+    ``question_format`` shows ``5 + 9 * 6 - 3`` (spaced, as the tiny trainer does) or ``5+9*6-3`` (compact).
     """
     if prompt not in ("sft", "chat"):
         raise ValueError(f"prompt={prompt!r} is not known; use 'sft' or 'chat'")
+    from models.train.data import present
 
     def render(p: Problem) -> str:
-        return sft_prompt(p.question) if prompt == "sft" else model.chat_prompt(math_question_prompt(p.question))
+        q = present(p.question, question_format)
+        return sft_prompt(q) if prompt == "sft" else model.chat_prompt(math_question_prompt(q))
 
     texts = [render(p) for p in problems]
     jobs = [(a, i) for a in alphas for i in range(len(problems))]

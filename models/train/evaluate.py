@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from tqdm import tqdm
 
-from models.debate.format import DEBATE_TAGS, END_TAG, final_answer, sft_prompt
+from models.debate.format import DEBATE_TAGS, final_answer, sft_prompt, stop_token_ids
 from models.debate.prompts import math_question_prompt
 from models.debate.runner import DebateRunConfig, normalize_answer, run_debates
 from models.hooked import HookedModel
@@ -49,15 +49,6 @@ class SystemScore:
 
 def correct(answer: str | None, gold: str) -> bool:
     return answer is not None and normalize_answer(answer) == normalize_answer(gold)
-
-
-def _stop_ids(model: HookedModel) -> list[int]:
-    tok = model.tokenizer
-    ids = [tok.eos_token_id]
-    end = tok.convert_tokens_to_ids(END_TAG)
-    if isinstance(end, int) and end != tok.unk_token_id:
-        ids.append(end)
-    return ids
 
 
 def generate_answers(model: HookedModel, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 32,
@@ -98,7 +89,7 @@ def evaluate(model: HookedModel, system: System, questions: Sequence[str], golds
             prompts = [sft_prompt(q) for q in questions]
         else:
             raise ValueError(f"system must be single, debate or transcript, got {system!r}")
-        outs = generate_answers(model, prompts, max_new_tokens, batch_size, _stop_ids(model), progress, system)
+        outs = generate_answers(model, prompts, max_new_tokens, batch_size, stop_token_ids(model.tokenizer), progress, system)
         for q, gold, (text, n_in, n_new) in zip(questions, golds, outs):
             answer = final_answer(text)
             rows.append({"question": q, "gold": gold, "answer": answer, "correct": correct(answer, gold),

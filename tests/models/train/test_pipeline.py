@@ -64,10 +64,10 @@ def test_evaluation_writes_table_json_and_figure(pipeline_dir: Path, tmp_path: P
     import evaluate_internalization as ev
 
     cfg = ev.EvalConfig(base=str(pipeline_dir / "tiny-base"), sft=str(pipeline_dir / "tiny-sft"),
-                        imad=str(pipeline_dir / "tiny-imad"), n=3, out_dir=str(tmp_path), batch_size=4,
+                        imad=str(pipeline_dir / "tiny-imad"), n=3, out=str(tmp_path), batch_size=4,
                         max_new_tokens=24, debate_max_new_tokens=12, threads=1)
     run = ev.main(cfg)
-    assert not run.name.endswith(".tmp") and not list(tmp_path.glob("*.tmp"))
+    assert not run.name.endswith(".tmp") and not list(tmp_path.glob("*/*.tmp"))
     metrics = json.loads((run / "metrics.json").read_text())
     systems = metrics["systems"]
     assert [s["system"].split(" ")[0] for s in systems] == ["base", "base", "Stage", "internalized"]
