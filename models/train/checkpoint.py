@@ -161,6 +161,7 @@ def save_stage(
     with atomic_folder(out) as tmp:
         if isinstance(model, PeftModel):
             model.save_pretrained(tmp / "adapter")
+            (tmp / "adapter" / "README.md").unlink(missing_ok=True)  # peft's empty model-card template
             _note_vocab(tmp / "adapter", model)
             tokenizer.save_pretrained(tmp / "adapter")
             model = model.merge_and_unload()
