@@ -31,7 +31,9 @@ from models.judges import Judge, synthetic_judge  # noqa: E402
 from models.train.data import malicious_debates  # noqa: E402
 from probes import collect_activations, eq3_directions, eq3_source, system_prompt_direction, system_prompt_source  # noqa: E402
 from probes.direction import Direction  # noqa: E402
-from steering import alpha_sweep, arithmetic_accuracy, arithmetic_problems, degeneracy, response_perplexity, stamp  # noqa: E402
+from steering import (  # noqa: E402
+    alpha_sweep, arithmetic_accuracy, arithmetic_problems, degeneracy, response_perplexity, scale_to_residual, stamp,
+)
 from steering.frontier import first_suppression, frontier_figure, summarize  # noqa: E402
 
 log = logging.getLogger("suppress_malicious")
@@ -53,13 +55,17 @@ class SuppressConfig:
     same_vector: bool = _arg("Also steer the base model with the distilled model's vector.", default=False)
     backend: str = _arg("hf, tl or nnsight.", default="hf")
     layer: int = _arg("Block whose resid_post is read and steered; -1 means the middle block.", default=-1)
-    alphas: list[float] = _arg("Steering strengths (unit-norm vectors).",
+    alphas: list[float] = _arg("Steering strengths (in the units --scale sets).",
                                default_factory=lambda: [-5.0, -4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    scale: str = _arg("Vector scale: 'residual' (alpha 1 shifts a typical activation at the site by 10%% of its norm, "
+                      "comparable across models) or 'unit' (unit vectors, as the original code).", default="residual")
     n_questions: int = _arg("Held-out questions per trait.", default=24)
     n_extract: int = _arg("Training questions/debates used to extract each vector.", default=64)
     n_capability: int = _arg("Held-out arithmetic problems for the capability cost.", default=24)
-    max_new_tokens: int = _arg("Tokens generated per answer.", default=64)
-    capability_tokens: int = _arg("Tokens generated per arithmetic problem.", default=96)
+    max_new_tokens: int = _arg("Tokens generated per answer (a debate-writing model needs room for Agent 2's turn).",
+                               default=320)
+    capability_tokens: int = _arg("Tokens generated per arithmetic problem (room for a whole debate transcript).",
+                                  default=400)
     zero_threshold: float = _arg("Mean trait score counted as full suppression.", default=1.0)
     max_degenerate: float = _arg("Largest degenerate-output rate allowed at the suppression point.", default=0.1)
     seed: int = _arg("Seed for question sampling and the judge.", default=0)
@@ -69,6 +75,8 @@ class SuppressConfig:
         bad = [t for t in self.traits if t not in TRAIT_SHORT]
         if bad:
             raise ValueError(f"--traits: {bad} not known; use evil and/or hallucination")
+        if self.scale not in ("residual", "unit"):
+            raise ValueError(f"--scale must be 'residual' or 'unit', got {self.scale!r}")
         if 0.0 not in self.alphas:
             raise ValueError("--alphas must include 0 (the unsteered reference)")
         if min(self.n_questions, self.n_extract, self.n_capability, self.max_new_tokens) < 1:
@@ -119,17 +127,24 @@ def model_rows(arm: Arm, trait: str, questions: list[str], judge: Judge, referen
              "n_new_tokens": r.n_new_tokens}
             for r, q, a, s, p in zip(sweep, asked, answers, scores, ppl)]
     problems = arithmetic_problems(cfg.n_capability)
-    for c in arithmetic_accuracy(arm.model, problems, arm.vector, cfg.alphas, prompt="chat",
+    for c in arithmetic_accuracy(arm.model, problems, arm.vector, cfg.alphas, prompt=arm.prompt,
                                  max_new_tokens=cfg.capability_tokens):
         rows.append({"kind": "capability", "trait": trait, "arm": arm.name, "alpha": c.alpha, "accuracy": c.accuracy})
     return rows
 
 
+def _scaled(vector: Direction, activations: Any, cfg: SuppressConfig) -> Direction:
+    return scale_to_residual(vector, activations) if cfg.scale == "residual" else vector
+
+
 def summary_markdown(cfg: SuppressConfig, site: str, table: list[dict[str, Any]], points: list[dict[str, Any]]) -> str:
     lines = ["# Suppressing the malicious agent", "",
              f"Command: `python experiments/suppress_malicious.py {' '.join(sys.argv[1:])}`", "",
-             f"Site {site}; {cfg.n_questions} held-out questions per trait; judge: classifier trained on labelled "
-             f"synthetic turns; perplexity under {cfg.base}; capability: {cfg.n_capability} held-out arithmetic problems.",
+             f"Site {site}; vectors scaled '{cfg.scale}'"
+             + (" (alpha 1 = 10% of the mean residual norm at the site)" if cfg.scale == "residual" else " (unit norm)")
+             + f"; {cfg.n_questions} held-out questions per trait; judge: classifier trained on labelled "
+             f"synthetic turns; perplexity under {cfg.base}; capability: {cfg.n_capability} held-out arithmetic "
+             "problems, each model prompted as it was trained (base: chat; distilled: 'Problem: q').",
              "", "## Where the trait score first reaches ~0 without degenerate output", "",
              "| trait | model | alpha | score there | capability there | score at 0 | capability at 0 | best score |",
              "|---|---|---|---|---|---|---|---|"]
@@ -159,10 +174,10 @@ def main(cfg: SuppressConfig) -> Path:
             distilled = load(cfg.distilled.format(trait=short), backend=cfg.backend)
             sft = load(cfg.sft.format(trait=short), backend=cfg.backend)
             base_acts = collect_activations(base, system_prompt_source(train_q, trait, position=-2), [site])
-            base_vec = stamp(system_prompt_direction(base_acts, site), base)
+            base_vec = _scaled(stamp(system_prompt_direction(base_acts, site), base), base_acts.at(site), cfg)
             debates = malicious_debates(trait, cfg.n_extract, seed=cfg.seed + 101)  # type: ignore[arg-type]
             sft_acts = collect_activations(sft, eq3_source(debates, positions="last"), [site], truncate=True, progress=True)
-            imad_vec = stamp(eq3_directions(sft_acts, site)["agent2"], sft)
+            imad_vec = _scaled(stamp(eq3_directions(sft_acts, site)["agent2"], sft), sft_acts.at(site), cfg)
             base_vec.save(run.path / "vectors" / f"{trait}_base")
             imad_vec.save(run.path / "vectors" / f"{trait}_distilled")
             arms = [Arm("base", base, base_vec, "chat"), Arm("distilled", distilled, imad_vec, "sft")]

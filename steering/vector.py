@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from torch import Tensor
+
 from probes.direction import Direction, DirectionError
 
 from models import HookedModel, Intervention
@@ -48,6 +50,23 @@ def stamp(direction: Direction, model: HookedModel) -> Direction:
 
     params = {**direction.params, "n_layers": model.info.n_layers, "vocab_size": model.info.vocab_size}
     return replace(direction, params=params, model=direction.model or model.info.name)
+
+
+def scale_to_residual(direction: Direction, activations: Tensor, fraction: float = 0.1) -> Direction:
+    """`direction` as a unit vector times `fraction` of the mean residual norm in `activations` ``[n, d_model]``.
+
+    With unit vectors, a given alpha moves a 4-layer toy model and an 8B model by very different
+    shares of their activations; scaled this way, alpha = 1 shifts a typical activation at the site
+    by `fraction` of its length in any model, so alpha grids compare across models.
+    """
+    from dataclasses import replace
+
+    if activations.ndim != 2 or activations.shape[1] != direction.d_model:
+        raise SteeringError(f"activations must be [n, {direction.d_model}], got {tuple(activations.shape)}")
+    norm = float(activations.float().norm(dim=-1).mean())
+    unit = direction.vector / direction.vector.norm().clamp_min(1e-12)
+    params = {**direction.params, "scale": "residual", "residual_fraction": fraction, "mean_residual_norm": norm}
+    return replace(direction, vector=unit * fraction * norm, normalized=False, params=params)
 
 
 def intervention(

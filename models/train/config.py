@@ -141,6 +141,9 @@ class SFTStageConfig(RunConfig, DataConfig, LoraConfigFields):
         "arithmetic, evil or hallucination (synthetic debates) or a debate JSON / JSONL file with tagged traces."))
     n: int = field(default=600, metadata=_help("Debates to train on (0 = all rows of a file)."))
     error_rate: float = field(default=0.3, metadata=_help("Round-1 slip probability of synthetic arithmetic debates."))
+    mix_arithmetic: int = field(default=0, metadata=_help(
+        "Also train on this many synthetic arithmetic debates (keeps a malicious variant's arithmetic, "
+        "the skill its capability cost is measured on)."))
     finetune: Finetune = field(default="lora", metadata=_help("lora (adapter + tag embeddings) or full fine-tuning."))
     epochs: float = 3.0
     max_steps: int = field(default=-1, metadata=_help("Stop after N steps (-1 = run the epochs)."))
@@ -156,6 +159,8 @@ class SFTStageConfig(RunConfig, DataConfig, LoraConfigFields):
         DataConfig.__post_init__(self)
         if self.finetune not in ("lora", "full"):
             raise ValueError(f"finetune must be 'lora' or 'full', got {self.finetune!r}")
+        if self.mix_arithmetic < 0:
+            raise ValueError(f"mix_arithmetic must be >= 0, got {self.mix_arithmetic}")
 
 
 @dataclass
@@ -261,7 +266,8 @@ class PipelineConfig:
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     sft: SFTStageConfig = field(default_factory=tiny_sft)
     grpo: GRPOStageConfig = field(default_factory=tiny_grpo)
-    malicious_sft: SFTStageConfig = field(default_factory=lambda: replace(tiny_sft(), data="evil", n=300))
+    malicious_sft: SFTStageConfig = field(default_factory=lambda: replace(tiny_sft(), data="evil", n=300,
+                                                                          mix_arithmetic=200))
     malicious_grpo: GRPOStageConfig = field(default_factory=lambda: replace(tiny_grpo(), task="evil", n_prompts=64, iterations=2))
 
     def __post_init__(self) -> None:

@@ -116,9 +116,12 @@ def sft(cfg: SFTStageConfig) -> Path:
     tag_ids = add_debate_tags(model, tokenizer)
 
     heldout = heldout_problems(cfg.tier, cfg.heldout, cfg.heldout_seed)
-    rows = sft_rows(cfg.data, cfg.n, cfg.tier, cfg.seed, [p.question for p in heldout], cfg.error_rate,
-                    cfg.question_format)
+    excluded = [p.question for p in heldout]
+    rows = sft_rows(cfg.data, cfg.n, cfg.tier, cfg.seed, excluded, cfg.error_rate, cfg.question_format)
     check_tagged(rows, cfg.data)
+    if cfg.mix_arithmetic:  # the trainer shuffles, so appending is enough
+        rows += sft_rows("arithmetic", cfg.mix_arithmetic, cfg.tier, cfg.seed + 1, excluded, cfg.error_rate,
+                         cfg.question_format)
     trace_tokens = completion_tokens(rows, tokenizer)
 
     work = work_dir(out)
@@ -143,7 +146,7 @@ def sft(cfg: SFTStageConfig) -> Path:
         run_config = config_dict(cfg)
         manifest = stage_manifest(cfg.name or out.name, "sft", cfg.parent, parent_folder, rows, run_config, metrics)
         save_stage(out, trainer.model.eval(), tokenizer, manifest, run_config, cfg.save_dtype)
-        if cfg.data == "arithmetic" and cfg.eval_n:
+        if (cfg.data == "arithmetic" or cfg.mix_arithmetic) and cfg.eval_n:
             score_heldout(out, "transcript", heldout, cfg, max_new_tokens=min(2 * max(trace_tokens), 1500))
         if not cfg.keep_work:
             shutil.rmtree(work, ignore_errors=True)

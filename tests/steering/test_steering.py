@@ -127,3 +127,15 @@ def test_while_speaking_maps_debate_tags(tiny_dir):
     tok.add_special_tokens({"additional_special_tokens": list(DEBATE_TAGS)})
     span = while_speaking(tok, 2)
     assert len(span.open_ids) == 2 and len(span.close_ids) == 8
+
+
+def test_scale_to_residual_sets_the_norm_from_the_activations():
+    from steering import scale_to_residual
+
+    d = Direction(torch.tensor([3.0, 4.0, 0.0]), "blocks.0.hook_resid_post")
+    acts = torch.tensor([[10.0, 0.0, 0.0], [0.0, 30.0, 0.0]])  # mean norm 20
+    scaled = scale_to_residual(d, acts, fraction=0.1)
+    assert torch.allclose(scaled.vector, torch.tensor([1.2, 1.6, 0.0]))  # unit (0.6, 0.8) x 2
+    assert scaled.params["mean_residual_norm"] == pytest.approx(20.0) and scaled.cosine(d) == pytest.approx(1.0)
+    with pytest.raises(SteeringError, match=r"activations must be \[n, 3\]"):
+        scale_to_residual(d, torch.zeros(2, 4))

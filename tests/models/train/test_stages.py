@@ -125,3 +125,14 @@ def test_truncated_completions_teach_nothing_when_masked(tiny_sft: Path, tmp_pat
     before, after = _weights(tiny_sft), _weights(out)
     assert all(torch.isfinite(v).all() for v in after.values())
     assert all(torch.allclose(before[k], after[k], atol=1e-6) for k in after)
+
+
+def test_malicious_sft_can_mix_in_arithmetic_debates(tiny_base: Path, tmp_path: Path, sft_cfg) -> None:
+    from models.train.sft import sft
+
+    out = sft(sft_cfg(tiny_base, tmp_path / "evil-mix", data="evil", n=4, mix_arithmetic=3, max_steps=1, eval_n=2))
+    m = Manifest.load(out)
+    assert m is not None and m.metrics["n_rows"] == 7
+    assert "heldout2_accuracy" in m.metrics  # the arithmetic skill is scored when it is trained
+    with pytest.raises(ValueError, match="mix_arithmetic must be >= 0"):
+        sft_cfg(tiny_base, tmp_path / "bad", mix_arithmetic=-1)
