@@ -36,7 +36,7 @@ from models.debate.prompts import math_question_prompt  # noqa: E402
 from models.train.data import arithmetic_debates, heldout_problems, present  # noqa: E402
 from probes import collect_activations, eq3_directions, eq3_source  # noqa: E402
 from probes.direction import Direction  # noqa: E402
-from steering import alpha_sweep, degeneracy, stamp  # noqa: E402
+from steering import adopt, alpha_sweep, degeneracy, scale_to_residual, stamp  # noqa: E402
 from steering.style import ROUGE_TYPES, auc_trapezoid, relative_improvement, rouge  # noqa: E402
 
 log = logging.getLogger("agent_style")
@@ -59,8 +59,9 @@ class StyleConfig:
     layer: int = _arg("Block whose resid_post is read and steered; -1 means the middle block.", default=-1)
     alphas: list[float] = _arg("Steering strengths, from 0 up.",
                                default_factory=lambda: [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0])
-    normalize: bool = _arg("Unit-normalize the persona vectors (the original code does; the paper does not say).",
-                           default=True)
+    scale: str = _arg("Vector scale: 'residual' (alpha 1 shifts a typical activation at the site by 10%% of its norm, "
+                      "comparable across models), 'unit' (the original code) or 'raw' (Eq. 3 difference of means).",
+                      default="residual")
     n_test: int = _arg("Held-out problems per persona.", default=24)
     n_extract: int = _arg("Training debates the persona vectors are read from.", default=64)
     tier: str = _arg("Arithmetic tier of the problems.", default="easy")
@@ -72,6 +73,8 @@ class StyleConfig:
     def __post_init__(self) -> None:
         if self.backend not in ("hf", "tl", "nnsight"):
             raise ValueError(f"--backend must be hf, tl or nnsight, got {self.backend!r}")
+        if self.scale not in ("residual", "unit", "raw"):
+            raise ValueError(f"--scale must be residual, unit or raw, got {self.scale!r}")
         if self.tier not in TIERS:
             raise ValueError(f"--tier must be one of {', '.join(TIERS)}, got {self.tier!r}")
         if self.question_format not in ("spaced", "compact"):
@@ -99,7 +102,9 @@ def persona_vectors(sft: HookedModel, site: str, cfg: StyleConfig) -> dict[str, 
     debates = arithmetic_debates(cfg.n_extract, cfg.tier, seed=cfg.seed + 202,
                                  exclude=[p.question for p in heldout_problems(cfg.tier, 500, seed=0)])
     acts = collect_activations(sft, eq3_source(debates, positions="last"), [site], truncate=True, progress=True)
-    directions = eq3_directions(acts, site, normalize=cfg.normalize)
+    directions = eq3_directions(acts, site, normalize=cfg.scale == "unit")
+    if cfg.scale == "residual":
+        directions = {name: scale_to_residual(d, acts.at(site)) for name, d in directions.items()}
     return {persona: stamp(directions[f"agent{k}"], sft) for k, persona in enumerate(ARITHMETIC_PERSONAS, start=1)}
 
 
@@ -165,7 +170,7 @@ def summary_markdown(cfg: StyleConfig, site: str, table: list[dict[str, Any]], m
     lines = ["# Agent-style steering: base vs distilled", "",
              f"Command: `python experiments/agent_style.py {' '.join(sys.argv[1:])}`".rstrip(), "",
              f"Persona vectors: Eq. 3 agent-vs-others on {cfg.sft} ({cfg.n_extract} training debates), site {site}, "
-             f"{'unit-normalized' if cfg.normalize else 'raw difference of means'}; the same vectors steer "
+             f"scale '{cfg.scale}'; the same vectors steer "
              f"{cfg.base} (base) and {cfg.distilled} (distilled) at generated positions; alpha "
              f"{min(cfg.alphas):g} to {max(cfg.alphas):g}; {cfg.n_test} held-out problems per persona.", "",
              "| persona | metric | base AUC | distilled AUC | improvement |", "|---|---|---|---|---|"]
@@ -197,7 +202,9 @@ def main(cfg: StyleConfig) -> Path:
             # The base model answers in its chat format; Stage 1/2 models were trained on "Problem: q".
             prompts = ([model.chat_prompt(math_question_prompt(q)) for q in questions] if name == "base"
                        else [sft_prompt(q) for q in questions])
-            rows += style_rows(name, model, prompts, vectors, refs, cfg)
+            # The same vectors steer both models, as in the paper (their tokenizers differ by the debate tags).
+            adopted = {persona: adopt(v, model) for persona, v in vectors.items()}
+            rows += style_rows(name, model, prompts, adopted, refs, cfg)
         run.jsonl("rows.jsonl", rows)
         curve = curves(rows)
         table = auc_table(curve)

@@ -32,9 +32,9 @@ from probes.analysis import AgentAnalysis, analyze_agents, compare_checkpoints  
 from probes.plots import cosine_heatmap, pca_scatter, principal_angle_figure, probe_accuracy_figure, write_figure  # noqa: E402
 from probes.subspaces import cosine_matrix  # noqa: E402
 
-# Until the trainer registers trained tiny checkpoints, both sides default to the untrained tiny model.
-DEFAULT_BASE = "tiny-random"
-DEFAULT_DISTILLED = "tiny-random"
+# The shipped tiny checkpoints (models/assets/checkpoints): the pretrained base and the internalized model.
+DEFAULT_BASE = "tiny-base"
+DEFAULT_DISTILLED = "tiny-imad"
 
 
 def _opt(default: Any, help: str, **kw: Any) -> Any:

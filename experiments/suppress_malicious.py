@@ -32,7 +32,7 @@ from models.train.data import malicious_debates  # noqa: E402
 from probes import collect_activations, eq3_directions, eq3_source, system_prompt_direction, system_prompt_source  # noqa: E402
 from probes.direction import Direction  # noqa: E402
 from steering import (  # noqa: E402
-    alpha_sweep, arithmetic_accuracy, arithmetic_problems, degeneracy, response_perplexity, scale_to_residual, stamp,
+    adopt, alpha_sweep, arithmetic_accuracy, arithmetic_problems, degeneracy, response_perplexity, scale_to_residual, stamp,
 )
 from steering.frontier import first_suppression, frontier_figure, summarize  # noqa: E402
 
@@ -182,7 +182,7 @@ def main(cfg: SuppressConfig) -> Path:
             imad_vec.save(run.path / "vectors" / f"{trait}_distilled")
             arms = [Arm("base", base, base_vec, "chat"), Arm("distilled", distilled, imad_vec, "sft")]
             if cfg.same_vector:
-                arms.append(Arm("base+distilled_vector", base, imad_vec, "chat"))
+                arms.append(Arm("base+distilled_vector", base, adopt(imad_vec, base), "chat"))
             for arm in arms:
                 rows += model_rows(arm, trait, test_q, judge, base, cfg)
         run.jsonl("rows.jsonl", rows)

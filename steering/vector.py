@@ -52,6 +52,27 @@ def stamp(direction: Direction, model: HookedModel) -> Direction:
     return replace(direction, params=params, model=direction.model or model.info.name)
 
 
+def adopt(direction: Direction, model: HookedModel) -> Direction:
+    """Re-target a vector read from a fine-tuned relative of `model`, keeping where it came from.
+
+    The paper steers the base model with vectors read from its Stage 1 fine-tune, whose tokenizer is
+    the base one plus the debate tags; `check_fits` would refuse that vocabulary difference, so the
+    cross-model use is declared here. Width and layer count must still match.
+    """
+    from dataclasses import replace
+
+    info = model.info
+    if direction.d_model != info.d_model or direction.params.get("n_layers", info.n_layers) != info.n_layers:
+        raise SteeringError(
+            f"direction {direction.label or direction.site!r} (d_model {direction.d_model}, "
+            f"{direction.params.get('n_layers', '?')} layers, from {direction.model or 'unknown'}) cannot be adopted by "
+            f"{info.name} (d_model {info.d_model}, {info.n_layers} layers)")
+    origin = {k: direction.params[k] for k in ("n_layers", "vocab_size") if k in direction.params}
+    params = {**direction.params, "vocab_size": info.vocab_size, "n_layers": info.n_layers,
+              "adopted_from": {"model": direction.model, **origin}}
+    return replace(direction, params=params)
+
+
 def scale_to_residual(direction: Direction, activations: Tensor, fraction: float = 0.1) -> Direction:
     """`direction` as a unit vector times `fraction` of the mean residual norm in `activations` ``[n, d_model]``.
 

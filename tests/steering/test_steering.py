@@ -139,3 +139,20 @@ def test_scale_to_residual_sets_the_norm_from_the_activations():
     assert scaled.params["mean_residual_norm"] == pytest.approx(20.0) and scaled.cosine(d) == pytest.approx(1.0)
     with pytest.raises(SteeringError, match=r"activations must be \[n, 3\]"):
         scale_to_residual(d, torch.zeros(2, 4))
+
+
+def test_adopt_lets_a_fine_tune_vector_steer_its_base(tiny_hf):
+    from dataclasses import replace
+
+    from steering import adopt
+
+    d = stamp(Direction(torch.ones(tiny_hf.info.d_model), "blocks.0.hook_resid_post"), tiny_hf)
+    from_sft = replace(d, params={**d.params, "vocab_size": tiny_hf.info.vocab_size + 10}, model="sft")
+    with pytest.raises(SteeringError, match="vocab_size"):
+        check_fits(from_sft, tiny_hf)
+    adopted = adopt(from_sft, tiny_hf)
+    assert check_fits(adopted, tiny_hf) == "blocks.0.hook_resid_post"
+    assert adopted.params["adopted_from"]["vocab_size"] == tiny_hf.info.vocab_size + 10
+    wrong = replace(d, params={**d.params, "n_layers": tiny_hf.info.n_layers + 1})
+    with pytest.raises(SteeringError, match="cannot be adopted"):
+        adopt(wrong, tiny_hf)
