@@ -71,3 +71,12 @@ def test_parse_config_reports_bad_flags_by_name(argv, message, capsys):
     with pytest.raises(SystemExit):
         parse_config(_Demo, argv)
     assert message in capsys.readouterr().err
+
+
+def test_steering_gain_auc_ignores_the_unsteered_score():
+    from experiments.agent_style import steering_gain_auc
+
+    flat_high = [(0.0, 0.8), (1.0, 0.8), (2.0, 0.8)]
+    rising = [(0.0, 0.1), (1.0, 0.3), (2.0, 0.5)]
+    assert steering_gain_auc(flat_high) == pytest.approx(0.0)
+    assert steering_gain_auc(rising) == pytest.approx(0.4)  # (0 + 0.2)/2 + (0.2 + 0.4)/2
