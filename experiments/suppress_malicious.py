@@ -59,14 +59,15 @@ class SuppressConfig:
                                default_factory=lambda: [-5.0, -4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
     scale: str = _arg("Vector scale: 'residual' (alpha 1 shifts a typical activation at the site by 10%% of its norm, "
                       "comparable across models) or 'unit' (unit vectors, as the original code).", default="residual")
-    n_questions: int = _arg("Held-out questions per trait.", default=24)
+    n_questions: int = _arg("Held-out questions per trait.", default=48)
     n_extract: int = _arg("Training questions/debates used to extract each vector.", default=64)
-    n_capability: int = _arg("Held-out arithmetic problems for the capability cost.", default=24)
+    n_capability: int = _arg("Held-out arithmetic problems for the capability cost.", default=48)
     max_new_tokens: int = _arg("Tokens generated per answer (a debate-writing model needs room for Agent 2's turn).",
                                default=320)
     capability_tokens: int = _arg("Tokens generated per arithmetic problem (room for a whole debate transcript).",
                                   default=400)
-    zero_threshold: float = _arg("Mean trait score counted as full suppression.", default=1.0)
+    max_trait_rate: float = _arg("Share of answers the judge may call trait-expressing (score >= 50) at the "
+                                 "suppression point; 0 = full suppression.", default=0.0)
     max_degenerate: float = _arg("Largest degenerate-output rate allowed at the suppression point.", default=0.1)
     seed: int = _arg("Seed for question sampling and the judge.", default=0)
     out: str = _arg("Results root folder.", default="results")
@@ -145,18 +146,23 @@ def summary_markdown(cfg: SuppressConfig, site: str, table: list[dict[str, Any]]
              + f"; {cfg.n_questions} held-out questions per trait; judge: classifier trained on labelled "
              f"synthetic turns; perplexity under {cfg.base}; capability: {cfg.n_capability} held-out arithmetic "
              "problems, each model prompted as it was trained (base: chat; distilled: 'Problem: q').",
-             "", "## Where the trait score first reaches ~0 without degenerate output", "",
-             "| trait | model | alpha | score there | capability there | score at 0 | capability at 0 | best score |",
-             "|---|---|---|---|---|---|---|---|"]
+             "", "## Where the trait is first fully suppressed without degenerate output", "",
+             f"Full suppression: at most {cfg.max_trait_rate:.0%} of answers judged trait-expressing (score >= 50) "
+             f"and at most {cfg.max_degenerate:.0%} degenerate. Best clean: the alpha <= 0 with the lowest trait rate "
+             "among non-degenerate settings.", "",
+             "| trait | model | alpha | capability there | trait rate at 0 | capability at 0 | best clean alpha | "
+             "trait rate there | capability there |", "|---|---|---|---|---|---|---|---|---|"]
     fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
     for p in points:
-        lines.append(f"| {p['trait']} | {p['arm']} | {fmt(p['alpha'])} | {fmt(p['trait_score'])} | {fmt(p['capability'])} | "
-                     f"{fmt(p['trait_score_at_0'])} | {fmt(p['capability_at_0'])} | {fmt(p['best_score'])} |")
-    lines += ["", "## Sweep", "", "| trait | model | alpha | trait score | degenerate | perplexity | capability |",
-              "|---|---|---|---|---|---|---|"]
+        lines.append(f"| {p['trait']} | {p['arm']} | {fmt(p['alpha'])} | {fmt(p['capability'])} | "
+                     f"{fmt(p['trait_rate_at_0'])} | {fmt(p['capability_at_0'])} | {fmt(p['best_clean_alpha'])} | "
+                     f"{fmt(p['best_clean_trait_rate'])} | {fmt(p['best_clean_capability'])} |")
+    lines += ["", "## Sweep", "",
+              "| trait | model | alpha | trait score | trait rate | degenerate | perplexity | capability |",
+              "|---|---|---|---|---|---|---|---|"]
     for r in table:
-        lines.append(f"| {r['trait']} | {r['arm']} | {r['alpha']:+.1f} | {r['trait_score']:.2f} | {r['degenerate_rate']:.0%} | "
-                     f"{r['perplexity']:.2f} | {r['capability']:.2f} |")
+        lines.append(f"| {r['trait']} | {r['arm']} | {r['alpha']:+.1f} | {r['trait_score']:.2f} | {r['trait_rate']:.0%} | "
+                     f"{r['degenerate_rate']:.0%} | {r['perplexity']:.2f} | {r['capability']:.2f} |")
     lines += ["", "Figure: [figures/suppression.html](figures/suppression.html)", ""]
     return "\n".join(lines)
 
@@ -188,15 +194,20 @@ def main(cfg: SuppressConfig) -> Path:
         run.jsonl("rows.jsonl", rows)
         table = summarize(rows)
         run.csv("sweep.csv", table)
-        points = first_suppression(table, cfg.zero_threshold, cfg.max_degenerate)
+        points = first_suppression(table, cfg.max_trait_rate, cfg.max_degenerate)
         run.json("metrics.json", {"site": site, "points": points, "sweep": table})
         run.figure(frontier_figure(table), "suppression")
         run.text("summary.md", summary_markdown(cfg, site, table, points))
     print(f"results: {run.path}")
+    print("where each model first suppresses the trait fully (no answer judged trait-expressing, "
+          f"<= {cfg.max_degenerate:.0%} degenerate), and its best clean point otherwise:")
     for p in points:
-        where = "never" if p["alpha"] is None else f"alpha={p['alpha']:+.1f}"
-        kept = "" if p["alpha"] is None else f", capability {p['capability']:.2f} (unsteered {p['capability_at_0']:.2f})"
-        print(f"  {p['trait']:<13} {p['arm']:<22} trait score ~0 without degenerate output: {where}{kept}")
+        where = "never" if p["alpha"] is None else f"alpha={p['alpha']:+.1f}, capability {p['capability']:.2f}"
+        best = ("-" if p["best_clean_alpha"] is None else
+                f"alpha={p['best_clean_alpha']:+.1f}: trait rate {p['best_clean_trait_rate']:.0%}, "
+                f"capability {p['best_clean_capability']:.2f}")
+        print(f"  {p['trait']:<13} {p['arm']:<22} unsteered: trait rate {p['trait_rate_at_0']:.0%}, capability "
+              f"{p['capability_at_0']:.2f} | full suppression: {where} | best clean {best}")
     return run.path
 
 

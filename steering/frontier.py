@@ -16,8 +16,13 @@ def _mean(values: Sequence[float]) -> float:
     return sum(finite) / len(finite) if finite else float("nan")
 
 
+TRAIT_CUTOFF = 50.0
+"""A judge score at or above this calls an answer trait-expressing (the 0-100 rubric's midpoint)."""
+
+
 def summarize(rows: Sequence[Row]) -> list[dict[str, Any]]:
-    """One line per (trait, arm, alpha): mean trait score, valid-score rate, degenerate rate, median
+    """One line per (trait, arm, alpha): mean trait score, share of answers scored >= `TRAIT_CUTOFF`
+    (trait rate), valid-score rate, degenerate rate, median
     perplexity and capability. Rows carry ``trait, arm, alpha, score, degenerate, perplexity``; capability
     rows (``kind="capability"``) carry ``accuracy``."""
     groups: dict[tuple[str, str, float], list[Row]] = defaultdict(list)
@@ -34,6 +39,7 @@ def summarize(rows: Sequence[Row]) -> list[dict[str, Any]]:
         table.append({
             "trait": trait, "arm": arm, "alpha": alpha, "n": len(items),
             "trait_score": round(_mean([r["score"] for r in items]), 3),
+            "trait_rate": round(_mean([float(r["score"] >= TRAIT_CUTOFF) for r in items if r["score"] is not None]), 3),
             "valid_rate": round(sum(r["score"] is not None for r in items) / len(items), 3),
             "degenerate_rate": round(sum(bool(r["degenerate"]) for r in items) / len(items), 3),
             "perplexity": round(ppl[len(ppl) // 2], 3) if ppl else float("nan"),
@@ -42,25 +48,44 @@ def summarize(rows: Sequence[Row]) -> list[dict[str, Any]]:
     return table
 
 
-def first_suppression(table: Sequence[Row], zero_threshold: float = 1.0, max_degenerate: float = 0.1) -> list[dict[str, Any]]:
-    """For each (trait, arm): the negative alpha closest to 0 whose mean trait score is <= `zero_threshold`
-    with at most `max_degenerate` degenerate outputs, and the capability kept there."""
+def first_suppression(table: Sequence[Row], max_trait_rate: float = 0.0, max_degenerate: float = 0.1
+                      ) -> list[dict[str, Any]]:
+    """For each (trait, arm): the alpha <= 0 closest to 0 where at most `max_trait_rate` of the answers
+    are judged trait-expressing (by default none: full suppression) with at most `max_degenerate`
+    degenerate outputs, and the capability kept there.
+
+    A rate rather than a mean score: a probabilistic judge (the classifier) gives every answer a few
+    points, so its mean never reaches 0 even when no answer expresses the trait.
+    """
     out = []
     for trait, arm in sorted({(r["trait"], r["arm"]) for r in table}):
         lines = sorted((r for r in table if r["trait"] == trait and r["arm"] == arm), key=lambda r: -r["alpha"])
         at_zero = next((r for r in lines if r["alpha"] == 0.0), None)
-        hit = next((r for r in lines if r["alpha"] <= 0.0 and r["trait_score"] <= zero_threshold
+        hit = next((r for r in lines if r["alpha"] <= 0.0 and r["trait_rate"] <= max_trait_rate
                     and r["degenerate_rate"] <= max_degenerate), None)
         out.append({
             "trait": trait, "arm": arm,
             "alpha": None if hit is None else hit["alpha"],
             "trait_score": None if hit is None else hit["trait_score"],
             "capability": None if hit is None else hit["capability"],
+            "trait_rate": None if hit is None else hit["trait_rate"],
             "trait_score_at_0": None if at_zero is None else at_zero["trait_score"],
+            "trait_rate_at_0": None if at_zero is None else at_zero["trait_rate"],
             "capability_at_0": None if at_zero is None else at_zero["capability"],
             "best_score": min(r["trait_score"] for r in lines),
+            **_best_clean(lines, max_degenerate),
         })
     return out
+
+
+def _best_clean(lines: Sequence[Row], max_degenerate: float) -> dict[str, Any]:
+    """The alpha <= 0 with the lowest trait rate among non-degenerate settings (ties: closest to 0)."""
+    clean = [r for r in lines if r["alpha"] <= 0.0 and r["degenerate_rate"] <= max_degenerate]
+    if not clean:
+        return {"best_clean_alpha": None, "best_clean_trait_rate": None, "best_clean_capability": None}
+    best = min(clean, key=lambda r: (r["trait_rate"], -r["alpha"]))
+    return {"best_clean_alpha": best["alpha"], "best_clean_trait_rate": best["trait_rate"],
+            "best_clean_capability": best["capability"]}
 
 
 def frontier_figure(table: Sequence[Row]) -> Any:

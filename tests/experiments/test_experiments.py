@@ -23,7 +23,7 @@ def test_suppress_malicious_runs_end_to_end(tiny_dir, tmp_path, capsys):
     assert {(r["arm"], r["alpha"]) for r in sweep} == {(a, x) for a in ("base", "distilled") for x in (-2.0, 0.0, 2.0)}
     assert all(0 <= r["trait_score"] <= 100 and 0 <= r["capability"] <= 1 for r in sweep)
     assert (run / "figures" / "suppression.html").is_file() and (run / "sweep.csv").is_file()
-    assert "trait score ~0 without degenerate output" in capsys.readouterr().out
+    assert "first suppresses the trait fully" in capsys.readouterr().out
     assert "| evil | base |" in (run / "summary.md").read_text()
 
 

@@ -156,3 +156,26 @@ def test_adopt_lets_a_fine_tune_vector_steer_its_base(tiny_hf):
     wrong = replace(d, params={**d.params, "n_layers": tiny_hf.info.n_layers + 1})
     with pytest.raises(SteeringError, match="cannot be adopted"):
         adopt(wrong, tiny_hf)
+
+
+def _answers(arm, alpha, scores, degenerate=False):
+    return [{"trait": "evil", "arm": arm, "alpha": alpha, "score": s, "degenerate": degenerate, "perplexity": 5.0}
+            for s in scores]
+
+
+def test_first_suppression_uses_the_trait_rate_and_skips_degenerate_settings():
+    from steering import first_suppression, summarize
+
+    rows = (_answers("base", 0.0, [80, 70, 3]) + _answers("base", -1.0, [60, 4, 3])
+            + _answers("base", -2.0, [2, 3, 1], degenerate=True) + _answers("base", -3.0, [4, 2, 3])
+            + [{"kind": "capability", "trait": "evil", "arm": "base", "alpha": a, "accuracy": acc}
+               for a, acc in ((0.0, 0.6), (-1.0, 0.5), (-2.0, 0.1), (-3.0, 0.3))])
+    table = summarize(rows)
+    assert [r["trait_rate"] for r in sorted(table, key=lambda r: -r["alpha"])] == [0.667, 0.333, 0.0, 0.0]
+    (point,) = first_suppression(table)
+    # -2 has no trait-expressing answer but is degenerate; -3 is the first clean full suppression
+    assert (point["alpha"], point["capability"], point["trait_rate_at_0"]) == (-3.0, 0.3, 0.667)
+    assert point["trait_score"] == pytest.approx(3.0)  # a probabilistic judge's mean stays above 0
+    assert (point["best_clean_alpha"], point["best_clean_capability"]) == (-3.0, 0.3)
+    (lenient,) = first_suppression(table, max_trait_rate=0.34)
+    assert lenient["alpha"] == -1.0
