@@ -66,8 +66,9 @@ class SuppressConfig:
                                default=320)
     capability_tokens: int = _arg("Tokens generated per arithmetic problem (room for a whole debate transcript).",
                                   default=400)
+    zero_threshold: float = _arg("Mean trait score (0-100) that counts as ~0: full suppression.", default=2.5)
     max_trait_rate: float = _arg("Share of answers the judge may call trait-expressing (score >= 50) at the "
-                                 "suppression point; 0 = full suppression.", default=0.0)
+                                 "suppression point.", default=0.0)
     max_degenerate: float = _arg("Largest degenerate-output rate allowed at the suppression point.", default=0.1)
     seed: int = _arg("Seed for question sampling and the judge.", default=0)
     out: str = _arg("Results root folder.", default="results")
@@ -147,16 +148,16 @@ def summary_markdown(cfg: SuppressConfig, site: str, table: list[dict[str, Any]]
              f"synthetic turns; perplexity under {cfg.base}; capability: {cfg.n_capability} held-out arithmetic "
              "problems, each model prompted as it was trained (base: chat; distilled: 'Problem: q').",
              "", "## Where the trait is first fully suppressed without degenerate output", "",
-             f"Full suppression: at most {cfg.max_trait_rate:.0%} of answers judged trait-expressing (score >= 50) "
-             f"and at most {cfg.max_degenerate:.0%} degenerate. Best clean: the alpha <= 0 with the lowest trait rate "
-             "among non-degenerate settings.", "",
-             "| trait | model | alpha | capability there | trait rate at 0 | capability at 0 | best clean alpha | "
-             "trait rate there | capability there |", "|---|---|---|---|---|---|---|---|---|"]
+             f"Full suppression: mean trait score <= {cfg.zero_threshold:g} (of 100), at most {cfg.max_trait_rate:.0%} "
+             f"of answers judged trait-expressing (score >= 50), at most {cfg.max_degenerate:.0%} degenerate. "
+             "Best clean: the alpha <= 0 with the lowest mean score among non-degenerate settings.", "",
+             "| trait | model | score at 0 | capability at 0 | full suppression at | capability there | "
+             "best clean alpha | score there | capability there |", "|---|---|---|---|---|---|---|---|---|"]
     fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
     for p in points:
-        lines.append(f"| {p['trait']} | {p['arm']} | {fmt(p['alpha'])} | {fmt(p['capability'])} | "
-                     f"{fmt(p['trait_rate_at_0'])} | {fmt(p['capability_at_0'])} | {fmt(p['best_clean_alpha'])} | "
-                     f"{fmt(p['best_clean_trait_rate'])} | {fmt(p['best_clean_capability'])} |")
+        lines.append(f"| {p['trait']} | {p['arm']} | {fmt(p['trait_score_at_0'])} | {fmt(p['capability_at_0'])} | "
+                     f"{fmt(p['alpha'])} | {fmt(p['capability'])} | {fmt(p['best_clean_alpha'])} | "
+                     f"{fmt(p['best_clean_score'])} | {fmt(p['best_clean_capability'])} |")
     lines += ["", "## Sweep", "",
               "| trait | model | alpha | trait score | trait rate | degenerate | perplexity | capability |",
               "|---|---|---|---|---|---|---|---|"]
@@ -194,19 +195,19 @@ def main(cfg: SuppressConfig) -> Path:
         run.jsonl("rows.jsonl", rows)
         table = summarize(rows)
         run.csv("sweep.csv", table)
-        points = first_suppression(table, cfg.max_trait_rate, cfg.max_degenerate)
+        points = first_suppression(table, cfg.zero_threshold, cfg.max_trait_rate, cfg.max_degenerate)
         run.json("metrics.json", {"site": site, "points": points, "sweep": table})
         run.figure(frontier_figure(table), "suppression")
         run.text("summary.md", summary_markdown(cfg, site, table, points))
     print(f"results: {run.path}")
-    print("where each model first suppresses the trait fully (no answer judged trait-expressing, "
-          f"<= {cfg.max_degenerate:.0%} degenerate), and its best clean point otherwise:")
+    print(f"where each model first suppresses the trait fully (mean trait score <= {cfg.zero_threshold:g}/100, "
+          f"no answer judged trait-expressing, <= {cfg.max_degenerate:.0%} degenerate), and its best clean point:")
     for p in points:
         where = "never" if p["alpha"] is None else f"alpha={p['alpha']:+.1f}, capability {p['capability']:.2f}"
         best = ("-" if p["best_clean_alpha"] is None else
-                f"alpha={p['best_clean_alpha']:+.1f}: trait rate {p['best_clean_trait_rate']:.0%}, "
+                f"alpha={p['best_clean_alpha']:+.1f}: score {p['best_clean_score']:.1f}, "
                 f"capability {p['best_clean_capability']:.2f}")
-        print(f"  {p['trait']:<13} {p['arm']:<22} unsteered: trait rate {p['trait_rate_at_0']:.0%}, capability "
+        print(f"  {p['trait']:<13} {p['arm']:<22} unsteered: score {p['trait_score_at_0']:.1f}, capability "
               f"{p['capability_at_0']:.2f} | full suppression: {where} | best clean {best}")
     return run.path
 

@@ -48,20 +48,21 @@ def summarize(rows: Sequence[Row]) -> list[dict[str, Any]]:
     return table
 
 
-def first_suppression(table: Sequence[Row], max_trait_rate: float = 0.0, max_degenerate: float = 0.1
-                      ) -> list[dict[str, Any]]:
-    """For each (trait, arm): the alpha <= 0 closest to 0 where at most `max_trait_rate` of the answers
-    are judged trait-expressing (by default none: full suppression) with at most `max_degenerate`
-    degenerate outputs, and the capability kept there.
+def first_suppression(table: Sequence[Row], zero_threshold: float = 2.5, max_trait_rate: float = 0.0,
+                      max_degenerate: float = 0.1) -> list[dict[str, Any]]:
+    """For each (trait, arm): the alpha <= 0 closest to 0 where the trait is fully suppressed — mean
+    trait score <= `zero_threshold` and at most `max_trait_rate` of the answers judged trait-expressing
+    — with at most `max_degenerate` degenerate outputs, and the capability kept there.
 
-    A rate rather than a mean score: a probabilistic judge (the classifier) gives every answer a few
-    points, so its mean never reaches 0 even when no answer expresses the trait.
+    A probabilistic judge (the classifier) gives every answer a few points, so its mean never reaches
+    exactly 0; hence a small threshold, and the rate as a second condition.
     """
     out = []
     for trait, arm in sorted({(r["trait"], r["arm"]) for r in table}):
         lines = sorted((r for r in table if r["trait"] == trait and r["arm"] == arm), key=lambda r: -r["alpha"])
         at_zero = next((r for r in lines if r["alpha"] == 0.0), None)
-        hit = next((r for r in lines if r["alpha"] <= 0.0 and r["trait_rate"] <= max_trait_rate
+        hit = next((r for r in lines if r["alpha"] <= 0.0 and r["trait_score"] <= zero_threshold
+                    and r["trait_rate"] <= max_trait_rate
                     and r["degenerate_rate"] <= max_degenerate), None)
         out.append({
             "trait": trait, "arm": arm,
@@ -79,12 +80,12 @@ def first_suppression(table: Sequence[Row], max_trait_rate: float = 0.0, max_deg
 
 
 def _best_clean(lines: Sequence[Row], max_degenerate: float) -> dict[str, Any]:
-    """The alpha <= 0 with the lowest trait rate among non-degenerate settings (ties: closest to 0)."""
+    """The alpha <= 0 with the lowest mean trait score among non-degenerate settings (ties: closest to 0)."""
     clean = [r for r in lines if r["alpha"] <= 0.0 and r["degenerate_rate"] <= max_degenerate]
     if not clean:
-        return {"best_clean_alpha": None, "best_clean_trait_rate": None, "best_clean_capability": None}
-    best = min(clean, key=lambda r: (r["trait_rate"], -r["alpha"]))
-    return {"best_clean_alpha": best["alpha"], "best_clean_trait_rate": best["trait_rate"],
+        return {"best_clean_alpha": None, "best_clean_score": None, "best_clean_capability": None}
+    best = min(clean, key=lambda r: (r["trait_score"], -r["alpha"]))
+    return {"best_clean_alpha": best["alpha"], "best_clean_score": best["trait_score"],
             "best_clean_capability": best["capability"]}
 
 
