@@ -151,7 +151,11 @@ def _metrics(analyses: dict[str, AgentAnalysis], comparison: dict) -> dict[str, 
     base, distilled = (analyses[n] for n in ("base", "distilled"))
     diff = distilled.best.agent_probe.accuracy - base.best.agent_probe.accuracy
     out["distilled_minus_base_best_accuracy"] = diff
-    out["distilled_separates_agents_better"] = diff > 0
+    # A difference inside the folds' spread is not evidence either way.
+    spread = max(base.best.agent_probe.std, distilled.best.agent_probe.std)
+    out["distilled_separates_agents_better"] = diff > spread
+    out["comparison"] = ("better" if diff > spread else "worse" if diff < -spread else
+                         "indistinguishable (difference within the cross-validation spread)")
     out["principal_angles_deg_by_layer"] = {
         s: {k: [round(float(torch.rad2deg(torch.tensor(v))), 3) for v in vals]
             for k, vals in c["principal_angles"].items() if k in ("pca_joint", "agents")}
@@ -171,13 +175,17 @@ def _summary(cfg: Config, metrics: dict, figures: list[str], argv: list[str]) ->
         lines.append(f"| {name} ({m['checkpoint']}) | {m['n_turns']} | {m['dropped_beyond_context']} | "
                      f"{m['best_layer']} | {m['best_agent_probe_accuracy']:.3f} ± {m['best_agent_probe_std']:.3f} | "
                      f"{m['chance']:.3f} |")
-    verdict = "separates agents better than" if metrics["distilled_separates_agents_better"] else \
-        "does not separate agents better than"
+    verdict = {"better": "separates agents better than", "worse": "separates agents worse than"}.get(
+        metrics["comparison"], "separates agents about as well as")
     lines += ["", f"Layer choice, base: {metrics['base']['criterion']}.", "",
               f"Layer choice, distilled: {metrics['distilled']['criterion']}.", "",
               f"The distilled checkpoint {verdict} the base "
               f"(best-layer accuracy difference {metrics['distilled_minus_base_best_accuracy']:+.3f}).", "",
-              "Figures: " + ", ".join(f"[{Path(f).stem}]({f})" for f in figures if f.endswith(".html")), ""]
+              "| layer | base accuracy | distilled accuracy |", "|---|---|---|"]
+    by_layer = {n: metrics[n]["agent_probe_accuracy_by_layer"] for n in ("base", "distilled")}
+    for layer in by_layer["base"]:
+        lines.append(f"| {layer} | {by_layer['base'][layer]:.3f} | {by_layer['distilled'].get(layer, float('nan')):.3f} |")
+    lines += ["", "Figures: " + ", ".join(f"[{Path(f).stem}]({f})" for f in figures if f.endswith(".html")), ""]
     if cfg.base == cfg.distilled:
         lines.append("Caveat: base and distilled are the same checkpoint, so the comparison is a self-check "
                      "(angles 0, equal accuracies).")
@@ -185,6 +193,10 @@ def _summary(cfg: Config, metrics: dict, figures: list[str], argv: list[str]) ->
         lines.append("Caveat: `turn_mean` averages each persona's own wording, so agents separate even in an "
                      "untrained model; `--positions agent_tag` reads a position whose text differs only in the "
                      "agent number.")
+    if cfg.positions == "agent_tag":
+        lines.append("Caveat: at `agent_tag`, a checkpoint whose tokenizer has the debate tags as special tokens "
+                     "reads a different token per agent, so it separates agents from layer 0 on; a tokenizer "
+                     "without them splits the tag into pieces and must gather the agent number by attention.")
     if any(metrics[n]["dropped_beyond_context"] for n in ("base", "distilled")):
         lines.append("Caveat: turns beyond the model's context were dropped (mostly round 2); see metrics.json.")
     return "\n".join(lines) + "\n"
@@ -214,4 +226,5 @@ if __name__ == "__main__":
     for name in ("base", "distilled"):
         print(f"{name}: best layer {m[name]['best_layer']}, agent-probe accuracy "
               f"{m[name]['best_agent_probe_accuracy']:.3f} (chance {m[name]['chance']:.3f})")
-    print(f"distilled separates agents better: {m['distilled_separates_agents_better']}")
+    print(f"distilled vs base, best-layer accuracy: {m['comparison']} "
+          f"({m['distilled_minus_base_best_accuracy']:+.3f})")
