@@ -94,7 +94,7 @@ def smollm2(n_steps: int, threads: int | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         args = SFTConfig(output_dir=tmp, max_steps=n_steps, per_device_train_batch_size=1, learning_rate=5e-5,
                          completion_only_loss=True, max_length=2048, report_to="none", use_cpu=True,
-                         save_strategy="no", logging_steps=1, disable_tqdm=True, gradient_checkpointing=False)
+                         save_strategy="no", logging_steps=1, disable_tqdm=True, activation_checkpointing=False)
         trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok)
         per_step, _ = _timed_steps(lambda cb: (trainer.add_callback(cb), trainer.train()), n_steps)
     paper_steps = 944 * 3  # batch 1, 3 epochs over the paper's 944 debates
@@ -110,7 +110,7 @@ def smollm2(n_steps: int, threads: int | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         args = GRPOConfig(output_dir=tmp, max_steps=n_steps, per_device_train_batch_size=4, num_generations=4,
                           max_completion_length=256, learning_rate=5e-6, beta=0.02, report_to="none", use_cpu=True,
-                          save_strategy="no", logging_steps=1, disable_tqdm=True, gradient_checkpointing=False,
+                          save_strategy="no", logging_steps=1, disable_tqdm=True, activation_checkpointing=False,
                           reward_weights=[1.0, 1.0], temperature=0.7, top_p=0.9)
         trainer = GRPOTrainer(model=merged, reward_funcs=[format_reward(tok), correctness_reward(tok, 256)], args=args,
                               train_dataset=Dataset.from_list(prompts), processing_class=tok,

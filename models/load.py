@@ -97,10 +97,18 @@ def merge_adapter(model: torch.nn.Module, adapter: Path) -> torch.nn.Module:
         raise CheckpointError(f"adapter folder {adapter} has no adapter_config.json")
     from peft import PeftModel
 
-    vocab = json.loads((adapter / "adapter_config.json").read_text()).get("vocab_size")
+    vocab = _adapter_vocab(adapter)
     if vocab and model.get_input_embeddings().weight.shape[0] != vocab:
         model.resize_token_embeddings(vocab)
     return PeftModel.from_pretrained(model, adapter).merge_and_unload()
+
+
+def _adapter_vocab(adapter: Path) -> int | None:
+    """The vocabulary the adapter was trained with: the tokenizer saved beside it (Stage 1 adds the
+    debate tags), or a ``vocab_size`` note in adapter_config.json from older checkpoints."""
+    if (adapter / "tokenizer.json").exists() or (adapter / "tokenizer_config.json").exists():
+        return len(load_tokenizer(adapter))
+    return json.loads((adapter / "adapter_config.json").read_text()).get("vocab_size")
 
 
 def load(

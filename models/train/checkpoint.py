@@ -162,7 +162,6 @@ def save_stage(
         if isinstance(model, PeftModel):
             model.save_pretrained(tmp / "adapter")
             (tmp / "adapter" / "README.md").unlink(missing_ok=True)  # peft's empty model-card template
-            _note_vocab(tmp / "adapter", model)
             tokenizer.save_pretrained(tmp / "adapter")
             model = model.merge_and_unload()
         dtype = DTYPES[save_dtype]
@@ -183,14 +182,6 @@ def add_metrics(folder: Path, metrics: dict[str, Any]) -> Manifest:
     manifest.metrics.update(metrics)
     manifest.save(folder)
     return manifest
-
-
-def _note_vocab(adapter_dir: Path, model: torch.nn.Module) -> None:
-    """Record the vocabulary size in the adapter config, so `models.load(parent, adapter=...)` resizes first."""
-    path = adapter_dir / "adapter_config.json"
-    data = json.loads(path.read_text())
-    data["vocab_size"] = int(model.get_input_embeddings().weight.shape[0])
-    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def stage_manifest(name: str, stage: str, parent: str | None, parent_folder: Path | None, rows: Any,

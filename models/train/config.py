@@ -54,7 +54,7 @@ class RunConfig:
                     save_strategy="steps" if self.save_steps else "no", save_steps=self.save_steps or 1,
                     save_total_limit=2, seed=self.seed if seed is None else seed, data_seed=self.seed,
                     use_cpu=self.use_cpu, bf16=self.bf16, report_to="none",
-                    gradient_checkpointing=self.gradient_checkpointing, disable_tqdm=not self.progress,
+                    activation_checkpointing=self.gradient_checkpointing, disable_tqdm=not self.progress,
                     lr_scheduler_type="cosine")
 
     def __post_init__(self) -> None:
