@@ -26,13 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 import plotly.graph_objects as go  # noqa: E402
 from plotly.subplots import make_subplots  # noqa: E402
 
-from experiments._cli import parse_config  # noqa: E402
 from experiments._results import run_folder  # noqa: E402
 from models import HookedModel, load  # noqa: E402
 from models.debate.arithmetic import TIERS, work_out  # noqa: E402
 from models.debate.format import sft_prompt, strip_tags  # noqa: E402
 from models.debate.personas import ARITHMETIC_PERSONAS, PERSONA_WRITERS  # noqa: E402
 from models.debate.prompts import math_question_prompt  # noqa: E402
+from models.train.cli import parse_config  # noqa: E402
 from models.train.data import arithmetic_debates, heldout_problems, present  # noqa: E402
 from probes import collect_activations, eq3_directions, eq3_source  # noqa: E402
 from probes.direction import Direction  # noqa: E402
@@ -86,7 +86,7 @@ class StyleConfig:
 
 
 def parse_args(argv: list[str] | None = None) -> StyleConfig:
-    return parse_config(StyleConfig, argv, description=__doc__)
+    return parse_config(StyleConfig, argv, "experiments/agent_style.py", __doc__)
 
 
 def references(cfg: StyleConfig) -> tuple[list[str], dict[str, list[str]]]:

@@ -23,10 +23,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from a checkout
 
-from experiments._cli import parse_config  # noqa: E402
 from experiments._results import run_folder  # noqa: E402
 from models import load  # noqa: E402
 from models.debate import GenerateConfig, generate_debates, read_transcripts  # noqa: E402
+from models.train.cli import parse_config  # noqa: E402
 from probes import collect_activations, collect_turns, eq3_source  # noqa: E402
 from probes.analysis import AgentAnalysis, analyze_agents, compare_checkpoints  # noqa: E402
 from probes.plots import cosine_heatmap, pca_scatter, principal_angle_figure, probe_accuracy_figure, write_figure  # noqa: E402
@@ -79,7 +79,7 @@ class Config:
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
-    return parse_config(Config, argv, description=__doc__)
+    return parse_config(Config, argv, "experiments/agent_subspaces.py", __doc__)
 
 
 def _debates(cfg: Config) -> list:

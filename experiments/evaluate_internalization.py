@@ -24,8 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from a checkout
 
-from experiments._cli import parse_config  # noqa: E402
 from experiments._results import run_folder  # noqa: E402
+from models.train.cli import parse_config  # noqa: E402
 
 SYSTEMS = (("base · single answer", "base", "single"), ("base · explicit debate (3 agents × 2 rounds)", "base", "debate"),
            ("Stage 1 (SFT)", "sft", "transcript"), ("internalized (IMAD)", "imad", "transcript"))
@@ -56,7 +56,7 @@ class EvalConfig:
 
 
 def _parse(argv: list[str] | None) -> EvalConfig:
-    return parse_config(EvalConfig, argv, description=__doc__)
+    return parse_config(EvalConfig, argv, "experiments/evaluate_internalization.py", __doc__)
 
 
 def _heldout(imad_folder: Path, n: int) -> tuple[list[str], list[str], dict]:

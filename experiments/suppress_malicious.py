@@ -22,12 +22,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from a checkout
 
-from experiments._cli import parse_config  # noqa: E402
 from experiments._results import run_folder  # noqa: E402
 from models import HookedModel, load  # noqa: E402
 from models.debate.format import sft_prompt, strip_tags  # noqa: E402
 from models.debate.malicious import malicious_question  # noqa: E402
 from models.judges import Judge, synthetic_judge  # noqa: E402
+from models.train.cli import parse_config  # noqa: E402
 from models.train.data import malicious_debates  # noqa: E402
 from probes import collect_activations, eq3_directions, eq3_source, system_prompt_direction, system_prompt_source  # noqa: E402
 from probes.direction import Direction  # noqa: E402
@@ -86,7 +86,7 @@ class SuppressConfig:
 
 
 def parse_args(argv: list[str] | None = None) -> SuppressConfig:
-    return parse_config(SuppressConfig, argv, description=__doc__)
+    return parse_config(SuppressConfig, argv, "experiments/suppress_malicious.py", __doc__)
 
 
 def heldout_questions(trait: str, n: int, seed: int, n_train: int) -> tuple[list[str], list[str]]:

@@ -1,5 +1,7 @@
 """Dataclass configs as command lines: one flag per field (nested configs as ``--sft.lr``), plus ``--config``.
 
+The trainer's stages and every script under ``experiments/`` build their command lines here.
+
 A config file (JSON or TOML; nested configs as tables) sets any subset of fields; flags override it;
 `__post_init__` validates the result. ``--help`` text comes from each field's ``metadata["help"]``.
 """
@@ -43,10 +45,21 @@ def _parse_value(tp: Any, text: str) -> Any:
     return tp(text)
 
 
+def _converter(tp: Any) -> Any:
+    """A flag's `type=`, named after the target type so argparse reports "invalid int value: 'x'"."""
+
+    def convert(text: str) -> Any:
+        return _parse_value(tp, text)
+
+    convert.__name__ = getattr(_unwrap_optional(tp)[0], "__name__", "value")
+    return convert
+
+
 def _add_field(parser: argparse.ArgumentParser, f: dataclasses.Field, tp: Any, dest: str, default: Any) -> None:
     flag = "--" + dest.replace("_", "-")
     help_text = f.metadata.get("help", "")
-    shown = f"{help_text} (default: {default})" if help_text else f"(default: {default})"
+    shown = (help_text if "default" in help_text else f"{help_text} (default: {default})") if help_text \
+        else f"(default: {default})"
     base, _ = _unwrap_optional(tp)
     kwargs: dict[str, Any] = {"dest": dest, "default": _MISSING, "help": shown}
     if "choices" in f.metadata:
@@ -57,11 +70,11 @@ def _add_field(parser: argparse.ArgumentParser, f: dataclasses.Field, tp: Any, d
     origin = typing.get_origin(base)
     if origin in (tuple, list):
         inner = typing.get_args(base)[0]
-        parser.add_argument(flag, nargs="+", type=lambda s, inner=inner: _parse_value(inner, s), **kwargs)
+        parser.add_argument(flag, nargs="+", type=_converter(inner), **kwargs)
         return
     if origin is typing.Literal:
         kwargs["choices"] = list(typing.get_args(base))
-    parser.add_argument(flag, type=lambda s, tp=tp: _parse_value(tp, s), metavar=dest.split(".")[-1].upper(), **kwargs)
+    parser.add_argument(flag, type=_converter(tp), metavar=dest.split(".")[-1].upper(), **kwargs)
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, cls: type, prefix: str = "", defaults: Any = None) -> None:

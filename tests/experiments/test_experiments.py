@@ -1,13 +1,10 @@
-"""The experiment scripts end to end on the tiny model (few questions), and their shared CLI builder."""
+"""The experiment scripts end to end on the tiny model (few questions)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import pytest
-
-from experiments._cli import parse_config
 
 
 def test_suppress_malicious_runs_end_to_end(tiny_dir, tmp_path, capsys):
@@ -42,35 +39,6 @@ def test_agent_style_runs_end_to_end(tiny_dir, tmp_path, capsys):
         "chain_of_thought.safetensors", "program_of_thought.safetensors", "self_critique.safetensors"]
     assert (run / "figures" / "agent_style.html").is_file()
     assert "ROUGE-L AUC" in capsys.readouterr().out
-
-
-@dataclass
-class _Demo:
-    n: int = field(default=3, metadata={"help": "count"})
-    names: list[str] = field(default_factory=lambda: ["a"], metadata={"help": "names"})
-    alphas: list[float] = field(default_factory=lambda: [0.0], metadata={"help": "alphas"})
-    mode: str = field(default="x", metadata={"help": "mode", "choices": ["x", "y"]})
-    flag: bool = field(default=True, metadata={"help": "switch"})
-    path: str | None = field(default=None, metadata={"help": "optional path"})
-
-    def __post_init__(self) -> None:
-        if self.n < 1:
-            raise ValueError(f"--n must be >= 1, got {self.n}")
-
-
-def test_parse_config_maps_every_field_to_a_flag():
-    cfg = parse_config(_Demo, ["--n", "5", "--names", "p", "q", "--alphas", "-1", "2.5", "--mode", "y", "--no-flag",
-                               "--path", "f.json"])
-    assert cfg == _Demo(n=5, names=["p", "q"], alphas=[-1.0, 2.5], mode="y", flag=False, path="f.json")
-    assert parse_config(_Demo, []) == _Demo()
-
-
-@pytest.mark.parametrize("argv, message", [(["--n", "0"], "--n must be >= 1"), (["--mode", "z"], "invalid choice"),
-                                           (["--n", "two"], "invalid int value")])
-def test_parse_config_reports_bad_flags_by_name(argv, message, capsys):
-    with pytest.raises(SystemExit):
-        parse_config(_Demo, argv)
-    assert message in capsys.readouterr().err
 
 
 def test_steering_gain_auc_ignores_the_unsteered_score():

@@ -1,8 +1,10 @@
-"""Every hyperparameter is a flag or a config-file field; --help works for every subcommand."""
+"""Every hyperparameter is a flag or a config-file field; --help works for every subcommand; the experiments' plain
+configs (lists, optionals, choices) map the same way."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,32 @@ def test_bad_value_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
         parse_config(GRPOStageConfig, ["--batch-size", "3", "--num-generations", "4", "--grad-accum", "1"], "x", "")
     assert exit_info.value.code == 2
     assert "must be divisible by num_generations" in capsys.readouterr().err
+
+
+@dataclass
+class _Demo:
+    n: int = field(default=3, metadata={"help": "count"})
+    names: list[str] = field(default_factory=lambda: ["a"], metadata={"help": "names"})
+    alphas: list[float] = field(default_factory=lambda: [0.0], metadata={"help": "alphas"})
+    mode: str = field(default="x", metadata={"help": "mode", "choices": ["x", "y"]})
+    flag: bool = field(default=True, metadata={"help": "switch"})
+    path: str | None = field(default=None, metadata={"help": "optional path"})
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ValueError(f"--n must be >= 1, got {self.n}")
+
+
+def test_parse_config_maps_every_field_to_a_flag():
+    cfg = parse_config(_Demo, ["--n", "5", "--names", "p", "q", "--alphas", "-1", "2.5", "--mode", "y", "--no-flag",
+                               "--path", "f.json"], "x", "")
+    assert cfg == _Demo(n=5, names=["p", "q"], alphas=[-1.0, 2.5], mode="y", flag=False, path="f.json")
+    assert parse_config(_Demo, [], "x", "") == _Demo()
+
+
+@pytest.mark.parametrize("argv, message", [(["--n", "0"], "--n must be >= 1"), (["--mode", "z"], "invalid choice"),
+                                           (["--n", "two"], "invalid int value")])
+def test_parse_config_reports_bad_flags_by_name(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        parse_config(_Demo, argv, "x", "")
+    assert message in capsys.readouterr().err
