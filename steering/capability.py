@@ -14,6 +14,7 @@ from models.debate.format import final_answer, sft_prompt
 from models.debate.prompts import math_question_prompt
 from models.interventions import Kind
 from models.positions import Positions
+from models.train.data import heldout_problems, present
 from probes.direction import Direction
 from steering.apply import steer
 from steering.sweep import stop_ids
@@ -23,8 +24,6 @@ def arithmetic_problems(n: int, tier: str = "easy", seed: int = 0) -> list[Probl
     """The trainer's held-out problems (excluded from every training stage), so capability is measured unseen."""
     if tier not in TIERS:
         raise ValueError(f"tier={tier!r} is not known; use one of {', '.join(TIERS)}")
-    from models.train.data import heldout_problems
-
     return heldout_problems(tier, n, seed)
 
 
@@ -60,7 +59,6 @@ def arithmetic_accuracy(
     """
     if prompt not in ("sft", "chat"):
         raise ValueError(f"prompt={prompt!r} is not known; use 'sft' or 'chat'")
-    from models.train.data import present
 
     def render(p: Problem) -> str:
         q = present(p.question, question_format)

@@ -30,6 +30,8 @@ from transformers import AutoModelForCausalLM, PreTrainedTokenizerBase
 from models.errors import CheckpointError
 from models.load import load, load_tokenizer, resolve_folder
 from models.manifest import Manifest, fingerprint, hash_json, write_text_atomic
+from models.train.data import present
+from models.train.evaluate import evaluate
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 WORK_SUFFIX = ".work"
@@ -272,9 +274,6 @@ def score_heldout(folder: Path, system: str, heldout: list, cfg: Any, max_new_to
 
     Scoring the folder rather than the in-memory model makes the numbers describe exactly what was written.
     """
-    from models.train.data import present
-    from models.train.evaluate import evaluate
-
     problems = heldout[:cfg.eval_n]
     score = evaluate(load(folder), system, [present(p.question, cfg.question_format) for p in problems],
                      [str(p.answer) for p in problems], max_new_tokens=max_new_tokens)
