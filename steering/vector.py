@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from torch import Tensor
 
 from probes.direction import Direction, DirectionError
@@ -46,8 +48,6 @@ def check_fits(direction: Direction, model: HookedModel, layer: int | None = Non
 
 def stamp(direction: Direction, model: HookedModel) -> Direction:
     """Record the model's layer count and vocabulary in the direction, so `check_fits` can verify them."""
-    from dataclasses import replace
-
     params = {**direction.params, "n_layers": model.info.n_layers, "vocab_size": model.info.vocab_size}
     return replace(direction, params=params, model=direction.model or model.info.name)
 
@@ -59,8 +59,6 @@ def adopt(direction: Direction, model: HookedModel) -> Direction:
     the base one plus the debate tags; `check_fits` would refuse that vocabulary difference, so the
     cross-model use is declared here. Width and layer count must still match.
     """
-    from dataclasses import replace
-
     info = model.info
     if direction.d_model != info.d_model or direction.params.get("n_layers", info.n_layers) != info.n_layers:
         raise SteeringError(
@@ -80,8 +78,6 @@ def scale_to_residual(direction: Direction, activations: Tensor, fraction: float
     shares of their activations; scaled this way, alpha = 1 shifts a typical activation at the site
     by `fraction` of its length in any model, so alpha grids compare across models.
     """
-    from dataclasses import replace
-
     if activations.ndim != 2 or activations.shape[1] != direction.d_model:
         raise SteeringError(f"activations must be [n, {direction.d_model}], got {tuple(activations.shape)}")
     norm = float(activations.float().norm(dim=-1).mean())
