@@ -1,10 +1,14 @@
-"""Exceptions of the `models` package. Each subclasses the builtin a caller would expect."""
+"""Exceptions of the toolkit. One root, `ModelsError`; each class also subclasses the builtin a caller would expect.
+
+`probes` and `steering` derive their own errors from these, so ``except ModelsError`` catches every
+refusal of bad input the toolkit makes, and the CLIs print it as one line.
+"""
 
 from __future__ import annotations
 
 
 class ModelsError(Exception):
-    """Base class, so callers can catch everything this package raises on bad input."""
+    """Base class, so callers can catch everything the toolkit raises on bad input."""
 
 
 class SiteError(ModelsError, KeyError):
@@ -19,7 +23,15 @@ class CheckpointError(ModelsError, ValueError):
 
 
 class InterventionError(ModelsError, ValueError):
-    """An intervention that does not fit the model (wrong width, bad positions)."""
+    """An intervention that does not fit the model (wrong width, bad positions, non-finite values)."""
+
+
+class FileFormatError(ModelsError, ValueError):
+    """A file that cannot be read as what it should be (missing, not a regular file, corrupt, bad JSON); names the path."""
+
+
+class ConfigError(ModelsError, ValueError):
+    """A configuration field (from a flag or a config file) with the wrong type or an out-of-range value."""
 
 
 class MissingDependencyError(ModelsError, ImportError):

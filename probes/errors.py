@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from models.errors import ModelsError
 
-class ProbeError(ValueError):
+
+class ProbeError(ModelsError, ValueError):
     """Activations, groups or settings that a probe cannot work with; the message names the thing."""
 
 

@@ -28,13 +28,14 @@ from models.debate.generate import GenerateConfig, generate_debates
 from models.debate.malicious import persona_samples
 from models.debate.prompts import SYSTEM_PROMPTS, math_question_prompt, open_question_prompt, revision_prompt
 from models.debate.readers import read_debate_file
+from models.errors import ModelsError
 
 DebateKind = Literal["arithmetic", "evil", "hallucination"]
 QuestionFormat = Literal["spaced", "compact"]
 JUDGE_TRAITS: dict[str, str] = {"evil": "evil", "hallucination": "hallucination"}
 
 
-class TrainDataError(ValueError):
+class TrainDataError(ModelsError, ValueError):
     """Training data that a stage cannot use; the message names the file, the row and the fix."""
 
 
