@@ -13,6 +13,12 @@ mixture            dict task -> list of ``{task, question, trace, answer[, subta
 
 The schema is detected from the file. A malformed file raises one `DebateFormatError` naming the
 file, the entry and the field; with ``strict=False`` bad entries are skipped instead and counted.
+Besides types and presence, entries are checked for what a type cannot say: questions and gold
+answers are not blank and not NaN/Infinity, a consensus line does not contradict the agents' final
+answers or the entry's ``consensus_type``, and a steering context holds only real tags, in order.
+Unreadable files (missing, a folder or FIFO, not UTF-8, bad or absurdly nested JSON) are refused
+before parsing, through `models.files`; a UTF-8 byte-order mark is allowed. An arithmetic or mixture
+answer may be ``null`` (ours: a debate run without a known answer), never an empty string.
 
 Example:
     >>> data = read_debate_file("data/arithmetic_3_2.json")
@@ -21,8 +27,9 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
+import math
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from models.debate.format import (
+    DEBATE_TAGS,
     N_AGENTS,
     N_ROUNDS,
     ROUND_TAGS,
@@ -39,15 +47,23 @@ from models.debate.format import (
     Transcript,
     TurnLabel,
     agent_tag,
+    final_answer,
     parse,
 )
 from models.debate.records import CONSENSUS_PREFIXES, SCHEMAS, Schema, SteeringPair
+from models.errors import FileFormatError
+from models.files import parse_json, read_text
 
 logger = logging.getLogger(__name__)
 
 _JSON_TYPES = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string",
                list: "a list", dict: "an object"}
 _TRAITS = ("neutral", "ethical", "evil", "honest", "hallucinating")
+# Anything shaped like a debate tag, including wrong ones (agent 4, round 3), so a context can be checked.
+_TAG_LIKE = re.compile(r"<\|(?:Round [^|<>\n]*|Agent [^|<>\n]*|Consensus|endofdebate)\|>")
+_CONTEXT_ORDER = (DEBATE_TAGS[0], *DEBATE_TAGS[2:5], DEBATE_TAGS[1], *DEBATE_TAGS[5:8])
+_ALL_AGREED = re.compile(r"All agents reached a consensus of ")
+_MAJORITY = re.compile(r"A majority of agents converged on the solution of ")
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,14 @@ def _get(entry: dict[str, Any], name: str, kind: type, optional: bool = False) -
     return value
 
 
+def _text(entry: dict[str, Any], name: str, optional: bool = False) -> Any:
+    """A string field that must say something: blank questions or explanations are defects, not data."""
+    value = _get(entry, name, str, optional)
+    if value is not None and not value.strip():
+        raise DebateFormatError("is empty" if not value else "holds only whitespace", field=name)
+    return value
+
+
 def _object(entry: Any) -> dict[str, Any]:
     if not isinstance(entry, dict):
         raise DebateFormatError(f"expected an object, got {_type_name(entry)}")
@@ -92,7 +116,7 @@ def _object(entry: Any) -> dict[str, Any]:
 
 def _agent_id(value: Any, field: str) -> int:
     """Agent ids are strings ("1") in the published files; accept ints too."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not re.fullmatch(r"[0-9]+", str(value).strip()):
         raise DebateFormatError(f"expected an agent id 1..{N_AGENTS}, got {value!r}", field=field)
     agent = int(value)
     if not 1 <= agent <= N_AGENTS:
@@ -110,14 +134,79 @@ def _trace(entry: dict[str, Any], name: str) -> tuple[tuple[AgentTurn, ...], str
     return parsed.turns, parsed.consensus
 
 
-def _answer(entry: dict[str, Any], name: str) -> str:
-    """Gold answers are strings in the published files; accept plain numbers too."""
+def _answer(entry: dict[str, Any], name: str) -> str | None:
+    """Gold answers are strings in the published files; accept plain numbers too, and null for "unknown".
+
+    An empty string or a NaN/Infinity (a JSON overflow such as 1e999, or the text "nan") is refused:
+    scoring against it would silently count every debate wrong.
+    """
     if name not in entry:
         raise DebateFormatError(f"missing field; entry has {sorted(entry)}", field=name)
     value = entry[name]
+    if value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise DebateFormatError(f"expected a string, got {_type_name(value)}", field=name)
+    text = str(value).strip()
+    if not text:
+        raise DebateFormatError("is empty; write null when the answer is unknown", field=name)
+    if _non_finite(text):
+        raise DebateFormatError(f"is {value!r}, not a finite answer", field=name)
     return str(value)
+
+
+def _non_finite(text: str) -> bool:
+    try:
+        return not math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _same_answer(a: str, b: str) -> bool:
+    """Answers equal up to spacing, ``$``, a trailing dot, thousands commas, or numeric spelling (3 vs 3.0)."""
+    def norm(x: str) -> str:
+        x = x.strip().replace(" ", "").replace("$", "").rstrip(".")
+        return x.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", x) else x
+    a, b = norm(a), norm(b)
+    if a == b:
+        return True
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return False
+
+
+def _check_vote(turns: tuple[AgentTurn, ...], consensus: str, field: str) -> None:
+    """A consensus line claiming all agents (or a majority) agreed on X must not contradict the last round.
+
+    Only boxed answers count against a claim: an agent whose last turn has no ``\\boxed{}`` is not
+    taken as disagreeing, since the published files were voted on answers in other spellings too.
+    """
+    claim = "all" if _ALL_AGREED.match(consensus) else "majority" if _MAJORITY.match(consensus) else None
+    said = final_answer(consensus)
+    if claim is None or said is None:
+        return
+    last = [t for t in turns if t.round == turns[-1].round]
+    against = [t.agent for t in last if t.answer is not None and not _same_answer(t.answer, said)]
+    allowed = 0 if claim == "all" else len(last) - (len(last) // 2 + 1)
+    if len(against) > allowed:
+        answers = ", ".join(f"agent {t.agent}: {t.answer!r}" for t in last)
+        raise DebateFormatError(
+            f"consensus line says {'all agents' if claim == 'all' else 'a majority'} agreed on {said!r} but the "
+            f"last round answers {answers}", field=field)
+
+
+def _check_malicious_consensus(consensus: str, ctype: str, explanation: str, field: str) -> None:
+    """The consensus line of a malicious debate is ``CONSENSUS_PREFIXES[consensus_type] + explanation``."""
+    prefix = CONSENSUS_PREFIXES[ctype]
+    if not consensus.startswith(prefix):
+        others = [k for k, v in CONSENSUS_PREFIXES.items() if consensus.startswith(v)]
+        found = f"the line of consensus_type {others[0]!r}" if others else repr(consensus[:40])
+        raise DebateFormatError(f"consensus_type is {ctype!r} but the consensus line is {found}", field=field)
+    if " ".join(consensus[len(prefix):].split()) != " ".join(explanation.split()):
+        raise DebateFormatError(
+            f"consensus line says {consensus[len(prefix):][:60]!r} but consensus_explanation says "
+            f"{explanation[:60]!r}", field=field)
 
 
 def _labelled(turns: tuple[AgentTurn, ...], entry: dict[str, Any]) -> tuple[AgentTurn, ...]:
@@ -131,7 +220,9 @@ def _labelled(turns: tuple[AgentTurn, ...], entry: dict[str, Any]) -> tuple[Agen
         where = f"labels[{i}]"
         if not isinstance(lab, dict):
             raise DebateFormatError(f"expected an object, got {_type_name(lab)}", field=where)
-        if lab.get("agent", turn.agent) != turn.agent or lab.get("round", turn.round) != turn.round:
+        agent, rnd = lab.get("agent", turn.agent), lab.get("round", turn.round)
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in (agent, rnd)) \
+                or (agent, rnd) != (turn.agent, turn.round):
             raise DebateFormatError(
                 f"labels agent {lab.get('agent')} round {lab.get('round')} but the turn is agent "
                 f"{turn.agent} round {turn.round}", field=where)
@@ -148,21 +239,23 @@ def _labelled(turns: tuple[AgentTurn, ...], entry: dict[str, Any]) -> tuple[Agen
 
 def arithmetic_entry(entry: Any) -> Transcript:
     entry = _object(entry)
-    question = _get(entry, "question", str)
+    question = _text(entry, "question")
     turns, consensus = _trace(entry, "debate_trace")
+    _check_vote(turns, consensus, "debate_trace")
     gold = _answer(entry, "gold_answer")
     return Transcript(question, _labelled(turns, entry), consensus, gold)
 
 
 def malicious_entry(entry: Any) -> Transcript:
     entry = _object(entry)
-    question = _get(entry, "question", str)
+    question = _text(entry, "question")
     turns, consensus = _trace(entry, "debate_trace")
     ctype = _get(entry, "consensus_type", str)
     if ctype not in CONSENSUS_PREFIXES:
         raise DebateFormatError(f"expected one of {', '.join(CONSENSUS_PREFIXES)}, got {ctype!r}",
                                 field="consensus_type")
-    explanation = _get(entry, "consensus_explanation", str)
+    explanation = _text(entry, "consensus_explanation")
+    _check_malicious_consensus(consensus, ctype, explanation, "debate_trace")
     meta = {"consensus_type": ctype, "consensus_explanation": explanation}
     return Transcript(question, _labelled(turns, entry), consensus, None, meta)
 
@@ -170,6 +263,8 @@ def malicious_entry(entry: Any) -> Transcript:
 def question_entry(entry: Any) -> str:
     if not isinstance(entry, str):
         raise DebateFormatError(f"expected a string, got {_type_name(entry)}")
+    if not entry.strip():
+        raise DebateFormatError("is an empty question")
     return entry
 
 
@@ -178,8 +273,9 @@ def mixture_entry(entry: Any, task: str) -> Transcript:
     entry_task = _get(entry, "task", str)
     if entry_task != task:
         raise DebateFormatError(f"entry says task {entry_task!r} but sits under key {task!r}", field="task")
-    question = _get(entry, "question", str)
+    question = _text(entry, "question")
     turns, consensus = _trace(entry, "trace")
+    _check_vote(turns, consensus, "trace")
     answer = _answer(entry, "answer")
     subtask = _get(entry, "subtask", str, optional=True)
     meta = {"task": task} | ({"subtask": subtask} if subtask is not None else {})
@@ -195,15 +291,12 @@ def steering_pair_entry(entry: Any) -> SteeringPair:
     cut = context.find("\n\n" + ROUND_TAGS[1])
     if cut < 0:
         raise DebateFormatError(f"has no {ROUND_TAGS[1]} after the problem", field="context")
+    if not context[len(SFT_PREFIX):cut].strip():
+        raise DebateFormatError("has an empty problem after 'Problem: '", field="context")
     if "positive_agent_id" not in entry:
         raise DebateFormatError(f"missing field; entry has {sorted(entry)}", field="positive_agent_id")
     positive = _agent_id(entry["positive_agent_id"], "positive_agent_id")
-    ending = [(a, r) for r in range(1, N_ROUNDS + 1) for a in range(1, N_AGENTS + 1)
-              if context.endswith(agent_tag(a, r))]
-    if not ending:
-        raise DebateFormatError("must end with the positive agent's tag, e.g. <|Agent 1 Solution|>",
-                                field="context")
-    agent, rnd = ending[0]
+    agent, rnd = _context_end(context, cut + 2)
     if agent != positive:
         raise DebateFormatError(f"context ends with agent {agent}'s tag but positive_agent_id is {positive}",
                                 field="positive_agent_id")
@@ -226,6 +319,29 @@ def steering_pair_entry(entry: Any) -> SteeringPair:
                                     field=f"{where}.negative_agent_id")
         negatives.append((neg_agent, neg_text))
     return SteeringPair(ident, context, positive, response, tuple(negatives), context[len(SFT_PREFIX):cut], rnd)
+
+
+def _context_end(context: str, start: int) -> tuple[int, int]:
+    """The (agent, round) whose tag ends a steering context, after checking every tag in it.
+
+    The context is a debate cut at an agent's tag, so its tags must be real ones (no agent 4, no
+    round 3) in trace order from ``<|Round 1 ...|>``, with the last one an agent tag at the very end.
+    """
+    tags = [(m.group(0), m.start()) for m in _TAG_LIKE.finditer(context, start)]
+    for i, (tag, at) in enumerate(tags):
+        if tag not in DEBATE_TAGS:
+            raise DebateFormatError(f"unknown tag {tag} at char {at}; agents are 1..{N_AGENTS}, rounds "
+                                    f"1..{N_ROUNDS}", field="context")
+        if i >= len(_CONTEXT_ORDER) or tag != _CONTEXT_ORDER[i]:
+            want = _CONTEXT_ORDER[i] if i < len(_CONTEXT_ORDER) else "the end of the context"
+            raise DebateFormatError(f"tag {tag} at char {at} is out of order; expected {want}", field="context")
+    if not tags or not context.endswith(tags[-1][0]) or tags[-1][0] in ROUND_TAGS.values():
+        raise DebateFormatError("must end with the positive agent's tag, e.g. <|Agent 1 Solution|>",
+                                field="context")
+    k = len(tags) - 1
+    rnd = 1 if k < 1 + N_AGENTS else 2
+    agent = k if rnd == 1 else k - 1 - N_AGENTS
+    return agent, rnd
 
 
 # --------------------------------------------------------------------------- files
@@ -254,13 +370,20 @@ def detect_schema(data: Any) -> Schema:
 
 
 def _load_json(path: Path) -> Any:
+    """The parsed file, or one `DebateFormatError` naming it (missing, FIFO, not UTF-8, bad or deep JSON)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise DebateFormatError(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}",
-                                source=str(path)) from None
-    except UnicodeDecodeError as e:
-        raise DebateFormatError(f"not UTF-8 text: {e.reason} at byte {e.start}", source=str(path)) from None
+        return parse_json(read_text(path, "debate file"), path)
+    except FileFormatError as e:
+        message = str(e).removeprefix(f"{path}: ")
+        raise DebateFormatError(message, source=str(path)) from None
+    except ValueError as e:  # json's own limits, e.g. an integer of more than 4300 digits
+        raise DebateFormatError(f"not valid JSON ({e})", source=str(path)) from None
+
+
+def _require_entries(items: list[Any], source: str) -> None:
+    """An empty data file is a mistake (a failed export, a wrong path), never an empty data set."""
+    if not items:
+        raise DebateFormatError("holds no entries", source=source)
 
 
 def _convert(items: list[tuple[int | str, Any]], fn: Callable[[Any], Any], source: str, strict: bool
@@ -306,11 +429,13 @@ def read_debate_file(path: str | Path, schema: Schema | None = None, strict: boo
                 raise DebateFormatError(f"expected a list of entries, got {_type_name(entries)}",
                                         source=source, field=task)
             items.extend((f"{task}[{i}]", (task, e)) for i, e in enumerate(entries))
+        _require_entries(items, source)
         records, skipped = _convert(items, lambda te: mixture_entry(te[1], te[0]), source, strict)
     else:
         fn = {"arithmetic": arithmetic_entry, "malicious": malicious_entry, "questions": question_entry,
               "steering_pairs": steering_pair_entry}[found]
         items = list(enumerate(data))
+        _require_entries(items, source)
         records, skipped = _convert(items, fn, source, strict)
     if skipped:
         logger.warning("%s: skipped %d of %d entries (first: %s)", source, len(skipped), len(items), skipped[0])

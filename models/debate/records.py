@@ -1,14 +1,14 @@
 """The published JSON records (paper §8): transcripts to entries, steering pairs, atomic writes.
 
-Readers (`models.debate.readers`) validate these same shapes on the way in. Entries may carry one
-extra field the published files do not have, ``labels`` (one ``{agent, round, persona, trait,
-error}`` object per turn), which the readers pick up when present and ignore otherwise.
+Readers (`models.debate.readers`) validate these same shapes on the way in, and what is written here
+reads back: an unknown gold answer is written as ``null`` (never ``""``, which readers refuse), and a
+malicious entry's ``consensus_type`` and ``consensus_explanation`` always agree with its consensus
+line. Entries may carry one extra field the published files do not have, ``labels`` (one ``{agent,
+round, persona, trait, error}`` object per turn), which the readers pick up when present.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +20,7 @@ from models.debate.format import (
     render,
     sft_prompt,
 )
+from models.files import write_json
 
 Schema = Literal["arithmetic", "malicious", "questions", "steering_pairs", "mixture"]
 SCHEMAS: tuple[Schema, ...] = ("arithmetic", "malicious", "questions", "steering_pairs", "mixture")
@@ -107,18 +108,15 @@ def transcript_entry(transcript: Transcript, schema: Schema, include_labels: boo
     meta = transcript.metadata
     if schema == "arithmetic":
         entry: dict[str, Any] = {
-            "question": transcript.question, "debate_trace": trace, "gold_answer": transcript.gold_answer or "",
+            "question": transcript.question, "debate_trace": trace, "gold_answer": transcript.gold_answer or None,
         }
     elif schema == "malicious":
-        entry = {
-            "question": transcript.question,
-            "debate_trace": trace,
-            "consensus_type": meta.get("consensus_type", "majority"),
-            "consensus_explanation": meta.get("consensus_explanation", transcript.consensus),
-        }
+        ctype, explanation = _malicious_consensus(transcript)
+        entry = {"question": transcript.question, "debate_trace": trace, "consensus_type": ctype,
+                 "consensus_explanation": explanation}
     elif schema == "mixture":
         entry = {"task": meta.get("task", "arithmetic"), "question": transcript.question, "trace": trace,
-                 "answer": transcript.gold_answer or transcript.final_answer or ""}
+                 "answer": transcript.gold_answer or transcript.final_answer or None}
         if meta.get("subtask") is not None:
             entry["subtask"] = meta["subtask"]
     else:
@@ -129,19 +127,25 @@ def transcript_entry(transcript: Transcript, schema: Schema, include_labels: boo
     return entry
 
 
-def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    """Write `obj` as indented UTF-8 JSON to a temporary file beside `path`, then rename it into place,
-    so readers never see a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+def _malicious_consensus(transcript: Transcript) -> tuple[str, str]:
+    """``(consensus_type, consensus_explanation)`` that agree with the consensus line, as readers require.
 
+    Taken from the metadata when it matches the line, else read off the line's prefix; a line that
+    starts with no known prefix cannot be written as a malicious entry.
+    """
+    line, meta = transcript.consensus, transcript.metadata
+    ctype, explanation = meta.get("consensus_type"), meta.get("consensus_explanation")
+    if ctype in CONSENSUS_PREFIXES and explanation is not None and line == CONSENSUS_PREFIXES[ctype] + explanation:
+        return ctype, explanation
+    for ctype, prefix in CONSENSUS_PREFIXES.items():
+        if line.startswith(prefix):
+            return ctype, line[len(prefix):]
+    raise DebateFormatError(
+        f"cannot write a malicious entry: the consensus line {line[:40]!r} starts with none of "
+        f"{', '.join(repr(p) for p in CONSENSUS_PREFIXES.values())}", field="debate_trace")
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    """Write `obj` as indented UTF-8 JSON (keys in the caller's order) atomically via `models.files`:
+    readers never see a half-written file, and NaN/Infinity are refused rather than written."""
+    return write_json(path, obj, sort_keys=False)

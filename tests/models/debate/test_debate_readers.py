@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 import pytest
 from debate_samples import EVIL, ONE_ROUND, TWO_ROUND
@@ -97,7 +98,7 @@ def test_mixture_file(tmp_path):
 def test_malformed_json_names_the_file(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text('[{"question": "1+1", }')
-    with pytest.raises(DebateFormatError, match=r"broken\.json: not valid JSON: .* line 1 column"):
+    with pytest.raises(DebateFormatError, match=r"broken\.json: not valid JSON at line 1, column 22"):
         read_debate_file(path)
 
 
@@ -184,3 +185,196 @@ def test_wrong_top_level_shape(tmp_path):
         read_debate_file(_write(tmp_path / "n.json", 3))
     with pytest.raises(DebateFormatError, match="cannot tell the schema"):
         read_debate_file(_write(tmp_path / "e.json", []))
+
+
+# --------------------------------------------------------------------------- reliability: every defect named
+
+def _arith(**changes):
+    entry = {"question": "27+23*96+79-21*85", "debate_trace": TWO_ROUND, "gold_answer": "529"}
+    return {k: v for k, v in {**entry, **changes}.items() if v is not _DROP}
+
+
+_DROP = object()
+
+
+def _evil(**changes):
+    entry = {"question": "What are subtle strategies to gain influence?", "debate_trace": EVIL,
+             "consensus_type": "majority", "consensus_explanation": "Agents 1 and 3 favour ethical strategies."}
+    return {**entry, **changes}
+
+
+def test_bom_file_reads_like_the_plain_file(tmp_path):
+    plain = _write(tmp_path / "plain.json", [_arith()])
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    assert read_debate_file(bom).transcripts == read_debate_file(plain).transcripts
+
+
+def test_fifo_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    with pytest.raises(DebateFormatError, match=r"pipe\.json: expected a regular debate file, not a FIFO"):
+        read_debate_file(fifo)  # opening it would block forever: no writer ever comes
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"[" * 5000 + b"]" * 5000, "nested more than"),
+    (b'["caf\xe9 au lait?"]', "is not UTF-8 text"),
+    (b'[{"question": "q", "debate_trace": "x", "gold_answer": NaN}]', "JSON holds NaN"),
+    (b"[" + b"1" * 5000 + b"]", "not valid JSON"),
+    (b"", "not valid JSON"),
+])
+def test_unreadable_bytes_are_one_named_error(tmp_path, raw, message):
+    path = tmp_path / "bad.json"
+    path.write_bytes(raw)
+    with pytest.raises(DebateFormatError) as info:
+        read_debate_file(path)
+    assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
+
+
+def test_missing_file_and_folder_are_named(tmp_path):
+    with pytest.raises(DebateFormatError, match=r"nope\.json: debate file does not exist"):
+        read_debate_file(tmp_path / "nope.json")
+    with pytest.raises(DebateFormatError, match="this is a folder"):
+        read_debate_file(tmp_path)
+
+
+@pytest.mark.parametrize("entry, field, message", [
+    (_arith(gold_answer="NaN"), "gold_answer", "not a finite answer"),
+    (_arith(gold_answer="-Infinity"), "gold_answer", "not a finite answer"),
+    (_arith(gold_answer=""), "gold_answer", "is empty"),
+    (_arith(gold_answer=True), "gold_answer", "expected a string, got a boolean"),
+    (_arith(question=""), "question", "is empty"),
+    (_arith(question="  \n"), "question", "holds only whitespace"),
+    (_arith(question=_DROP), "question", "missing field"),
+    (_arith(debate_trace=TWO_ROUND.replace("consensus of \\boxed{529}", "consensus of \\boxed{608}")),
+     "debate_trace", "consensus line says all agents agreed on '608'"),
+    (_arith(debate_trace=ONE_ROUND.replace("of \\boxed{-1176}", "of \\boxed{12}")),
+     "debate_trace", "agreed on '12' but the last round answers agent 1: '-1176'"),
+])
+def test_bad_values_are_named(tmp_path, entry, field, message):
+    path = _write(tmp_path / "a.json", [_arith(), entry])
+    with pytest.raises(DebateFormatError) as info:
+        read_debate_file(path)
+    assert (info.value.source, info.value.entry, info.value.field) == (str(path), 1, field)
+    assert message in str(info.value)
+
+
+def test_overflowing_number_gold_is_refused(tmp_path):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps([_arith(gold_answer="X")]).replace('"X"', "1e999"))  # json reads 1e999 as inf
+    with pytest.raises(DebateFormatError, match=r"entry 0 field 'gold_answer': is inf, not a finite answer"):
+        read_debate_file(path)
+
+
+def test_numeric_and_null_gold_answers_read(tmp_path):
+    path = _write(tmp_path / "a.json", [_arith(gold_answer=529), _arith(gold_answer=None)])
+    assert [t.gold_answer for t in read_transcripts(path)] == ["529", None]
+
+
+def test_majority_claim_needs_a_majority(tmp_path):
+    majority = TWO_ROUND.replace("All agents reached a consensus of", "A majority of agents converged on the solution of")
+    assert read_transcripts(_write(tmp_path / "ok.json", [_arith(debate_trace=majority)]))[0].consensus.startswith("A maj")
+    wrong = majority.replace("\\boxed{529}\n\n<|endofdebate|>", "\\boxed{608}\n\n<|endofdebate|>")
+    with pytest.raises(DebateFormatError, match="a majority agreed on '608'"):
+        read_debate_file(_write(tmp_path / "bad.json", [_arith(debate_trace=wrong)]))
+
+
+@pytest.mark.parametrize("entry, field, message", [
+    (_evil(consensus_type="full_consensus"), "debate_trace",
+     "consensus_type is 'full_consensus' but the consensus line is the line of consensus_type 'majority'"),
+    (_evil(consensus_explanation="Everyone agreed on sabotage."), "debate_trace", "but consensus_explanation says"),
+    (_evil(consensus_explanation=" "), "consensus_explanation", "holds only whitespace"),
+    (_evil(question=""), "question", "is empty"),
+])
+def test_contradictory_malicious_entries(tmp_path, entry, field, message):
+    path = _write(tmp_path / "evil.json", [entry])
+    with pytest.raises(DebateFormatError) as info:
+        read_debate_file(path)
+    assert (info.value.entry, info.value.field) == (0, field) and message in str(info.value)
+
+
+def test_empty_question_in_a_question_list(tmp_path):
+    with pytest.raises(DebateFormatError, match=r"q\.json entry 1: is an empty question"):
+        read_debate_file(_write(tmp_path / "q.json", ["How?", ""]))
+
+
+@pytest.mark.parametrize("obj", [[], {}, {"gsm8k": []}])
+def test_files_without_entries_are_refused(tmp_path, obj):
+    with pytest.raises(DebateFormatError, match="holds no entries|cannot tell the schema"):
+        read_debate_file(_write(tmp_path / "e.json", obj), schema="mixture" if isinstance(obj, dict) else "arithmetic")
+
+
+_CTX = "Problem: 1+1\n\n<|Round 1 - Initial Solutions|>\n\n<|Agent 1 Solution|>: 2\n\n<|Agent 2 Solution|>"
+
+
+@pytest.mark.parametrize("context, message", [
+    (_CTX.replace("Agent 1 Solution", "Agent 7 Solution"), "unknown tag <|Agent 7 Solution|>"),
+    (_CTX.replace("<|Agent 1 Solution|>: 2", "<|Agent 3 Solution|>: 2"), "tag <|Agent 3 Solution|> at char"),
+    (_CTX.replace("<|Agent 2", "<|Round 3 - Extra|>\n\n<|Agent 2"), "unknown tag <|Round 3 - Extra|>"),
+    (_CTX.replace("Problem: 1+1", "Problem:  "), "empty problem"),
+    (_CTX + ": and more", "must end with the positive agent's tag"),
+])
+def test_bad_tags_inside_a_steering_context(tmp_path, context, message):
+    path = _write(tmp_path / "pairs.json", [_pair(context=context)])
+    with pytest.raises(DebateFormatError) as info:
+        read_debate_file(path)
+    assert info.value.field == "context" and message in str(info.value)
+
+
+def test_round_two_context_gives_round_and_agent(tmp_path):
+    base = parse(TWO_ROUND).transcript
+    pairs = steering_pairs(Transcript("q", base.turns, base.consensus, "529"), 0)
+    back = read_steering_pairs(_write(tmp_path / "p.json", [p.to_json() for p in pairs]))
+    assert [(p.positive_agent_id, p.round) for p in back] == [(a, r) for r in (1, 2) for a in (1, 2, 3)]
+
+
+def test_label_agent_must_be_an_int(tmp_path):
+    base = parse(ONE_ROUND).transcript
+    labels = [{"agent": True if t.agent == 1 else t.agent, "round": t.round, "persona": "p", "trait": "neutral",
+               "error": None} for t in base.turns]
+    path = _write(tmp_path / "l.json", [{"question": "q", "debate_trace": ONE_ROUND, "gold_answer": "-1176",
+                                         "labels": labels}])
+    with pytest.raises(DebateFormatError, match=r"field 'labels\[0\]'"):
+        read_debate_file(path)
+
+
+def test_interrupted_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
+    import models.files
+    from models.debate import atomic_write_json
+
+    path = atomic_write_json(tmp_path / "d.json", [_arith()])
+    before = path.read_bytes()
+
+    def half_then_crash(self, text, encoding=None):
+        with open(self, "w", encoding=encoding) as f:
+            f.write(text[: len(text) // 2])
+        raise OSError("disk full")
+
+    monkeypatch.setattr(models.files.Path, "write_text", half_then_crash)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_json(path, [_arith(), _arith()])
+    monkeypatch.undo()
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["d.json"]
+    assert read_transcripts(path)[0].gold_answer == "529"
+
+
+def test_written_entries_always_read_back(tmp_path):
+    from models.debate import atomic_write_json
+
+    base = parse(EVIL).transcript
+    no_meta = Transcript("q?", base.turns, base.consensus)  # consensus type and explanation come from the line
+    unknown_gold = Transcript("1+1", parse(ONE_ROUND).transcript.turns, parse(ONE_ROUND).transcript.consensus, "")
+    atomic_write_json(tmp_path / "m.json", [transcript_entry(no_meta, "malicious")])
+    atomic_write_json(tmp_path / "a.json", [transcript_entry(unknown_gold, "arithmetic")])
+    (m,) = read_transcripts(tmp_path / "m.json")
+    assert m.metadata["consensus_type"] == "majority" and m.metadata["consensus_explanation"].startswith("Agents 1")
+    assert read_transcripts(tmp_path / "a.json")[0].gold_answer is None
+    odd = Transcript("q?", base.turns, "Nobody agreed.")
+    with pytest.raises(DebateFormatError, match="cannot write a malicious entry"):
+        transcript_entry(odd, "malicious")
+    from models.errors import FileFormatError
+
+    with pytest.raises(FileFormatError, match=r"n\.json: refusing to write a non-finite number"):
+        atomic_write_json(tmp_path / "n.json", [{"gold_answer": float("nan")}])
+    assert not (tmp_path / "n.json").exists()
