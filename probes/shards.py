@@ -9,7 +9,11 @@ A store is one folder per (weights, data, settings) triple, ``<cache_dir>/<model
 Every file is written under a temporary name and renamed, and the tensors file is written after its
 rows file, so a shard exists only when both are whole. A run that stops leaves complete shards
 behind; the next run with the same key skips them. A changed model, data set or setting changes the
-key, so stale shards are never reused. A shard whose header names another key is refused.
+key, so stale shards are never reused. A shard whose header names another key is refused, and so is
+one that is not the shard its name says: the header records its index and row count, and every read
+checks them against the file name, the rows file and each tensor's first dimension. Truncated or
+corrupt tensors files and NaN/inf activations are `ShardError`s naming the file (NaN is refused on
+write too, so a run never seals a poisoned shard).
 
 Example:
     >>> store = ShardStore.open("cache", key, header)
@@ -21,19 +25,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 from torch import Tensor
 
+from models.errors import FileFormatError
+from models.files import load_tensors, parse_json, read_object, read_safetensors_header, read_text, write_json, \
+    write_tensors, write_text
 from models.hooked import HookedModel
-from models.manifest import fingerprint, hash_json, write_text_atomic
+from models.manifest import fingerprint, hash_json
 from probes.activations import ActivationSet, Row
 from probes.errors import ShardError
 
@@ -104,7 +108,10 @@ class ShardStore:
                     f"{manifest} belongs to key {data.get('key')}, not {asdict(key)}; "
                     "the folder was copied or renamed: delete it"
                 )
-            return cls(root, key, data.get("header", header))
+            stored = data.get("header", header)
+            if not isinstance(stored, Mapping):
+                raise ShardError(f"{manifest} field 'header' is {type(stored).__name__}, not an object")
+            return cls(root, key, stored)
         root.mkdir(parents=True, exist_ok=True)
         store = cls(root, key, header)
         store._write_manifest(complete=False, n_shards=None)
@@ -121,15 +128,18 @@ class ShardStore:
     def _write_manifest(self, complete: bool, n_shards: int | None) -> None:
         body = {"format": FORMAT, "key": asdict(self.key), "header": self.header, "complete": complete,
                 "n_shards": n_shards}
-        write_text_atomic(self.root / "manifest.json", json.dumps(body, indent=2, sort_keys=True, default=str) + "\n")
+        try:
+            write_json(self.root / "manifest.json", body)
+        except FileFormatError as e:
+            raise ShardError(str(e)) from None
 
     @property
     def complete(self) -> bool:
-        return bool(self._manifest().get("complete"))
+        return _manifest_state(self.root / "manifest.json", self._manifest())[0]
 
     @property
     def n_shards(self) -> int | None:
-        return self._manifest().get("n_shards")
+        return _manifest_state(self.root / "manifest.json", self._manifest())[1]
 
     def mark_complete(self, n_shards: int) -> None:
         missing = [i for i in range(n_shards) if not self.has_shard(i)]
@@ -138,21 +148,23 @@ class ShardStore:
         self._write_manifest(complete=True, n_shards=n_shards)
 
     def has_shard(self, index: int) -> bool:
-        """True when shard `index` is whole and was written for this key (a foreign shard raises)."""
+        """True when shard `index` is whole and was written for this key (a foreign or broken shard raises)."""
         tensors, rows = self._paths(index)
         if not (tensors.exists() and rows.exists()):
             return False
-        self._check_header(tensors, rows)
+        self._check_header(index, tensors, rows)
         return True
 
-    def _check_header(self, tensors: Path, rows: Path) -> dict[str, str]:
+    def _check_header(self, index: int, tensors: Path, rows: Path) -> dict[str, str]:
+        """The shard's header metadata, after checking it names this store's key, this index and these rows."""
         try:
-            with safe_open(str(tensors), framework="pt") as f:
-                meta = f.metadata() or {}
-        except Exception as e:  # safetensors raises its own error types for truncated or garbage files
-            raise ShardError(f"{tensors} is not a readable safetensors file ({e}); delete it to recollect") from e
-        if meta.get("format") != FORMAT:
-            raise ShardError(f"{tensors} is not an activation shard (format {meta.get('format')!r}, expected {FORMAT!r})")
+            header = read_safetensors_header(tensors, "activation shard")
+        except FileFormatError as e:
+            raise ShardError(f"{e}; delete it to recollect") from None
+        meta = header.get("__metadata__") or {}
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            found = meta.get("format") if isinstance(meta, dict) else meta
+            raise ShardError(f"{tensors} is not an activation shard (format {found!r}, expected {FORMAT!r})")
         for field, want in (("model", self.key.model), ("data", self.key.data), ("settings", self.key.settings)):
             if meta.get(field) != want:
                 what = {"model": "model weights", "data": "data set", "settings": "collection settings"}[field]
@@ -160,26 +172,47 @@ class ShardStore:
                     f"{tensors} was written for another {what} ({field} hash {meta.get(field)!r}) but the store "
                     f"{self.root} is for {field} hash {want!r}; it does not belong here: delete it"
                 )
-        if meta.get("rows_sha256") != _sha(rows.read_text()):
+        if meta.get("index") != str(index):
+            raise ShardError(f"{tensors} header field 'index' says shard {meta.get('index')!r} but the file is shard "
+                             f"{index}: it was copied or renamed; delete it and {rows.name} to recollect")
+        n_rows = meta.get("n_rows")
+        if not (isinstance(n_rows, str) and n_rows.isdecimal()):
+            raise ShardError(f"{tensors} header field 'n_rows' is {n_rows!r}, not a row count")
+        for name, entry in header.items():
+            shape = entry.get("shape") if name != "__metadata__" else None
+            if name != "__metadata__" and not (isinstance(shape, list) and len(shape) == 2 and shape[0] == int(n_rows)):
+                raise ShardError(f"{tensors} tensor {name!r} has shape {shape} but header field 'n_rows' says "
+                                 f"{n_rows} rows of [n_rows, d_model]")
+        try:
+            text = read_text(rows, "shard rows file")
+        except FileFormatError as e:
+            raise ShardError(str(e)) from None
+        if meta.get("rows_sha256") != _sha(text):
             raise ShardError(f"{rows} does not match {tensors.name} (rows hash differs); delete both to recollect")
         return meta
 
     # ------------------------------------------------------------- write and read
     def write_shard(self, index: int, rows: Sequence[Row], values: Mapping[str, Tensor],
                     info: Mapping[str, Any] | None = None) -> None:
-        """Write shard `index` atomically: rows first, then tensors (whose header seals the pair)."""
+        """Write shard `index` atomically: rows first, then tensors (whose header seals the pair).
+
+        Values must be finite ``[len(rows), d_model]`` tensors: a NaN written here would only surface
+        later as a silently wrong direction, so it is refused before anything is written.
+        """
         tensors, rows_path = self._paths(index)
+        payload = {site: v.detach().float().cpu().contiguous() for site, v in values.items()}
+        for site, v in payload.items():
+            if v.ndim != 2 or v.shape[0] != len(rows):
+                raise ShardError(f"shard {index} of {self.root}: site {site!r} has shape {tuple(v.shape)}, "
+                                 f"expected [{len(rows)}, d_model] (one row per Row)")
+            if not bool(torch.isfinite(v).all()):
+                raise ShardError(f"shard {index} of {self.root}: site {site!r} holds NaN or infinite activations; "
+                                 "nothing was written")
         text = "".join(json.dumps(r.to_json(), sort_keys=True) + "\n" for r in rows)
-        write_text_atomic(rows_path, text)
         meta = {"format": FORMAT, **asdict(self.key), "index": str(index), "n_rows": str(len(rows)),
                 "rows_sha256": _sha(text), "info": json.dumps(dict(info or {}), sort_keys=True)}
-        payload = {site: v.detach().float().cpu().contiguous() for site, v in values.items()}
-        tmp = tensors.with_name(f".{tensors.name}.tmp-{os.getpid()}")
-        try:
-            save_file(payload, str(tmp), metadata=meta)
-            os.replace(tmp, tensors)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_text(rows_path, text)
+        write_tensors(tensors, payload, metadata=meta)
 
     def read_shard(self, index: int, sites: Sequence[str] | None = None
                    ) -> tuple[list[Row], dict[str, Tensor], dict[str, Any]]:
@@ -187,18 +220,25 @@ class ShardStore:
         tensors, rows_path = self._paths(index)
         if not (tensors.exists() and rows_path.exists()):
             raise ShardError(f"shard {index} of {self.root} is missing; rerun the collection to resume it")
-        meta = self._check_header(tensors, rows_path)
-        rows = [Row.from_json(json.loads(line)) for line in rows_path.read_text().splitlines() if line]
-        with safe_open(str(tensors), framework="pt") as f:
-            names = list(f.keys())
-            wanted = names if sites is None else list(sites)
-            unknown = [s for s in wanted if s not in names]
-            if unknown:
-                raise ShardError(f"{tensors} has no site(s) {unknown}; it holds {names}")
-            values = {s: f.get_tensor(s) for s in wanted}
+        meta = self._check_header(index, tensors, rows_path)
+        rows = _read_rows(rows_path)
         if int(meta["n_rows"]) != len(rows):
             raise ShardError(f"{tensors} says {meta['n_rows']} rows but {rows_path.name} has {len(rows)}")
-        return rows, values, json.loads(meta.get("info", "{}"))
+        try:
+            stored = load_tensors(tensors, "activation shard", finite=True)
+        except FileFormatError as e:
+            raise ShardError(f"{e}; delete it to recollect") from None
+        wanted = list(stored) if sites is None else list(sites)
+        unknown = [s for s in wanted if s not in stored]
+        if unknown:
+            raise ShardError(f"{tensors} has no site(s) {unknown}; it holds {list(stored)}")
+        try:
+            info = parse_json(meta.get("info", "{}"), f"{tensors} header field 'info'")
+        except FileFormatError as e:
+            raise ShardError(str(e)) from None
+        if not isinstance(info, dict):
+            raise ShardError(f"{tensors} header field 'info' is {type(info).__name__}, not an object")
+        return rows, {s: stored[s] for s in wanted}, info
 
     def iter_shards(self, sites: Sequence[str] | None = None) -> Iterator[tuple[list[Row], dict[str, Tensor]]]:
         """Shards one at a time, so a reduction over many rows keeps memory flat."""
@@ -207,10 +247,10 @@ class ShardStore:
             yield rows, values
 
     def _require_complete(self) -> int:
-        manifest = self._manifest()
-        if not manifest.get("complete"):
+        complete, n_shards = _manifest_state(self.root / "manifest.json", self._manifest())
+        if not complete or n_shards is None:
             raise ShardError(f"{self.root} is incomplete (a run stopped); rerun the collection to resume it")
-        return int(manifest["n_shards"])
+        return n_shards
 
     def load(self, sites: Sequence[str] | None = None, info: Mapping[str, Any] | None = None) -> ActivationSet:
         """Every shard concatenated into one `ActivationSet` (optionally only some sites)."""
@@ -238,6 +278,41 @@ class ShardStore:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ShardError(f"{path} is not valid JSON ({e}); delete the store folder to recollect") from e
+        return read_object(path, "shard store manifest")
+    except FileFormatError as e:
+        raise ShardError(f"{e}; delete the store folder to recollect") from None
+
+
+def _manifest_state(path: Path, manifest: dict[str, Any]) -> tuple[bool, int | None]:
+    """``(complete, n_shards)`` of a manifest, refusing values of the wrong type instead of guessing."""
+    complete, n_shards = manifest.get("complete", False), manifest.get("n_shards")
+    if not isinstance(complete, bool):
+        raise ShardError(f"{path} field 'complete' is {complete!r}, not true or false")
+    if n_shards is not None and (isinstance(n_shards, bool) or not isinstance(n_shards, int) or n_shards < 0):
+        raise ShardError(f"{path} field 'n_shards' is {n_shards!r}, not a shard count")
+    if complete and n_shards is None:
+        raise ShardError(f"{path} says complete but field 'n_shards' is missing")
+    return complete, n_shards
+
+
+def _read_rows(path: Path) -> list[Row]:
+    """One `Row` per line; a line that is not a row object is named by file and line number."""
+    try:
+        lines = read_text(path, "shard rows file").splitlines()
+    except FileFormatError as e:
+        raise ShardError(str(e)) from None
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line:
+            continue
+        try:
+            data = parse_json(line, f"{path} line {number}")
+        except FileFormatError as e:
+            raise ShardError(str(e)) from None
+        if not isinstance(data, dict):
+            raise ShardError(f"{path} line {number}: expected a row object, got {type(data).__name__}")
+        try:
+            rows.append(Row.from_json(data))
+        except (TypeError, ValueError) as e:
+            raise ShardError(f"{path} line {number}: not a valid row ({e})") from None
+    return rows

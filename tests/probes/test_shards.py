@@ -97,5 +97,142 @@ def test_incomplete_or_garbled_store_errors_name_the_file(model, small_debates, 
         store.load()
     (root / "shard-00000.safetensors").write_bytes(b"not a safetensors file")
     (root / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ShardError, match="shard-00000.safetensors is not a readable safetensors file"):
+    with pytest.raises(ShardError, match=r"shard-00000\.safetensors: activation shard is truncated or corrupt"):
         _collect(model, small_debates, tmp_path)
+
+
+# ----------------------------------------------------------------- files that lie: no model needed
+from probes.activations import Row  # noqa: E402
+
+KEY = ShardKey("m" * 16, "d" * 16, "s" * 16)
+
+
+def _rows(n: int, start: int = 0) -> list[Row]:
+    return [Row(item=start + i, question_id=f"q{start + i}", round=1, agent=1 + i % 3) for i in range(n)]
+
+
+def _synthetic_store(tmp_path, sizes=(2, 3, 4, 5, 6, 7)) -> ShardStore:
+    store = ShardStore.open(tmp_path, KEY, {"sites": ["s"], "d_model": 4})
+    for index, n in enumerate(sizes):
+        store.write_shard(index, _rows(n, 10 * index), {"s": torch.full((n, 4), float(index))})
+    store.mark_complete(len(sizes))
+    return store
+
+
+def test_synthetic_store_reads_back(tmp_path):
+    acts = _synthetic_store(tmp_path).load()
+    assert len(acts.rows) == 27 and acts.at("s").shape == (27, 4) and float(acts.at("s")[-1, 0]) == 5.0
+
+
+@pytest.mark.parametrize("which", [("jsonl", "safetensors"), ("safetensors",), ("jsonl",)])
+def test_a_shard_copied_over_another_is_refused(tmp_path, which):
+    store = _synthetic_store(tmp_path)
+    for ext in which:
+        shutil.copy(store.root / f"shard-00003.{ext}", store.root / f"shard-00005.{ext}")
+    expected = "header field 'index' says shard '3'" if "safetensors" in which else "rows hash differs"
+    with pytest.raises(ShardError, match=expected):
+        store.load()
+    with pytest.raises(ShardError, match="shard-00005"):
+        store.read_shard(5)
+
+
+@pytest.mark.parametrize("cut", [0, 5, 100, -9])
+def test_truncated_shard_is_named(tmp_path, cut):
+    store = _synthetic_store(tmp_path)
+    path = store.root / "shard-00002.safetensors"
+    data = path.read_bytes()
+    path.write_bytes(data[:cut] if cut >= 0 else data[:cut])
+    with pytest.raises(ShardError, match=r"shard-00002\.safetensors: activation shard is truncated"):
+        store.read_shard(2)
+
+
+def test_corrupt_header_is_named(tmp_path):
+    store = _synthetic_store(tmp_path)
+    path = store.root / "shard-00001.safetensors"
+    data = bytearray(path.read_bytes())
+    data[10:14] = b"\xff\xfe\x00\x01"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ShardError, match=r"shard-00001\.safetensors: activation shard has a corrupt header"):
+        store.has_shard(1)
+
+
+def _forge(store: ShardStore, index: int, rows: list[Row], tensor: torch.Tensor, **meta_changes) -> None:
+    """Write a shard by hand, with a correct seal unless `meta_changes` says otherwise."""
+    from dataclasses import asdict
+
+    from models.files import write_tensors
+    from probes.shards import FORMAT, _sha
+
+    text = "".join(json.dumps(r.to_json(), sort_keys=True) + "\n" for r in rows)
+    (store.root / f"shard-{index:05d}.jsonl").write_text(text)
+    meta = {"format": FORMAT, **asdict(store.key), "index": str(index), "n_rows": str(len(rows)),
+            "rows_sha256": _sha(text), "info": "{}", **meta_changes}
+    write_tensors(store.root / f"shard-{index:05d}.safetensors", {"s": tensor}, meta)
+
+
+def test_nan_activations_are_refused_on_write_and_read(tmp_path):
+    store = _synthetic_store(tmp_path)
+    bad = torch.ones(3, 4)
+    bad[1, 2] = float("nan")
+    before = (store.root / "shard-00001.safetensors").read_bytes()
+    with pytest.raises(ShardError, match="site 's' holds NaN or infinite activations; nothing was written"):
+        store.write_shard(1, _rows(3), {"s": bad})
+    assert (store.root / "shard-00001.safetensors").read_bytes() == before
+    _forge(store, 1, _rows(3), bad)
+    with pytest.raises(ShardError, match=r"shard-00001\.safetensors: tensor 's' holds NaN or infinite values"):
+        store.read_shard(1)
+
+
+def test_row_count_must_match_the_tensors(tmp_path):
+    store = _synthetic_store(tmp_path)
+    _forge(store, 0, _rows(2), torch.zeros(5, 4))
+    with pytest.raises(ShardError, match=r"tensor 's' has shape \[5, 4\] but header field 'n_rows' says 2"):
+        store.read_shard(0)
+    _forge(store, 0, _rows(2), torch.zeros(2, 4), n_rows="7")
+    with pytest.raises(ShardError, match="has shape \\[2, 4\\] but header field 'n_rows' says 7"):
+        store.read_shard(0)
+    with pytest.raises(ShardError, match=r"site 's' has shape \(4, 4\), expected \[3, d_model\]"):
+        store.write_shard(0, _rows(3), {"s": torch.zeros(4, 4)})
+
+
+def test_garbled_rows_and_manifest_are_named(tmp_path):
+    from probes.shards import _sha
+
+    store = _synthetic_store(tmp_path)
+    text = '{"item": 0}\n'
+    _forge(store, 0, [], torch.zeros(1, 4), n_rows="1", rows_sha256=_sha(text))
+    (store.root / "shard-00000.jsonl").write_text(text)  # sealed, but not a row
+    with pytest.raises(ShardError, match=r"shard-00000\.jsonl line 1: .*lacks field\(s\) agent, question_id, round"):
+        store.read_shard(0)
+    manifest = store.root / "manifest.json"
+    body = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**body, "complete": "yes"}))
+    with pytest.raises(ShardError, match=r"manifest\.json field 'complete' is 'yes'"):
+        store.load()
+    manifest.write_text(json.dumps({**body, "n_shards": "6"}))
+    with pytest.raises(ShardError, match=r"manifest\.json field 'n_shards' is '6'"):
+        store.load()
+    manifest.write_text("[1, 2")
+    with pytest.raises(ShardError, match=r"manifest\.json: not valid JSON"):
+        store.load()
+
+
+def test_interrupted_shard_write_keeps_the_old_shard(tmp_path, monkeypatch):
+    import safetensors.torch
+
+    store = _synthetic_store(tmp_path)
+    before = {p.name: p.read_bytes() for p in store.root.iterdir()}
+
+    def crash(tensors, filename, metadata=None):
+        with open(filename, "wb") as f:
+            f.write(b"\x08\x00\x00\x00")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", crash)
+    with pytest.raises(OSError, match="disk full"):
+        store.write_shard(6, _rows(2), {"s": torch.zeros(2, 4)})
+    monkeypatch.undo()
+    after = {p.name: p.read_bytes() for p in store.root.iterdir()}
+    assert not [n for n in after if n.startswith(".")], "temporary files left behind"
+    assert {n: b for n, b in after.items() if n != "shard-00006.jsonl"} == before
+    assert not store.has_shard(6) and store.load().at("s").shape == (27, 4)
