@@ -3,10 +3,13 @@
 A `HookedModel` tokenizes (left padding, so every row's prompt ends at the same position), runs
 forward passes, reads activations at named sites (see `models.sites`) and generates. Interventions
 are installed with the `intervene` context manager, which always removes exactly what it installed,
-even when the body raises.
+even when the body raises or when contexts nest at one site.
+
+Arguments are checked once, at this boundary, against the batch about to run (positions inside each
+row, one alpha per row), so a bad value fails before any forward pass instead of steering nothing.
 
 Example:
-    >>> model = load("tiny", backend="hf")
+    >>> model = load("tiny-random", backend="hf")
     >>> acts = model.activations(["1+2*3 ="], sites=["blocks.1.hook_resid_post"], positions="last")
     >>> with model.intervene(Intervention("blocks.1.hook_resid_post", v, alpha=-4.0, positions="generated")):
     ...     out = model.generate(["1+2*3 ="], max_new_tokens=8)
@@ -16,21 +19,56 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+import math
+import operator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, SupportsIndex, TypeVar
 
 import torch
 from torch import Tensor
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from models.errors import InterventionError
+from models.errors import InterventionError, ModelsError
 from models.interventions import Intervention, ResolvedIntervention, apply_intervention
-from models.positions import CallState, Positions, chunk_coverage, position_mask, validate_positions
+from models.positions import CallState, Positions, check_positions_fit, chunk_coverage, position_mask, validate_positions
 from models.sites import Site, SiteLike, parse_site
 
 Inputs = str | Sequence[str] | Tensor
 Reduce = Literal["mean"] | None
+T = TypeVar("T")
+
+
+class CallError(ModelsError, ValueError):
+    """A `HookedModel` call argument that cannot run: empty or malformed inputs, sites, generation options."""
+
+
+def run_all(steps: Iterable[Callable[[], object]]) -> None:
+    """Run every cleanup step even if an earlier one raises, then re-raise the first error.
+
+    A cleanup that stops at its first failure leaves the later hooks installed, and a leaked hook
+    silently steers every later forward pass.
+    """
+    first: BaseException | None = None
+    for step in steps:
+        try:
+            step()
+        except BaseException as e:  # noqa: BLE001 -- re-raised below, after the other steps ran
+            first = first or e
+    if first is not None:
+        raise first
+
+
+def attach_all(makers: Iterable[Callable[[], T]], remove: Callable[[list[T]], None]) -> list[T]:
+    """Attach hooks all-or-nothing: if one fails, the ones already attached are removed before raising."""
+    handles: list[T] = []
+    try:
+        for make in makers:
+            handles.append(make())
+    except BaseException:
+        remove(handles)
+        raise
+    return handles
 
 
 @dataclass(frozen=True)
@@ -69,6 +107,36 @@ class Batch:
     def state(self) -> CallState:
         return CallState(prompt_len=self.input_ids.shape[1], pad=self.pad)
 
+    def check(self, vocab_size: int) -> None:
+        """Refuse batches the position logic would misread: not left-padded, empty rows, ids outside the vocabulary."""
+        ids, mask = self.input_ids, self.attention_mask
+        if not isinstance(ids, Tensor) or not isinstance(mask, Tensor):
+            raise CallError("Batch needs input_ids and attention_mask tensors")
+        if ids.ndim != 2 or ids.shape != mask.shape or ids.shape[0] == 0 or ids.shape[1] == 0:
+            raise CallError(
+                f"Batch input_ids {tuple(ids.shape)} and attention_mask {tuple(mask.shape)} must both be [batch, pos], non-empty"
+            )
+        _check_ids(ids, vocab_size)
+        if not bool(((mask == 0) | (mask == 1)).all()):
+            raise CallError("Batch attention_mask must hold only 0 and 1")
+        if bool((mask[:, 1:] < mask[:, :-1]).any()):  # a 1 followed by a 0: right padding or a hole
+            row = int((mask[:, 1:] < mask[:, :-1]).any(dim=1).nonzero()[0])
+            raise CallError(
+                f"Batch row {row} is not left-padded (a pad follows a real token); positions assume left padding, "
+                "so use model.tokenize() or pad on the left"
+            )
+        if bool((mask.sum(dim=1) == 0).any()):
+            raise CallError(f"Batch row {int((mask.sum(dim=1) == 0).nonzero()[0])} has no real token")
+
+
+def _check_ids(ids: Tensor, vocab_size: int) -> None:
+    if ids.dtype in (torch.bool,) or ids.is_floating_point() or ids.is_complex():
+        raise CallError(f"token ids must be an integer tensor, got dtype {ids.dtype}")
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        raise CallError(
+            f"token ids must lie in 0..{vocab_size - 1} (the vocabulary), got {int(ids.min())}..{int(ids.max())}"
+        )
+
 
 @dataclass
 class Generation:
@@ -100,7 +168,9 @@ class HookedModel(ABC):
         self.hf_model = hf_model
         self.tokenizer = tokenizer
         self.info = info
-        self._active: list[ResolvedIntervention] = []
+        # One entry per open `intervene` block, keyed by an object only that block holds, so nested
+        # blocks at one site (even with the same Intervention) remove exactly their own entry.
+        self._installed: dict[object, list[ResolvedIntervention]] = {}
         self._state: CallState | None = None
 
     def __repr__(self) -> str:
@@ -109,24 +179,62 @@ class HookedModel(ABC):
 
     # ----------------------------------------------------------------- inputs
     @property
+    def _active(self) -> list[ResolvedIntervention]:
+        """Every installed intervention, outermost block first (the order hooks run in)."""
+        return [r for resolved in self._installed.values() for r in resolved]
+
+    @property
     def device(self) -> torch.device:
         return next(self.hf_model.parameters()).device
 
     def tokenize(self, inputs: Inputs, add_special_tokens: bool = True) -> Batch:
         """Tokenize text (or wrap token ids) into a left-padded `Batch` on the model's device."""
         if isinstance(inputs, Tensor):
+            if inputs.ndim not in (1, 2) or inputs.numel() == 0:
+                raise CallError(f"token ids must be a non-empty [pos] or [batch, pos] tensor, got shape {tuple(inputs.shape)}")
+            _check_ids(inputs, self.info.vocab_size)
             ids = inputs.unsqueeze(0) if inputs.ndim == 1 else inputs
-            return Batch(ids.to(self.device), torch.ones_like(ids).to(self.device))
+            return self._fits_context(Batch(ids.to(self.device), torch.ones_like(ids).to(self.device)))
+        if isinstance(inputs, Batch):
+            raise CallError("tokenize() got a Batch, which is already tokenized; pass it to forward/activations/generate")
+        if not isinstance(inputs, (str, Sequence)):
+            raise CallError(f"inputs must be a str, a list of str or a tensor of token ids, got {type(inputs).__name__}")
         texts = [inputs] if isinstance(inputs, str) else list(inputs)
         if not texts:
-            raise ValueError("inputs is empty; pass at least one prompt")
+            raise CallError("inputs is empty; pass at least one prompt")
+        if not all(isinstance(t, str) for t in texts):
+            bad = next(i for i, t in enumerate(texts) if not isinstance(t, str))
+            raise CallError(f"inputs[{bad}] is a {type(texts[bad]).__name__}, not a str")
         self.tokenizer.padding_side = "left"
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=add_special_tokens)
-        if enc["input_ids"].shape[1] > self.info.n_ctx:
-            raise ValueError(
-                f"a prompt has {enc['input_ids'].shape[1]} tokens but the model's context is {self.info.n_ctx}"
+        if enc["input_ids"].shape[1] == 0:
+            raise CallError("every prompt tokenized to zero tokens; pass non-empty text or add_special_tokens=True")
+        return self._fits_context(Batch(enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device)))
+
+    def _fits_context(self, batch: Batch, new_tokens: int = 0) -> Batch:
+        n = batch.input_ids.shape[1]
+        if n + new_tokens > self.info.n_ctx:
+            raise CallError(
+                f"a prompt has {n} tokens but the model's context is {self.info.n_ctx}"
+                if new_tokens == 0
+                else f"prompt ({n} tokens) + max_new_tokens ({new_tokens}) exceeds the model's context of "
+                f"{self.info.n_ctx} tokens"
             )
-        return Batch(enc["input_ids"].to(self.device), enc["attention_mask"].to(self.device))
+        return batch
+
+    def _batch(self, inputs: Inputs | Batch) -> Batch:
+        """The call's `Batch`: tokenized text, or a caller-built one checked for left padding."""
+        if isinstance(inputs, Batch):
+            inputs.check(self.info.vocab_size)
+            return self._fits_context(inputs)
+        return self.tokenize(inputs)
+
+    def _check_active(self, batch: Batch, horizon: int) -> None:
+        """Once per call: every installed intervention fits this batch (alpha rows, positions in range)."""
+        lengths = batch.lengths
+        for r in self._active:
+            r.spec.check_batch(len(lengths))
+            check_positions_fit(r.spec.positions, lengths, horizon, what=f"intervention at {r.site}")
 
     def chat_prompt(self, user: str, system: str | None = None) -> str:
         """Format one user turn (and optional system line) with the tokenizer's chat template, if any."""
@@ -145,7 +253,8 @@ class HookedModel(ABC):
     @torch.no_grad()
     def forward(self, inputs: Inputs | Batch) -> Tensor:
         """Logits ``[batch, pos, vocab]`` with the active interventions applied."""
-        batch = inputs if isinstance(inputs, Batch) else self.tokenize(inputs)
+        batch = self._batch(inputs)
+        self._check_active(batch, horizon=0)
         with self._call(batch):
             logits, _ = self._forward(batch, [])
         return logits
@@ -163,11 +272,18 @@ class HookedModel(ABC):
         Returns ``[batch, n_selected, d_model]`` per site (``[batch, d_model]`` with ``reduce="mean"``).
         Reads see the interventions active at the time (record inside `intervene` to read steered values).
         """
-        batch = inputs if isinstance(inputs, Batch) else self.tokenize(inputs)
+        if isinstance(sites, (str, Site, tuple)) and _looks_like_one_site(sites) or not isinstance(sites, Iterable):
+            raise CallError(f"sites must be a list of site names, got {sites!r}; wrap one site in a list")
+        sites = list(sites)
+        if not sites:
+            raise CallError("sites is empty; name at least one site, e.g. 'blocks.0.hook_resid_post'")
+        if reduce not in (None, "mean"):
+            raise CallError(f"reduce={reduce!r} is not known; use None (every selected token) or 'mean'")
         validate_positions(positions)
         requests = [_ReadRequest(self.site(s), positions, reduce) for s in sites]
-        if not requests:
-            raise ValueError("sites is empty; name at least one site, e.g. 'blocks.0.hook_resid_post'")
+        batch = self._batch(inputs)
+        check_positions_fit(positions, batch.lengths, what="activations(positions=...)")
+        self._check_active(batch, horizon=0)
         with self._call(batch):
             _, recorded = self._forward(batch, requests)
         return {str(r.site): recorded[r.site] for r in requests}
@@ -183,16 +299,15 @@ class HookedModel(ABC):
         seed: int | None = None,
         stop_token_ids: Sequence[int] | None = None,
     ) -> Generation:
-        """Greedy (default) or sampled continuation with the active interventions applied at every step."""
-        if max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
-        batch = inputs if isinstance(inputs, Batch) else self.tokenize(inputs)
-        if batch.input_ids.shape[1] + max_new_tokens > self.info.n_ctx:
-            raise ValueError(
-                f"prompt ({batch.input_ids.shape[1]} tokens) + max_new_tokens ({max_new_tokens}) exceeds "
-                f"the model's context of {self.info.n_ctx} tokens"
-            )
-        stops = list(stop_token_ids) if stop_token_ids else [self.tokenizer.eos_token_id]
+        """Greedy (default) or sampled continuation with the active interventions applied at every step.
+
+        An installed int position k >= 0 may name a token still to be generated, so positions are
+        checked against each row's prompt length + `max_new_tokens` here.
+        """
+        _check_generate_options(max_new_tokens, do_sample, temperature, top_p, seed)
+        stops = self._stop_ids(stop_token_ids)
+        batch = self._fits_context(self._batch(inputs), max_new_tokens)
+        self._check_active(batch, horizon=max_new_tokens)
         options = dict(
             max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature, top_p=top_p, stop_ids=stops
         )
@@ -215,28 +330,35 @@ class HookedModel(ABC):
             texts.append(self.tokenizer.decode(body, skip_special_tokens=False))
         return Generation(texts, new_ids, batch.lengths, sequences.cpu())
 
+    def _stop_ids(self, stop_token_ids: Sequence[int] | None) -> list[int]:
+        """The ids that end a row: as given, or the tokenizer's EOS when none (or an empty list) is given."""
+        if stop_token_ids is None or (isinstance(stop_token_ids, Sequence) and len(stop_token_ids) == 0):
+            return [self.tokenizer.eos_token_id]
+        if isinstance(stop_token_ids, (str, bytes)) or not isinstance(stop_token_ids, Iterable):
+            raise CallError(f"stop_token_ids must be a list of token ids, got {stop_token_ids!r}")
+        return [_token_id("stop_token_ids", t, self.info.vocab_size) for t in stop_token_ids]
+
     # ----------------------------------------------------------------- interventions
     @contextlib.contextmanager
     def intervene(self, *interventions: Intervention) -> Iterator[list[Intervention]]:
-        """Install interventions for the duration of the block; they are removed even on exceptions."""
-        resolved = [iv.resolve(self.info.n_layers, self.info.d_model) for iv in interventions]
-        if not resolved:
+        """Install interventions for the duration of the block; they are removed even on exceptions.
+
+        Blocks nest, also at one site and with the same `Intervention` object: each block removes
+        exactly what it installed, keyed by a handle only it holds (never by comparing tensors).
+        """
+        if not interventions:
             raise InterventionError("intervene() needs at least one Intervention")
+        for i, iv in enumerate(interventions):
+            if not isinstance(iv, Intervention):
+                raise InterventionError(f"intervene() argument {i} is a {type(iv).__name__}, not an Intervention")
+        resolved = [iv.resolve(self.info.n_layers, self.info.d_model) for iv in interventions]
+        handle = object()
         token = self._install(resolved)  # all-or-nothing: a failed install leaves nothing behind
-        self._active.extend(resolved)
+        self._installed[handle] = resolved
         try:
             yield list(interventions)
         finally:
-            for r in resolved:
-                self._active.remove(r)
-            self._uninstall(token)
-
-    def _apply_all(self, site: Site, h: Tensor) -> Tensor:
-        """Apply every active intervention at `site` to a chunk ``[batch, pos, d_model]``."""
-        for r in self._active:
-            if r.site == site:
-                h = apply_at(r.spec, h, self._current_state(h))
-        return h
+            run_all([lambda: self._installed.pop(handle, None), lambda: self._uninstall(token)])
 
     def _steer_fn(self, spec: Any) -> Callable[[Tensor], Tensor]:
         """A hook body that applies one intervention; a factory, so each hook binds its own `spec`."""
@@ -253,22 +375,28 @@ class HookedModel(ABC):
         return read
 
     def _current_state(self, h: Tensor) -> CallState:
-        if self._state is None:  # a direct call on the wrapped module, outside our API
-            self._state = CallState(prompt_len=h.shape[1], pad=torch.zeros(h.shape[0], dtype=torch.long))
-            self._state.advance(h.shape[1])
+        if self._state is None:
+            # A direct call on the wrapped module, outside our API: treat the chunk as a whole unpadded
+            # sequence, and keep nothing, so no later call inherits this one's positions.
+            state = CallState(prompt_len=h.shape[1], pad=torch.zeros(h.shape[0], dtype=torch.long))
+            state.advance(h.shape[1])
+            return state
         return self._state
 
     @contextlib.contextmanager
     def _call(self, batch: Batch) -> Iterator[CallState]:
         """Own the position state of one forward/generate call."""
         previous = self._state
-        self._state = batch.state()
-        token = self._begin_call()
+        self._state = state = batch.state()
         try:
-            yield self._state
-        finally:
-            self._end_call(token)
+            token = self._begin_call()
+        except BaseException:
             self._state = previous
+            raise
+        try:
+            yield state
+        finally:
+            run_all([lambda: self._end_call(token), lambda: setattr(self, "_state", previous)])
 
     def _begin_call(self) -> Any:
         """Backends that hook modules install their position tracker here (see `CallState.advance`)."""
@@ -297,11 +425,52 @@ class HookedModel(ABC):
 
 def apply_at(iv: Intervention, h: Tensor, state: CallState) -> Tensor:
     """Apply one intervention to a chunk, resolving its positions against the call's state."""
+    iv.count.record(h.shape[1])
     covered = chunk_coverage(iv.positions, state)
     if covered is False:
-        iv.fired.append(h.shape[1])
         return h
     return apply_intervention(h, iv, None if covered else position_mask(iv.positions, state, h.shape[1]))
+
+
+def _check_generate_options(
+    max_new_tokens: object, do_sample: object, temperature: object, top_p: object, seed: object
+) -> None:
+    """Generation options with their valid ranges; HF would otherwise fail deep inside `generate` or loop on."""
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+        raise CallError(f"max_new_tokens must be an int >= 1, got {max_new_tokens!r}")
+    if not isinstance(do_sample, bool):
+        raise CallError(f"do_sample must be True or False, got {do_sample!r}")
+    t, p = _number("temperature", temperature), _number("top_p", top_p)
+    # Greedy decoding ignores both, so their ranges matter only when sampling (temperature=0 is a common greedy idiom).
+    if do_sample and not (math.isfinite(t) and t > 0):
+        raise CallError(f"temperature must be a finite number > 0 when sampling, got {temperature!r}")
+    if do_sample and not 0 < p <= 1:
+        raise CallError(f"top_p must be in (0, 1] when sampling, got {top_p!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise CallError(f"seed must be None or an int >= 0, got {seed!r}")
+
+
+def _looks_like_one_site(sites: object) -> bool:
+    """``"blocks.1.hook_resid_post"``, a `Site` or ``("resid_post", 1)`` is one site, not a list of them."""
+    return not isinstance(sites, tuple) or (len(sites) == 2 and isinstance(sites[0], str) and isinstance(sites[1], int))
+
+
+def _token_id(name: str, value: object, vocab_size: int) -> int:
+    t = -1
+    if isinstance(value, SupportsIndex) and not isinstance(value, bool):  # numpy/tensor ints yes, floats no
+        try:
+            t = operator.index(value)
+        except TypeError:  # a float or multi-element tensor
+            pass
+    if not 0 <= t < vocab_size:
+        raise CallError(f"{name} holds {value!r}; token ids are ints in 0..{vocab_size - 1}")
+    return t
+
+
+def _number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CallError(f"{name} must be a number, got {value!r}")
+    return float(value)
 
 
 def select(h: Tensor, mask: Tensor, reduce: Reduce, site: Site) -> Tensor:

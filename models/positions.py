@@ -25,6 +25,7 @@ Specs:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Union
@@ -40,14 +41,51 @@ NAMED_POSITIONS: tuple[str, ...] = ("all", "prompt", "generated", "response", "l
 
 @dataclass(frozen=True)
 class Spans:
-    """Per-row token spans ``[(start, end), ...]`` (end exclusive), in the row's unpadded indices."""
+    """Per-row token spans ``[(start, end), ...]`` (end exclusive), in the row's unpadded indices.
+
+    A row may have no spans (nothing is written there; a read of it fails). Each span must satisfy
+    ``0 <= start < end``: an empty or reversed span is a bug in whoever built it, not a no-op.
+    """
 
     rows: tuple[tuple[tuple[int, int], ...], ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.rows, (str, bytes)) or not isinstance(self.rows, Sequence):
+            raise InterventionError(f"Spans rows must be a sequence of per-row span lists, got {type(self.rows).__name__}")
+        if len(self.rows) == 0:
+            raise InterventionError("Spans has no rows; give one (possibly empty) span list per batch row")
+        # Stored as tuples, so a Spans built from lists is still hashable and immutable.
+        object.__setattr__(self, "rows", tuple(tuple(_span(i, s) for s in _row(i, r)) for i, r in enumerate(self.rows)))
 
     @classmethod
     def single(cls, spans: Sequence[tuple[int, int]]) -> "Spans":
         """One span per row: ``Spans.single([(3, 9), (2, 5)])``."""
-        return cls(tuple(((int(s), int(e)),) for s, e in spans))
+        return cls(tuple((span,) for span in spans))
+
+
+def _is_int(x: object) -> bool:
+    """A real integer index: bools are ints to Python but never a position someone meant."""
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _row(i: int, row: object) -> Sequence:
+    if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
+        raise InterventionError(f"Spans row {i} must be a list of (start, end) pairs, got {row!r}")
+    return row
+
+
+def _span(i: int, span: object) -> tuple[int, int]:
+    if isinstance(span, (str, bytes)) or not isinstance(span, Sequence) or len(span) != 2:
+        raise InterventionError(f"Spans row {i}: {span!r} is not a (start, end) pair")
+    try:  # operator.index takes numpy and 0-d tensor ints but refuses floats (3.5 is no token)
+        start, end = (operator.index(x) for x in span if not isinstance(x, bool))
+    except (TypeError, ValueError):
+        raise InterventionError(f"Spans row {i}: span {tuple(span)!r} must hold two ints") from None
+    if not 0 <= start < end:
+        raise InterventionError(
+            f"Spans row {i}: span ({start}, {end}) is empty or negative; need 0 <= start < end (end exclusive)"
+        )
+    return (start, end)
 
 
 @dataclass(frozen=True)
@@ -58,6 +96,11 @@ class AgentSpan:
     close_ids: tuple[int, ...]
 
     def __post_init__(self) -> None:
+        for name in ("open_ids", "close_ids"):
+            ids = getattr(self, name)
+            if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence) or not all(_is_int(t) and t >= 0 for t in ids):
+                raise InterventionError(f"AgentSpan {name} must be a sequence of token ids (ints >= 0), got {ids!r}")
+            object.__setattr__(self, name, tuple(ids))
         if not self.open_ids:
             raise InterventionError("AgentSpan needs at least one opening token id")
         if set(self.open_ids) & set(self.close_ids):
@@ -93,14 +136,47 @@ def validate_positions(positions: Positions) -> Positions:
                 f"positions={positions!r} is not known; use one of {', '.join(NAMED_POSITIONS)}, "
                 "an int, a list of ints or Spans"
             )
-    elif isinstance(positions, (Spans, AgentSpan, int)):
+    elif isinstance(positions, (Spans, AgentSpan)) or _is_int(positions):
         pass
-    elif isinstance(positions, Sequence) and all(isinstance(p, int) for p in positions):
+    elif isinstance(positions, Sequence) and all(_is_int(p) for p in positions):
         if len(positions) == 0:
             raise InterventionError("positions=[] selects nothing; pass at least one index")
     else:
         raise InterventionError(f"positions={positions!r} is not a positions spec")
     return positions
+
+
+def check_positions_fit(positions: Positions, lengths: Sequence[int], horizon: int = 0, what: str = "positions") -> None:
+    """Refuse indices that cannot select a token of this batch, before any forward pass runs.
+
+    `lengths` are the rows' real (unpadded) prompt lengths; `horizon` is how many tokens generation
+    may append (0 for a forward pass or a read). A k >= 0 may name a token up to ``length + horizon``;
+    a k < 0 counts back from the prompt's end, so it must satisfy ``-k <= length``; a span's end may
+    reach ``length + horizon``. Otherwise the index would silently steer or read nothing.
+    """
+    if isinstance(positions, str) or isinstance(positions, AgentSpan):
+        return
+    if isinstance(positions, Spans):
+        if len(positions.rows) != len(lengths):
+            raise InterventionError(f"{what}: Spans has {len(positions.rows)} rows but the batch has {len(lengths)}")
+        for i, (spans, n) in enumerate(zip(positions.rows, lengths)):
+            for start, end in spans:
+                if end > n + horizon:
+                    raise InterventionError(
+                        f"{what}: Spans row {i} span ({start}, {end}) ends past the row's {_extent(n, horizon)}"
+                    )
+        return
+    for k in [positions] if _is_int(positions) else list(positions):  # type: ignore[arg-type]
+        for i, n in enumerate(lengths):
+            if k >= n + horizon or -k > n:
+                valid = f"-{n}..{n + horizon - 1}"
+                raise InterventionError(
+                    f"{what}: position {k} is outside row {i}'s {_extent(n, horizon)} (valid: {valid})"
+                )
+
+
+def _extent(n: int, horizon: int) -> str:
+    return f"{n} tokens" if horizon == 0 else f"{n} prompt tokens + {horizon} new tokens"
 
 
 def chunk_coverage(positions: Positions, state: CallState) -> bool | None:

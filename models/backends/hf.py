@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
 from models.architecture import find_blocks, sublayer_name
-from models.hooked import Batch, HookedModel, ModelInfo, _ReadRequest
+from models.hooked import Batch, HookedModel, ModelInfo, _ReadRequest, attach_all, run_all
 from models.sites import Site
 
 Transform = Callable[[Tensor], Tensor]
@@ -63,24 +63,19 @@ class HFHookedModel(HookedModel):
         token.remove()
 
     def _install(self, resolved: list) -> list[RemovableHandle]:
-        handles: list[RemovableHandle] = []
-        try:
-            for r in resolved:
-                # A factory binds `r` per hook; a closure in the loop body would share the loop variable.
-                handles.append(self._hook(r.site, self._steer_fn(r.spec)))
-        except BaseException:
-            self._uninstall(handles)
-            raise
-        return handles
+        # `_steer_fn` is a factory, so each hook binds its own spec (a loop closure would share the variable).
+        return attach_all([self._maker(r.site, self._steer_fn(r.spec)) for r in resolved], self._uninstall)
+
+    def _maker(self, site: Site, transform: Transform) -> Callable[[], RemovableHandle]:
+        return lambda: self._hook(site, transform)
 
     def _uninstall(self, token: list[RemovableHandle]) -> None:
-        for handle in token:
-            handle.remove()
+        run_all(handle.remove for handle in token)
 
     # ----------------------------------------------------------------- running
     def _forward(self, batch: Batch, reads: list[_ReadRequest]) -> tuple[Tensor, dict[Site, Tensor]]:
         recorded: dict[Site, Tensor] = {}
-        handles = [self._hook(r.site, self._read_fn(r, recorded)) for r in reads]
+        handles = attach_all([self._maker(r.site, self._read_fn(r, recorded)) for r in reads], self._uninstall)
         try:
             out = self.hf_model(
                 input_ids=batch.input_ids,
@@ -89,8 +84,7 @@ class HFHookedModel(HookedModel):
                 use_cache=False,
             )
         finally:
-            for handle in handles:
-                handle.remove()
+            self._uninstall(handles)
         return out.logits, recorded
 
     def _generate(self, batch: Batch, **options: Any) -> Tensor:

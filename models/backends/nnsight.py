@@ -2,13 +2,16 @@
 
 nnsight requires a trace to touch modules in execution order, so every read and edit of a call is
 sorted by (layer, block input, attention, MLP, block output) before the body runs. Decode steps are
-addressed with a bounded ``tracer.iter[:n]`` (an unbounded ``tracer.all()`` never returns).
+addressed with a bounded ``tracer.iter[:n]`` (an unbounded ``tracer.all()`` never returns). When every
+row stops early the loop is cut short and the statements after it never run, so the result is saved
+in a second invoke, which runs whatever the loop did.
 ``remote=`` is passed through to every trace, so NDIF-hosted models work the same way
 (``remote="local"`` runs the same serialisation path offline).
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -65,11 +68,8 @@ class NNsightHookedModel(HookedModel):
         envoy = block if site.name in ("resid_pre", "resid_post") else getattr(
             block, self._attn if site.name == "attn_out" else self._mlp
         )
-        if site.name == "resid_pre":
-            h = envoy.input
-        else:
-            out = envoy.output
-            h = out[0] if isinstance(out, tuple) else out
+        out: Any = envoy.input if site.name == "resid_pre" else envoy.output
+        h = out[0] if isinstance(out, tuple) else out
         state = self._state
         assert state is not None  # set by HookedModel._call
         edited = h
@@ -77,12 +77,11 @@ class NNsightHookedModel(HookedModel):
             if r.site == site:
                 edited = apply_at(r.spec, edited, state)
         if edited is not h:
+            new = (edited, *out[1:]) if isinstance(out, tuple) else edited
             if site.name == "resid_pre":
-                envoy.input = edited
-            elif isinstance(out, tuple):
-                envoy.output = (edited, *out[1:])
+                envoy.input = new
             else:
-                envoy.output = edited
+                envoy.output = new
         for r in reads:
             if r.site == site:
                 sink[site] = select(edited, position_mask(r.positions, state, h.shape[1]), r.reduce, site)
@@ -116,23 +115,27 @@ class NNsightHookedModel(HookedModel):
         state = self._state
         assert state is not None
         inputs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
-        with self.nn.generate(
-            inputs,
-            max_new_tokens=n_steps,
-            do_sample=options["do_sample"],
-            eos_token_id=options["stop_ids"],
-            pad_token_id=pad_id,
-            **sampling,
-            **self._trace_kwargs(),
-        ) as tracer:
-            if sites:
-                embed = self._embedding()
-                for step in tracer.iter[:n_steps]:
-                    # the embedding runs before every block, so reading its input keeps execution order
-                    state.advance(prompt_len if step == 0 else 1, embed.input)
-                    for site in sites:
-                        self._visit(site, [], {})
-            ids = tracer.result.save()
+        with warnings.catch_warnings():
+            # nnsight warns when a bounded loop outruns a generation that stopped early; that is expected here.
+            warnings.filterwarnings("ignore", message=".*was never reached: the loop asked for a step")
+            with self.nn.generate(
+                max_new_tokens=n_steps,
+                do_sample=options["do_sample"],
+                eos_token_id=options["stop_ids"],
+                pad_token_id=pad_id,
+                **sampling,
+                **self._trace_kwargs(),
+            ) as tracer:
+                with tracer.invoke(inputs):
+                    if sites:
+                        embed = self._embedding()
+                        for step in tracer.iter[:n_steps]:
+                            # the embedding runs before every block, so reading its input keeps execution order
+                            state.advance(prompt_len if step == 0 else 1, embed.input)
+                            for site in sites:
+                                self._visit(site, [], {})
+                with tracer.invoke():  # runs even when the loop above was cut short by an early stop
+                    ids = tracer.result.save()
         return torch.as_tensor(ids)
 
     def _install(self, resolved: list) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from models.hooked import Batch, HookedModel, ModelInfo, _ReadRequest
+from models.hooked import Batch, HookedModel, ModelInfo, _ReadRequest, attach_all, run_all
 from models.sites import Site
 
 Transform = Callable[[Tensor], Tensor]
@@ -42,12 +42,13 @@ class TLHookedModel(HookedModel):
         point = self.bridge.hook_dict[name]
         return point, point.add_hook(lambda activation, hook: transform(activation))
 
+    def _maker(self, name: str, transform: Transform) -> Callable[[], _Handle]:
+        return lambda: self._hook(name, transform)
+
     @staticmethod
     def _remove(handles: list[_Handle]) -> None:
-        for point, handle in handles:
-            handle.hook.remove()
-            if handle in point.fwd_hooks:
-                point.fwd_hooks.remove(handle)
+        """Remove exactly these handles, by identity (TL's `remove_hooks` would also drop an outer block's)."""
+        run_all(lambda p=point, h=handle: _drop(p, h) for point, handle in handles)
 
     def _begin_call(self) -> list[_Handle]:
         def track(ids: Tensor) -> Tensor:
@@ -61,21 +62,14 @@ class TLHookedModel(HookedModel):
         self._remove(token)
 
     def _install(self, resolved: list) -> list[_Handle]:
-        handles: list[_Handle] = []
-        try:
-            for r in resolved:
-                handles.append(self._hook(str(r.site), self._steer_fn(r.spec)))
-        except BaseException:
-            self._remove(handles)
-            raise
-        return handles
+        return attach_all([self._maker(str(r.site), self._steer_fn(r.spec)) for r in resolved], self._remove)
 
     def _uninstall(self, token: list[_Handle]) -> None:
         self._remove(token)
 
     def _forward(self, batch: Batch, reads: list[_ReadRequest]) -> tuple[Tensor, dict[Site, Tensor]]:
         recorded: dict[Site, Tensor] = {}
-        handles = [self._hook(str(r.site), self._read_fn(r, recorded)) for r in reads]
+        handles = attach_all([self._maker(str(r.site), self._read_fn(r, recorded)) for r in reads], self._remove)
         try:
             logits = self.bridge(batch.input_ids, attention_mask=batch.attention_mask, return_type="logits")
         finally:
@@ -95,3 +89,12 @@ class TLHookedModel(HookedModel):
             verbose=False,
             **sampling,
         )
+
+
+def _drop(point: Any, handle: Any) -> None:
+    """Detach one LensHandle from its hook point: the torch hook first, then TL's own record of it."""
+    try:
+        handle.hook.remove()
+    finally:
+        kept = [h for h in point.fwd_hooks if h is not handle]
+        point.fwd_hooks[:] = kept

@@ -49,7 +49,8 @@ def test_steered_generation_matches_hf(tiny_models, backend):
     with tiny_models[backend].intervene(iv):
         got = tiny_models[backend].generate(PROMPTS, max_new_tokens=12)
     assert got.new_token_ids == ref.new_token_ids
-    assert len(iv.fired) == 12  # prefill + one call per later decode step
+    prompt_len = tiny_models[backend].tokenize(PROMPTS).input_ids.shape[1]
+    assert (iv.n_calls, iv.n_tokens) == (12, prompt_len + 11)  # prefill + one length-1 call per later decode step
 
 
 def test_batched_equals_unbatched(tiny_hf):

@@ -40,7 +40,7 @@ def test_nonzero_alpha_changes_logits_and_the_hook_fires(tiny_models, backend):
     iv = Intervention(SITE, _vec(), alpha=4.0)
     with model.intervene(iv):
         steered = model.forward(PROMPTS)
-    assert iv.fired == [model.tokenize(PROMPTS).input_ids.shape[1]]
+    assert (iv.n_calls, iv.n_tokens) == (1, model.tokenize(PROMPTS).input_ids.shape[1])
     assert not torch.allclose(steered, base)
 
 
@@ -113,7 +113,8 @@ def test_generated_positions_only_touch_decode_steps(tiny_hf):
     with tiny_hf.intervene(iv):
         steered = tiny_hf.generate(PROMPTS, max_new_tokens=6)
     prompt_len = tiny_hf.tokenize(PROMPTS).input_ids.shape[1]
-    assert iv.fired[0] == prompt_len and set(iv.fired[1:]) == {1}
+    # one prefill call over the prompt, then one length-1 call per decode step (5 of them for 6 new tokens)
+    assert (iv.n_calls, iv.n_tokens) == (6, prompt_len + 5)
     # the first new token is predicted from the (unsteered) prompt, so it cannot change
     assert [ids[0] for ids in steered.new_token_ids] == [ids[0] for ids in base.new_token_ids]
     assert steered.new_token_ids != base.new_token_ids
