@@ -253,14 +253,44 @@ def _expected(skeleton: torch.nn.Module) -> tuple[dict[str, tuple[int, ...]], li
 
 
 def _field_for(name: str, want: tuple[int, ...], got: tuple[int, ...], config: Any) -> str:
-    """The config field most likely responsible for a weight's shape disagreeing with the file."""
-    if ("embed" in name or "lm_head" in name or "wte" in name) and want[:1] != got[:1]:
-        return f"vocab_size={getattr(config, 'vocab_size', '?')}"
-    dims = {d for d, g in zip(want, got) if d != g} if len(want) == len(got) else set(want)
-    for field in ("hidden_size", "intermediate_size"):
-        if getattr(config, field, None) in dims:
-            return f"{field}={getattr(config, field)}"
-    return "num_attention_heads / num_key_value_heads / head_dim"
+    """The config field(s) most likely responsible for a weight's shape disagreeing with the file."""
+    def show(*fields: str) -> str:
+        return ", ".join(f"{f}={getattr(config, f)}" for f in fields if getattr(config, f, None) is not None)
+
+    differing = {w for w, g in zip(want, got) if w != g} if len(want) == len(got) else set(want)
+    module = name.rsplit(".", 2)[-2] if name.count(".") >= 1 else name
+    if "norm" in module or "ln" in module:
+        return show("hidden_size")
+    if any(k in name for k in ("embed", "lm_head", "wte")) and want[:1] != got[:1]:
+        return show("vocab_size")
+    if any(k in name for k in ("attn", "attention")):
+        return show("hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim")
+    if getattr(config, "intermediate_size", None) in differing:
+        return show("intermediate_size")
+    return show("hidden_size") or "the size fields"
+
+
+def _check_tied(folder: Path, config: Any, groups: list[set[str]], found: dict[str, tuple[tuple[int, ...], Path]]) -> None:
+    """Weights the config ties (one tensor under several names) must be equal when the file stores them twice.
+
+    transformers silently unties them otherwise, so the model would not be the one the config describes.
+    """
+    from safetensors import safe_open
+
+    for group in groups:
+        stored = sorted(group & found.keys())
+        if len(stored) < 2:
+            continue
+        with _named(folder, "reading tied weights"):
+            tensors = []
+            for name in stored:
+                with safe_open(str(found[name][1]), framework="pt") as f:
+                    tensors.append(f.get_tensor(name))
+        if any(t.shape != tensors[0].shape or not torch.equal(t, tensors[0]) for t in tensors[1:]):
+            raise CheckpointError(
+                f"{folder / 'config.json'}: tie_word_embeddings={getattr(config, 'tie_word_embeddings', None)} ties "
+                f"{' and '.join(stored)}, but {found[stored[0]][1].name} stores them with different values; set "
+                "tie_word_embeddings to false (or restore the config.json saved with these weights)")
 
 
 def check_weights_match_config(folder: Path, config: Any, skeleton: torch.nn.Module) -> None:
@@ -285,6 +315,7 @@ def check_weights_match_config(folder: Path, config: Any, skeleton: torch.nn.Mod
                 f"{cfg_path}: weight {name!r} in {path.name} has shape {list(shape)} but config.json "
                 f"({_field_for(name, want[name], shape, config)}) makes it {list(want[name])}; the config and the "
                 "weights belong to different checkpoints")
+    _check_tied(folder, config, groups, found)
     missing = sorted(min(g) for g in groups if not g & found.keys())
     unexpected = sorted(n for n in found if n not in want)
     if missing or unexpected:
