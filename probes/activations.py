@@ -19,12 +19,21 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from models.debate.vocab import MALICIOUS_PERSONAS
+from models.sites import parse_site
 from probes.errors import ProbeError
 
 if TYPE_CHECKING:
     from jaxtyping import Float
 
-MALICIOUS_TRAITS: frozenset[str] = frozenset({"evil", "hallucinating"})
+MALICIOUS_TRAITS = MALICIOUS_PERSONAS
+
+_ANY_DEPTH = 1 << 30  # site names are read without a model at hand; collected ones are never negative
+
+
+def site_layer(site: str) -> int:
+    """The block index of a site name (``blocks.3.hook_resid_post`` -> 3), read by the one site parser."""
+    return parse_site(site, _ANY_DEPTH).layer
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,7 @@ class Row:
     round: int
     agent: int
     label: str = ""  # persona, e.g. "chain_of_thought", "evil"
-    trait: str = "neutral"  # "neutral", "ethical", "evil", "honest", "hallucinating"
+    trait: str = "neutral"  # a turn trait: models.debate.vocab.TURN_TRAITS
     kind: str = "turn"
     response_agent: int = 0  # eq3 rows: whose response follows the context; else == agent
     n_tokens: int = 0  # tokens the value was read from (1 for a single position)
@@ -112,7 +121,7 @@ class ActivationSet:
 
     @property
     def layers(self) -> list[int]:
-        return [int(s.split(".")[1]) for s in self.values]
+        return [site_layer(s) for s in self.values]
 
     @property
     def d_model(self) -> int:

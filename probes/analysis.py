@@ -20,7 +20,7 @@ from typing import Any
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from probes.activations import ActivationSet
+from probes.activations import ActivationSet, site_layer
 from probes.contrasts import eq3_directions, own_turn_directions
 from probes.direction import Direction, Subspace
 from probes.directions import agent_directions
@@ -48,7 +48,7 @@ class LayerAnalysis:
 
     @property
     def layer(self) -> int:
-        return int(self.site.split(".")[1])
+        return site_layer(self.site)
 
     def subspaces(self) -> dict[str, Subspace]:
         """Joint and per-agent PCA subspaces, plus the span of the agent directions (``"agents"``)."""

@@ -31,6 +31,7 @@ import torch
 from models.debate.format import Span, Transcript, render, sft_prompt
 from models.debate.prompts import persona_chats
 from models.debate.tokens import char_to_token_span
+from models.debate.vocab import DEBATE_TRAITS, PERSONA_TRAIT, DebateTrait
 from models.hooked import HookedModel
 from probes.activations import ActivationSet, Row
 from probes.batching import Input, Read
@@ -40,9 +41,7 @@ from probes.directions import contrast_direction, to_direction
 from probes.errors import ProbeError
 
 ResponseMode = Literal["last", "turn_mean"]
-Trait = Literal["evil", "hallucination"]
-PERSONA_TRAIT: dict[str, str] = {"evil": "evil", "helpful": "ethical", "hallucinating": "hallucinating",
-                                 "honest": "honest"}
+Trait = DebateTrait
 
 
 # ----------------------------------------------------------------- paper Eq. 3
@@ -154,7 +153,7 @@ def system_prompt_inputs(item: int, question: str, model: HookedModel, trait: Tr
 
 def system_prompt_source(questions: Sequence[str], trait: Trait, position: int = -2) -> Source:
     """Paper §7.2 base-model contrast: each question under the malicious and the benign persona prompt."""
-    if trait not in ("evil", "hallucination"):
+    if trait not in DEBATE_TRAITS:
         raise ProbeError(f"trait must be 'evil' or 'hallucination', got {trait!r}")
     data = hashlib.sha256(json.dumps([trait, list(questions)]).encode()).hexdigest()[:16]
     return Source("system_prompt", str(position), list(questions),

@@ -22,7 +22,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from probes.activations import ActivationSet
+from probes.activations import ActivationSet, site_layer
 from probes.errors import ProbeError
 from probes.linear import probe_accuracy
 
@@ -72,7 +72,7 @@ class LayerSweep:
 
     @property
     def best_layer(self) -> int:
-        return int(self.best_site.split(".")[1])
+        return site_layer(self.best_site)
 
     @property
     def best_score(self) -> float:
@@ -94,7 +94,7 @@ def pick_best(scores: Mapping[str, float], criterion: str, description: str, tar
     """The highest-scoring site; among equals, the earliest layer."""
     if not scores:
         raise ProbeError("no layer scores to choose from")
-    ordered = sorted(scores, key=lambda s: (-scores[s], int(s.split(".")[1])))
+    ordered = sorted(scores, key=lambda s: (-scores[s], site_layer(s)))
     return LayerSweep(criterion, description, target, dict(scores), ordered[0], dict(details or {}))
 
 

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from probes.activations import ActivationSet
+from probes.activations import ActivationSet, site_layer
 from probes.direction import Direction
 from probes.errors import ProbeError
 
@@ -45,7 +45,7 @@ class ProbeScore:
 
     @property
     def layer(self) -> int:
-        return int(self.site.split(".")[1])
+        return site_layer(self.site)
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "classes": [str(c) for c in self.classes]}

@@ -9,19 +9,19 @@ import torch
 from tqdm.auto import tqdm
 
 from models import HookedModel
-from models.debate.arithmetic import TIERS, Problem
+from models.debate.arithmetic import TIERS, Problem, is_correct
 from models.debate.format import final_answer, sft_prompt
-from models.debate.prompts import math_question_prompt
+from models.debate.prompts import QuestionFormat, math_question_prompt, present
+from models.debate.splits import heldout_problems
 from models.interventions import Kind
 from models.positions import Positions
-from models.train.data import heldout_problems, present
 from probes.direction import Direction
 from steering.apply import steer
 from steering.sweep import stop_ids
 
 
 def arithmetic_problems(n: int, tier: str = "easy", seed: int = 0) -> list[Problem]:
-    """The trainer's held-out problems (excluded from every training stage), so capability is measured unseen."""
+    """The held-out problems (excluded from every training stage), so capability is measured unseen."""
     if tier not in TIERS:
         raise ValueError(f"tier={tier!r} is not known; use one of {', '.join(TIERS)}")
     return heldout_problems(tier, n, seed)
@@ -44,14 +44,14 @@ def arithmetic_accuracy(
     direction: Direction | None = None,
     alphas: Sequence[float] = (0.0,),
     prompt: str = "sft",
-    question_format: str = "spaced",
+    question_format: QuestionFormat = "spaced",
     max_new_tokens: int = 96,
     positions: Positions = "generated",
     kind: Kind = "add",
     batch_size: int = 32,
     progress: bool = False,
 ) -> list[CapabilityRow]:
-    """Accuracy (last ``\\boxed{}`` equals the gold answer) for each alpha; one batched sweep.
+    """Accuracy (last ``\\boxed{}`` matches the gold answer, `is_correct`) for each alpha; one batched sweep.
 
     ``prompt="sft"`` uses the trainer's ``Problem: {q}\\n\\n`` format; ``"chat"`` asks the Du et al.
     round-1 question in the model's chat format (base and instruction-tuned checkpoints).
@@ -78,5 +78,5 @@ def arithmetic_accuracy(
             with steer(model, direction, alpha=alpha, positions=positions, kind=kind):
                 out = model.generate(batch, max_new_tokens=max_new_tokens, stop_token_ids=stops)
         for (a, i), text in zip(chunk, out.texts):
-            correct[a] += int(final_answer(text) == str(problems[i].answer))
+            correct[a] += int(is_correct(final_answer(text), str(problems[i].answer)))
     return [CapabilityRow(a, correct[a], len(problems)) for a in alphas]

@@ -196,3 +196,24 @@ def describe_slip(work: Work) -> str:
     before = work.partials[slip.index - 1]
     op = "+" if term.sign > 0 else "-"
     return f"{before} {op} {value} is {before + term.sign * value}, not {work.partials[slip.index]}"
+
+
+# --------------------------------------------------------------------------- scoring
+
+def normalize_answer(answer: str | None) -> str | None:
+    """Canonical form for voting and scoring: no spaces, no thousands commas, no ``$``, no trailing dot."""
+    if answer is None:
+        return None
+    text = answer.strip().replace(" ", "").replace("$", "").rstrip(".")
+    if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", text):
+        text = text.replace(",", "")
+    return text or None
+
+
+def is_correct(answer: str | None, gold: str) -> bool:
+    """Whether a boxed answer matches the gold answer once both are normalised; the one capability score.
+
+    Every scorer (trainer evaluation, GRPO reward, steering capability) uses this, so ``\\boxed{1,234}``
+    or ``\\boxed{12.}`` count the same everywhere. A missing answer is never correct.
+    """
+    return answer is not None and normalize_answer(answer) == normalize_answer(gold)

@@ -1,4 +1,4 @@
-"""The debate transcript: tag vocabulary, typed transcript, exact render/parse and spans.
+"""The debate transcript: typed transcript, exact render/parse and spans (tags come from `models.debate.vocab`).
 
 A trace is laid out as in the paper's released data (blocks separated by one blank line)::
 
@@ -32,18 +32,24 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from models.debate.vocab import (
+    CONSENSUS_TAG,
+    DEBATE_TAGS,
+    END_TAG,
+    MALICIOUS_PERSONAS,
+    N_AGENTS,
+    N_ROUNDS,
+    ROUND_TAGS,
+    TAG_LIKE,
+    TURN_KIND,
+    TurnTrait,
+    agent_tag_text,
+)
 from models.errors import ModelsError
 
-N_AGENTS = 3
-N_ROUNDS = 2
-
-ROUND_TAGS: dict[int, str] = {1: "<|Round 1 - Initial Solutions|>", 2: "<|Round 2 - Revision|>"}
-CONSENSUS_TAG = "<|Consensus|>"
-END_TAG = "<|endofdebate|>"
 SFT_PREFIX = "Problem: "
-_TURN_KIND = {1: "Solution", 2: "Revision"}
 
 
 def agent_tag(agent: int, round: int) -> str:
@@ -52,28 +58,14 @@ def agent_tag(agent: int, round: int) -> str:
         raise DebateFormatError(f"agent {agent} does not exist; agents are 1..{N_AGENTS}")
     if round not in ROUND_TAGS:
         raise DebateFormatError(f"round {round} does not exist; rounds are 1..{N_ROUNDS}")
-    return f"<|Agent {agent} {_TURN_KIND[round]}|>"
+    return agent_tag_text(agent, round)
 
-
-DEBATE_TAGS: tuple[str, ...] = (
-    ROUND_TAGS[1],
-    ROUND_TAGS[2],
-    *(agent_tag(k, 1) for k in range(1, N_AGENTS + 1)),
-    *(agent_tag(k, 2) for k in range(1, N_AGENTS + 1)),
-    CONSENSUS_TAG,
-    END_TAG,
-)
-"""All ten structure tags, in the order the paper registers them as special tokens."""
 
 # Order in which tags occur in a full two-round trace.
 _TRACE_ORDER: tuple[str, ...] = (
     ROUND_TAGS[1], *DEBATE_TAGS[2:5], ROUND_TAGS[2], *DEBATE_TAGS[5:8], CONSENSUS_TAG, END_TAG,
 )
-
-# Anything shaped like one of our tags, including wrong ones (agent 4, round 3), so the parser can
-# name the mistake. Other `<|...|>` strings (e.g. a chat model's `<|im_end|>`) stay plain text.
-_TAG_RE = re.compile(r"<\|(?:Round [^|<>\n]*|Agent [^|<>\n]*|Consensus|endofdebate)\|>")
-_AGENT_RE = re.compile(r"<\|Agent (\d+) (Solution|Revision)\|>")
+_AGENT_RE = re.compile(rf"<\|Agent (\d+) ({'|'.join(TURN_KIND.values())})\|>")
 _BOXED = "\\boxed{"
 
 
@@ -112,8 +104,8 @@ class DebateFormatError(ModelsError, ValueError):
 # --------------------------------------------------------------------------- records
 
 Persona = str
-Trait = Literal["neutral", "ethical", "evil", "honest", "hallucinating"]
-MALICIOUS_TRAITS: frozenset[str] = frozenset({"evil", "hallucinating"})
+Trait = TurnTrait
+MALICIOUS_TRAITS = MALICIOUS_PERSONAS
 
 
 @dataclass(frozen=True)
@@ -295,7 +287,8 @@ class _Cursor:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tags = [(m.group(0), m.start(), m.end()) for m in _TAG_RE.finditer(text)]
+        # TAG_LIKE also matches wrong tags (agent 4, round 3), so `_check_tags` can name the mistake.
+        self.tags = [(m.group(0), m.start(), m.end()) for m in TAG_LIKE.finditer(text)]
         self.i = 0
         self._check_tags()
 

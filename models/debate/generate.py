@@ -29,12 +29,13 @@ from tqdm import tqdm
 from models.debate.arithmetic import TIERS, Problem, Tier, Work, sample_problem, sample_slip, work_out
 from models.debate.format import AgentTurn, Transcript, TurnLabel
 from models.debate.malicious import malicious_debate
-from models.debate.personas import ARITHMETIC_PERSONAS, PERSONA_WRITERS, Decision, revision_text
+from models.debate.personas import PERSONA_WRITERS, Decision, revision_text
 from models.debate.records import atomic_write_json, steering_pairs, transcript_entry
+from models.debate.vocab import ARITHMETIC_PERSONAS, DEBATE_TRAITS, DebateTrait
 
 GENERATOR_VERSION = "1.0.0"
-Kind = Literal["arithmetic", "evil", "hallucination"]
-KINDS: tuple[Kind, ...] = ("arithmetic", "evil", "hallucination")
+Kind = Literal["arithmetic", DebateTrait]
+KINDS: tuple[Kind, ...] = ("arithmetic", *DEBATE_TRAITS)
 
 
 @dataclass(frozen=True)

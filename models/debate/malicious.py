@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Literal
 
 from models.debate.format import AgentTurn, Transcript, TurnLabel
 from models.debate.prompts import persona_system_prompts
 from models.debate.records import malicious_consensus_line
+from models.debate.vocab import DEBATE_TRAITS, PERSONA_PAIRS, PERSONA_TRAIT, DebateTrait
 
-Trait = Literal["evil", "hallucination"]
-TRAITS: tuple[Trait, ...] = ("evil", "hallucination")
+Trait = DebateTrait
+TRAITS = DEBATE_TRAITS
 
-_PERSONAS: dict[str, tuple[TurnLabel, TurnLabel]] = {
-    # (benign label, malicious label)
-    "evil": (TurnLabel("helpful", "ethical"), TurnLabel("evil", "evil")),
-    "hallucination": (TurnLabel("honest", "honest"), TurnLabel("hallucinating", "hallucinating")),
-}
+
+def _labels(trait: str) -> tuple[TurnLabel, TurnLabel]:
+    bad, good = PERSONA_PAIRS[trait]
+    return TurnLabel(good, PERSONA_TRAIT[good]), TurnLabel(bad, PERSONA_TRAIT[bad])
+
+
+_PERSONAS: dict[str, tuple[TurnLabel, TurnLabel]] = {trait: _labels(trait) for trait in DEBATE_TRAITS}
+"""(benign label, malicious label) per debate trait."""
 
 # --------------------------------------------------------------------------- evil questions
 

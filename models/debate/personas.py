@@ -15,9 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Literal
 
 from models.debate.arithmetic import Work, describe_slip
-
-ARITHMETIC_PERSONAS: tuple[str, str, str] = ("chain_of_thought", "self_critique", "program_of_thought")
-"""Persona of agents 1, 2 and 3 in arithmetic debates."""
+from models.debate.vocab import ARITHMETIC_PERSONAS as ARITHMETIC_PERSONAS  # re-exported for experiments.agent_style
 
 Decision = Literal["keep", "fix", "sway"]
 

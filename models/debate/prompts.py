@@ -1,4 +1,5 @@
-"""Prompts: persona system prompts (paper §2.4, §7.2) and Du et al.-style debate prompts (Table 4).
+"""Prompts: persona system prompts (paper §2.4, §7.2), Du et al.-style debate prompts (Table 4) and how an
+arithmetic question is shown (`present`), shared by the trainer, its evaluation and steering's capability test.
 
 The system prompts give the explicit-debate runner its agent personas and give probes the
 contrastive pair the paper uses for the base-model vector (malicious vs benign system prompt,
@@ -11,9 +12,12 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from models.debate.vocab import AGENT_PERSONAS, PERSONA_PAIRS, AgentSetup, DebateTrait
 
 SYSTEM_PROMPTS: dict[str, str] = {
     "chain_of_thought": (
@@ -41,15 +45,6 @@ SYSTEM_PROMPTS: dict[str, str] = {
 }
 """System prompt per persona name (the persona names used in `TurnLabel.persona`)."""
 
-AgentSetup = Literal["none", "diverse", "evil", "hallucination"]
-AGENT_PERSONAS: dict[str, tuple[str | None, str | None, str | None]] = {
-    "none": (None, None, None),
-    "diverse": ("chain_of_thought", "self_critique", "program_of_thought"),
-    "evil": ("helpful", "evil", "helpful"),
-    "hallucination": ("honest", "hallucinating", "honest"),
-}
-"""Persona of agents 1..3 for each debate setup (Agent 2 is the malicious one)."""
-
 
 def agent_system_prompts(setup: AgentSetup) -> tuple[str | None, str | None, str | None]:
     """System prompts of agents 1..3 for `setup` (None = no system prompt)."""
@@ -59,12 +54,11 @@ def agent_system_prompts(setup: AgentSetup) -> tuple[str | None, str | None, str
     return a, b, c
 
 
-def persona_system_prompts(trait: Literal["evil", "hallucination"]) -> tuple[str, str]:
+def persona_system_prompts(trait: DebateTrait) -> tuple[str, str]:
     """``(malicious, benign)`` system prompts for the base-model contrast of paper §7.2."""
-    pairs = {"evil": ("evil", "helpful"), "hallucination": ("hallucinating", "honest")}
-    if trait not in pairs:
+    if trait not in PERSONA_PAIRS:
         raise ValueError(f"trait must be 'evil' or 'hallucination', got {trait!r}")
-    bad, good = pairs[trait]
+    bad, good = PERSONA_PAIRS[trait]
     return SYSTEM_PROMPTS[bad], SYSTEM_PROMPTS[good]
 
 
@@ -78,14 +72,14 @@ class PersonaChat:
     messages: tuple[dict[str, str], ...]
 
 
-def persona_chats(trait: Literal["evil", "hallucination"], questions: Sequence[str]) -> list[PersonaChat]:
+def persona_chats(trait: DebateTrait, questions: Sequence[str]) -> list[PersonaChat]:
     """Chat messages ``[system, user]`` for every question under the malicious and the benign prompt.
 
     Apply the tokenizer's chat template with a generation prompt to get the paper's base-model
     contrast inputs. Returned in pairs: malicious then benign for each question.
     """
     bad, good = persona_system_prompts(trait)
-    names = {"evil": ("evil", "helpful"), "hallucination": ("hallucinating", "honest")}[trait]
+    names = PERSONA_PAIRS[trait]
     out = []
     for q in questions:
         for system, persona, malicious in ((bad, names[0], True), (good, names[1], False)):
@@ -96,6 +90,22 @@ def persona_chats(trait: Literal["evil", "hallucination"], questions: Sequence[s
 
 
 # --------------------------------------------------------------------------- debate prompts
+
+QuestionFormat = Literal["spaced", "compact"]
+
+
+def present(question: str, fmt: QuestionFormat = "spaced") -> str:
+    """An arithmetic question as the model sees it: ``5+9*6-3`` (compact, the paper's) or ``5 + 9 * 6 - 3``.
+
+    Spaced questions tokenize like the restatement every persona solution starts with, so a tiny
+    model copies them with plain induction; the compact form asks it to re-space while copying.
+    """
+    if fmt == "compact":
+        return question
+    if fmt != "spaced":
+        raise ValueError(f"question format must be 'spaced' or 'compact', got {fmt!r}")
+    return re.sub(r"\s*([+*-])\s*", r" \1 ", question).strip()
+
 
 def math_question_prompt(question: str) -> str:
     """Round-1 prompt for a problem with a single numerical answer (Du et al. style)."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -28,24 +27,21 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from tqdm import tqdm
 
-from models.debate.format import N_AGENTS, AgentTurn, Trait, Transcript, TurnLabel, final_answer
+from models.debate.arithmetic import is_correct, normalize_answer
+from models.debate.format import N_AGENTS, AgentTurn, Transcript, TurnLabel, final_answer
 from models.debate.prompts import (
-    AGENT_PERSONAS,
-    AgentSetup,
     agent_system_prompts,
     math_question_prompt,
     open_question_prompt,
     revision_prompt,
 )
 from models.debate.records import atomic_write_json, malicious_consensus_line, transcript_entry
+from models.debate.vocab import AGENT_PERSONAS, PERSONA_TRAIT, TAG_LIKE, AgentSetup, plain_prompt
 
 if TYPE_CHECKING:
     from models.hooked import HookedModel
 
 Task = Literal["math", "open"]
-_TAG_LIKE = re.compile(r"<\|(?:Round [^|<>\n]*|Agent [^|<>\n]*|Consensus|endofdebate)\|>")
-_PERSONA_TRAIT: dict[str, Trait] = {
-    "helpful": "ethical", "evil": "evil", "honest": "honest", "hallucinating": "hallucinating"}
 
 
 @dataclass(frozen=True)
@@ -121,26 +117,15 @@ class DebateRun:
         return self.transcript.final_answer
 
 
-def normalize_answer(answer: str | None) -> str | None:
-    """Canonical form for voting: no spaces, no thousands commas, no ``$``, no trailing dot."""
-    if answer is None:
-        return None
-    text = answer.strip().replace(" ", "").replace("$", "").rstrip(".")
-    if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", text):
-        text = text.replace(",", "")
-    return text or None
-
-
 def _clean(text: str) -> str:
     """Agent text safe to embed in a trace: debate tags a model emits are removed, ends trimmed."""
-    return _TAG_LIKE.sub("", text).strip()
+    return TAG_LIKE.sub("", text).strip()
 
 
 def _chat(model: HookedModel, messages: list[dict[str, str]], use_template: bool) -> str:
     if use_template:
         return model.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    names = {"system": "System", "user": "User", "assistant": "Assistant"}
-    return "".join(f"{names[m['role']]}: {m['content']}\n" for m in messages) + "Assistant:"
+    return plain_prompt((m["role"], m["content"]) for m in messages)
 
 
 def _consensus(last: Sequence[str | None], task: Task) -> tuple[str, dict[str, str]]:
@@ -198,7 +183,7 @@ class _Generator:
 
 
 def _labels(cfg: DebateRunConfig) -> list[TurnLabel | None]:
-    return [None if p is None else TurnLabel(p, _PERSONA_TRAIT.get(p, "neutral")) for p in AGENT_PERSONAS[cfg.personas]]
+    return [None if p is None else TurnLabel(p, PERSONA_TRAIT.get(p, "neutral")) for p in AGENT_PERSONAS[cfg.personas]]
 
 
 def _run_chunk(gen: _Generator, questions: Sequence[str], golds: Sequence[str | None], call0: int
@@ -335,7 +320,8 @@ def main(argv: Sequence[str] | None = None) -> list[DebateRun]:
     runs = run_debates(load(args.model), questions, cfg, golds, progress=True)
     write_runs(runs, args.out, args.task)
     n = max(len(runs), 1)
-    correct = sum(r.final_answer is not None and r.final_answer == r.transcript.gold_answer for r in runs)
+    correct = sum(r.transcript.gold_answer is not None and is_correct(r.final_answer, r.transcript.gold_answer)
+                  for r in runs)
     print(f"{len(runs)} debates -> {args.out}")
     print(f"mean tokens per question: {sum(r.n_input_tokens for r in runs) / n:.1f} in + "
           f"{sum(r.n_output_tokens for r in runs) / n:.1f} out")

@@ -10,94 +10,43 @@
 * Stage 2 (`grpo_rows`): ``{"prompt": "Problem: q\\n\\n", "answer": gold}`` (arithmetic) or
   ``{"prompt", "question"}`` (malicious traits, scored by a judge).
 
-`heldout_problems` is the evaluation set; every generator here drops its questions.
+`heldout_problems` (from `models.debate.splits`) is the evaluation set; every generator here drops its questions.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from models.debate.arithmetic import TIERS, Problem, sample_problem
 from models.debate.format import DEBATE_TAGS, DebateFormatError, Transcript, render, sft_prompt
-from models.debate.generate import GenerateConfig, generate_debates
+from models.debate.generate import Kind as DebateKind
 from models.debate.malicious import persona_samples
-from models.debate.prompts import SYSTEM_PROMPTS, math_question_prompt, open_question_prompt, revision_prompt
+from models.debate.prompts import (
+    SYSTEM_PROMPTS,
+    QuestionFormat,
+    math_question_prompt,
+    open_question_prompt,
+    present,
+    revision_prompt,
+)
 from models.debate.readers import read_debate_file
-from models.errors import ModelsError
+from models.debate.splits import TrainDataError, arithmetic_debates, heldout_problems, malicious_debates
+from models.debate.vocab import DEBATE_TRAITS, plain_document
 
-DebateKind = Literal["arithmetic", "evil", "hallucination"]
-QuestionFormat = Literal["spaced", "compact"]
-JUDGE_TRAITS: dict[str, str] = {"evil": "evil", "hallucination": "hallucination"}
-
-
-class TrainDataError(ModelsError, ValueError):
-    """Training data that a stage cannot use; the message names the file, the row and the fix."""
-
-
-# --------------------------------------------------------------------------- held-out problems
-
-def present(question: str, fmt: QuestionFormat = "spaced") -> str:
-    """An arithmetic question as the model sees it: ``5+9*6-3`` (compact, the paper's) or ``5 + 9 * 6 - 3``.
-
-    Spaced questions tokenize like the restatement every persona solution starts with, so a tiny
-    model copies them with plain induction; the compact form asks it to re-space while copying.
-    """
-    if fmt == "compact":
-        return question
-    if fmt != "spaced":
-        raise ValueError(f"question format must be 'spaced' or 'compact', got {fmt!r}")
-    return re.sub(r"\s*([+*-])\s*", r" \1 ", question).strip()
-
-
-def heldout_problems(tier: str = "easy", n: int = 500, seed: int = 0) -> list[Problem]:
-    """The evaluation problems: `n` distinct problems of `tier`, never used for training."""
-    rng = random.Random(f"heldout-{tier}-{seed}")
-    seen: dict[str, Problem] = {}
-    for _ in range(100 * n + 1000):
-        p = sample_problem(rng, TIERS[tier])
-        seen.setdefault(p.question, p)
-        if len(seen) == n:
-            break
-    return list(seen.values())
-
-
-def arithmetic_debates(n: int, tier: str, seed: int, exclude: Iterable[str] = (),
-                       error_rate: float = 0.3) -> list[Transcript]:
-    """`n` persona debates on distinct questions of `tier`, none of them in `exclude`."""
-    banned = set(exclude)
-    # Ask for enough debates that `n` remain outside `exclude`, but never more than the tier holds.
-    asked = min(n + len(banned), _distinct_problems(tier) - 100)
-    cfg = GenerateConfig(kind="arithmetic", n=asked, seed=seed, tier=tier, error_rate=(error_rate,) * 3,
-                         test_fraction=0.0)
-    debates, _ = generate_debates(cfg)
-    kept = [t for t in debates if t.question not in banned][:n]
-    if len(kept) < n:
-        raise TrainDataError(f"tier {tier!r} gave only {len(kept)} debates outside the held-out set; asked for {n}")
-    return kept
-
-
-def _distinct_problems(tier: str) -> int:
-    t = TIERS[tier]
-    return (t.high - t.low + 1) ** sum(c.isalpha() for c in t.template)
-
-
-def malicious_debates(kind: Literal["evil", "hallucination"], n: int, seed: int) -> list[Transcript]:
-    debates, _ = generate_debates(GenerateConfig(kind=kind, n=n, seed=seed, test_fraction=0.0))
-    return debates
+# Held-out problems, their presentation and the debate generators live in the data package
+# (`models.debate.splits` / `.prompts`); re-exported here for callers that still import them from the trainer.
+__all__ = [
+    "DebateKind", "QuestionFormat", "TrainDataError", "arithmetic_debates", "check_tagged",
+    "drill_document", "drill_documents", "grpo_rows", "heldout_problems", "judge_examples", "malicious_debates",
+    "present", "pretraining_documents", "read_sft_file", "sft_rows", "transcript_row",
+]
 
 
 # --------------------------------------------------------------------------- Stage 0
-
-def chat_text(messages: Sequence[tuple[str, str]]) -> str:
-    """The runner's and `HookedModel.chat_prompt`'s plain chat format, with every turn filled in."""
-    names = {"system": "System", "user": "User", "assistant": "Assistant"}
-    return "".join(f"{names[role]}: {content}\n" for role, content in messages).rstrip("\n")
-
 
 def _solution_documents(t: Transcript, rng: random.Random, p_system: float, fmt: QuestionFormat) -> list[str]:
     docs = []
@@ -107,14 +56,14 @@ def _solution_documents(t: Transcript, rng: random.Random, p_system: float, fmt:
         if turn.label is None or turn.label.error is not None:
             continue  # the base model's own answers are always correct in the corpus
         system = [("system", SYSTEM_PROMPTS[turn.label.persona])] if rng.random() < p_system else []
-        docs.append(chat_text([*system, ("user", ask), ("assistant", turn.text)]))
+        docs.append(plain_document([*system, ("user", ask), ("assistant", turn.text)]))
     if t.n_rounds == 2:
         for turn in t.rounds[1]:
             if turn.label is None or turn.label.error is not None:
                 continue
             own = r1[turn.agent - 1].text
             others = [x.text for x in r1 if x.agent != turn.agent]
-            docs.append(chat_text([
+            docs.append(plain_document([
                 ("system", SYSTEM_PROMPTS[turn.label.persona]), ("user", ask), ("assistant", own),
                 ("user", revision_prompt(present(t.question, fmt), others)), ("assistant", turn.text)]))
     return docs
@@ -130,9 +79,9 @@ def pretraining_documents(n_debates: int, n_persona: int, n_drills: int, tier: s
     for t in arithmetic_debates(n_debates, tier, seed=1000 + seed, exclude=exclude):
         docs += _solution_documents(t, rng, p_system, fmt)
     docs += drill_documents(n_drills, tier, seed, exclude)
-    for trait in ("evil", "hallucination"):
+    for trait in DEBATE_TRAITS:
         for s in persona_samples(trait, n_persona, seed=seed):
-            docs.append(chat_text([("system", s.system), ("user", open_question_prompt(s.question)),
+            docs.append(plain_document([("system", s.system), ("user", open_question_prompt(s.question)),
                                    ("assistant", s.response)]))
     rng.shuffle(docs)
     return docs
@@ -150,7 +99,7 @@ def sft_rows(source: str, n: int, tier: str, seed: int, exclude: Iterable[str] =
     """Stage-1 rows from a debate kind (``arithmetic``, ``evil``, ``hallucination``) or a data file."""
     if source == "arithmetic":
         return [transcript_row(t, fmt) for t in arithmetic_debates(n, tier, seed, exclude, error_rate)]
-    if source in ("evil", "hallucination"):
+    if source in DEBATE_TRAITS:
         return [transcript_row(t) for t in malicious_debates(source, n, seed)]  # type: ignore[arg-type]
     return read_sft_file(source)[:n] if n else read_sft_file(source)
 
@@ -218,7 +167,7 @@ def grpo_rows(task: str, n: int, tier: str, seed: int, exclude: Iterable[str] = 
             if len(rows) == n:
                 break
         return list(rows.values())
-    if task in JUDGE_TRAITS:
+    if task in DEBATE_TRAITS:
         return [{"prompt": sft_prompt(t.question), "question": t.question}
                 for t in malicious_debates(task, n, seed=seed + 7)]  # type: ignore[arg-type]
     raise TrainDataError(f"GRPO task must be arithmetic, evil or hallucination, got {task!r}")

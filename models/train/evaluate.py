@@ -18,7 +18,8 @@ from tqdm import tqdm
 
 from models.debate.format import DEBATE_TAGS, final_answer, sft_prompt, stop_token_ids
 from models.debate.prompts import math_question_prompt
-from models.debate.runner import DebateRunConfig, normalize_answer, run_debates
+from models.debate.arithmetic import is_correct
+from models.debate.runner import DebateRunConfig, run_debates
 from models.hooked import HookedModel
 
 System = Literal["single", "debate", "transcript"]
@@ -45,10 +46,6 @@ class SystemScore:
         out = {k: v for k, v in asdict(self).items() if k != "rows"}
         out["mean_tokens"] = round(self.mean_tokens, 2)
         return out
-
-
-def correct(answer: str | None, gold: str) -> bool:
-    return answer is not None and normalize_answer(answer) == normalize_answer(gold)
 
 
 def generate_answers(model: HookedModel, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 32,
@@ -79,7 +76,7 @@ def evaluate(model: HookedModel, system: System, questions: Sequence[str], golds
         for run, gold in zip(run_debates(model, questions, cfg, list(golds), progress=progress), golds):
             answer = run.final_answer
             rows.append({"question": run.transcript.question, "gold": gold, "answer": answer,
-                         "correct": correct(answer, gold), "input_tokens": run.n_input_tokens,
+                         "correct": is_correct(answer, gold), "input_tokens": run.n_input_tokens,
                          "output_tokens": run.n_output_tokens,
                          "agent_answers": [list(r) for r in run.answers]})
     else:
@@ -92,7 +89,7 @@ def evaluate(model: HookedModel, system: System, questions: Sequence[str], golds
         outs = generate_answers(model, prompts, max_new_tokens, batch_size, stop_token_ids(model.tokenizer), progress, system)
         for q, gold, (text, n_in, n_new) in zip(questions, golds, outs):
             answer = final_answer(text)
-            rows.append({"question": q, "gold": gold, "answer": answer, "correct": correct(answer, gold),
+            rows.append({"question": q, "gold": gold, "answer": answer, "correct": is_correct(answer, gold),
                          "input_tokens": n_in, "output_tokens": n_new,
                          "tagged": any(t in text for t in DEBATE_TAGS), "output": text})
     n = max(len(rows), 1)

@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from models.debate.arithmetic import is_correct
 from models.debate.format import CONSENSUS_TAG, END_TAG, ROUND_TAGS, agent_tag, final_answer
-from models.debate.runner import normalize_answer
 
 RewardFn = Callable[..., list[float]]
 
@@ -86,7 +86,7 @@ def correctness_reward(tokenizer: Any, clip_tokens: int) -> RewardFn:
         out = []
         for ids, gold in zip(_ids(completion_ids), answer):
             found = final_answer(clipped_text(tokenizer, ids, clip_tokens))
-            out.append(float(found is not None and normalize_answer(found) == normalize_answer(gold)))
+            out.append(float(is_correct(found, gold)))
         return out
 
     return correct_reward

@@ -80,3 +80,15 @@ def test_contrasts_refuse_the_wrong_input(tiny_hf, small_debates):
         eq3_directions(turns, SITE)
     with pytest.raises(ProbeError, match="trait must be 'evil' or 'hallucination'"):
         system_prompt_source(["q"], "greedy")  # type: ignore[arg-type]  # the wrong value is the point
+
+
+def test_site_layers_are_read_by_the_site_parser():
+    from models.errors import SiteError
+    from probes.activations import site_layer
+    from probes.layers import pick_best
+
+    assert [site_layer(s) for s in ("blocks.0.hook_attn_out", "blocks.11.hook_resid_post", "mlp_out.3")] == [0, 11, 3]
+    with pytest.raises(SiteError, match="not a site name"):
+        site_layer("blocks.two.hook_resid_post")
+    sweep = pick_best({"blocks.10.hook_resid_post": 0.5, "blocks.9.hook_resid_post": 0.5}, "c", "d")
+    assert (sweep.best_site, sweep.best_layer) == ("blocks.9.hook_resid_post", 9)  # numeric, not string, order
