@@ -3,20 +3,27 @@
 Directions are values: they add, negate, scale, normalise and compare, and they carry where they were
 read (site, positions), how (method, normalisation), and from what (model, checkpoint fingerprint,
 data hash). They save as ``<stem>.safetensors`` + ``<stem>.json``, and `steering` applies them directly.
+
+A vector file steers a model, so a bad one must never load: NaN/inf values are refused on save and
+on load, and the sidecar is checked field by field (types, ``d_model``, ``layer`` against the site,
+``norm`` and ``sha256`` against the tensor, so a sidecar paired with another save's tensors is
+caught). Every failure is a `DirectionError` naming the file and the field.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from models.errors import FileFormatError
+from models.files import load_tensors, read_object, write_json, write_tensors
 from probes.errors import ProbeError
 
 
@@ -86,8 +93,10 @@ class Direction:
     # ------------------------------------------------------------- files
     def metadata(self) -> dict[str, Any]:
         meta = {k: v for k, v in asdict(self).items() if k != "vector"}
-        meta["d_model"] = self.d_model
-        meta["format"] = "latent-agents-direction/1"
+        meta.update(d_model=self.d_model, format=DIRECTION_FORMAT, norm=float(self.vector.float().norm()),
+                    sha256=_digest(self.vector))
+        if _site_layer(self.site) is not None:
+            meta["layer"] = _site_layer(self.site)
         return meta
 
     def save(self, stem: str | Path) -> Path:
@@ -97,12 +106,56 @@ class Direction:
     @classmethod
     def load(cls, stem: str | Path) -> "Direction":
         """Read a direction written by `save` (pass the stem, or either file)."""
-        meta, vector = _read_pair(Path(stem), "vector", "a direction")
-        if meta.get("d_model") not in (None, vector.shape[0]):
-            raise DirectionError(f"{_with(_stem(Path(stem)), '.json')} field 'd_model' says {meta['d_model']} "
-                                 f"but the vector has {vector.shape[0]}")
+        sidecar, vector, meta = _read_pair(Path(stem), "vector", DIRECTION_FORMAT, _DIRECTION_FIELDS)
+        if vector.ndim != 1:
+            raise DirectionError(f"{_with(_stem(Path(stem)), '.safetensors')} tensor 'vector' has shape "
+                                 f"{tuple(vector.shape)}; a direction is one [d_model] vector")
+        _check_width(sidecar, meta, vector.shape[0])
+        _check_norm(sidecar, meta, vector)
         known = {k: meta[k] for k in cls.__dataclass_fields__ if k in meta and k != "vector"}
         return cls(vector=vector, **known)
+
+
+DIRECTION_FORMAT = "latent-agents-direction/1"
+SUBSPACE_FORMAT = "latent-agents-subspace/1"
+
+# Sidecar fields and the JSON types they must have (the dataclass fields, plus the checks written by `metadata`).
+_COMMON_FIELDS: dict[str, tuple[type, ...]] = {
+    "site": (str,), "method": (str,), "model": (str,), "checkpoint": (str,), "positions": (str,),
+    "data_hash": (str,), "label": (str,), "params": (dict,), "d_model": (int,), "format": (str,),
+    "layer": (int,), "sha256": (str,),
+}
+_DIRECTION_FIELDS = {**_COMMON_FIELDS, "normalized": (bool,), "norm": (int, float)}
+_SUBSPACE_FIELDS = {**_COMMON_FIELDS, "k": (int,), "explained_variance": (list,)}
+
+
+def _site_layer(site: str) -> int | None:
+    """The block index in a ``blocks.N....`` site name, or None for sites outside the blocks."""
+    parts = site.split(".")
+    return int(parts[1]) if len(parts) > 1 and parts[0] == "blocks" and parts[1].isdecimal() else None
+
+
+def _digest(tensor: Tensor) -> str:
+    """Hash of the float32 values, so a sidecar can tell whether the tensor file is the one saved with it."""
+    data = tensor.detach().float().cpu().contiguous()
+    return hashlib.sha256(data.view(torch.uint8).numpy().tobytes()).hexdigest()
+
+
+def _check_width(sidecar: Path, meta: dict[str, Any], width: int) -> None:
+    if meta.get("d_model", width) != width:
+        raise DirectionError(f"{sidecar} field 'd_model' says {meta['d_model']} but the tensor has width {width}")
+
+
+def _check_norm(sidecar: Path, meta: dict[str, Any], vector: Tensor) -> None:
+    norm = meta.get("norm")
+    if norm is None:
+        return
+    if not math.isfinite(norm) or norm < 0:
+        raise DirectionError(f"{sidecar} field 'norm' is {norm}, not a finite non-negative length")
+    actual = float(vector.float().norm())
+    if not math.isclose(norm, actual, rel_tol=1e-4, abs_tol=1e-6):
+        raise DirectionError(f"{sidecar} field 'norm' says {norm:.6g} but the vector has norm {actual:.6g}: the "
+                             "two files come from different saves")
 
 
 def _stem(stem: Path) -> Path:
@@ -115,36 +168,69 @@ def _with(stem: Path, suffix: str) -> Path:
 
 
 def _write_pair(stem: Path, tensors: dict[str, Tensor], meta: dict[str, Any]) -> Path:
-    """Write ``stem.safetensors`` then ``stem.json``, each under a temporary name and renamed."""
+    """Write ``stem.safetensors`` then ``stem.json`` atomically (via `models.files`); non-finite values are refused.
+
+    The sidecar records the tensor's hash, so if a crash falls between the two renames the new
+    tensors next to the old sidecar are refused on load rather than read with the wrong provenance.
+    """
     stem = _stem(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    path = _with(stem, ".safetensors")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    save_file({k: v.detach().float().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
-    os.replace(tmp, path)
-    sidecar = _with(stem, ".json")
-    tmp_json = sidecar.with_name(f".{sidecar.name}.tmp-{os.getpid()}")
-    tmp_json.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp_json, sidecar)
+    path, sidecar = _with(stem, ".safetensors"), _with(stem, ".json")
+    for name, t in tensors.items():
+        if not bool(torch.isfinite(t).all()):
+            raise DirectionError(f"{path}: refusing to save tensor {name!r} with NaN or infinite values")
+    try:
+        json.dumps(meta, allow_nan=False, default=str)  # refuse a bad sidecar before either file is replaced
+    except ValueError as e:
+        raise DirectionError(f"{sidecar}: refusing to save a non-finite number in the metadata ({e})") from None
+    try:
+        write_tensors(path, {k: v.detach().float() for k, v in tensors.items()})
+        write_json(sidecar, meta)
+    except FileFormatError as e:
+        raise DirectionError(str(e)) from None
     return sidecar
 
 
-def _read_pair(stem: Path, tensor_name: str, what: str) -> tuple[dict[str, Any], Tensor]:
+def _read_pair(stem: Path, tensor_name: str, fmt: str, spec: dict[str, tuple[type, ...]]
+               ) -> tuple[Path, Tensor, dict[str, Any]]:
+    """The sidecar path, the checked tensor and the checked sidecar fields of a saved pair."""
     stem = _stem(stem)
     sidecar, tensors = _with(stem, ".json"), _with(stem, ".safetensors")
-    for path in (sidecar, tensors):
-        if not path.exists():
-            raise DirectionError(f"{path} does not exist; {what} is a .safetensors + .json pair")
+    what = "direction" if fmt == DIRECTION_FORMAT else "subspace"
     try:
-        meta = json.loads(sidecar.read_text())
-    except json.JSONDecodeError as e:
-        raise DirectionError(f"{sidecar} is not valid JSON: {e}") from e
-    tensor = load_file(str(tensors)).get(tensor_name)
+        meta = read_object(sidecar, f"{what} sidecar (.json)")
+        loaded = load_tensors(tensors, f"{what} tensor file", finite=True)
+    except FileFormatError as e:
+        raise DirectionError(f"{e}; a {what} is a .safetensors + .json pair") from None
+    _check_fields(sidecar, meta, fmt, spec)
+    tensor = loaded.get(tensor_name)
     if tensor is None:
-        raise DirectionError(f"{tensors} has no tensor named {tensor_name!r}")
+        raise DirectionError(f"{tensors} has no tensor named {tensor_name!r} (it holds {sorted(loaded)})")
+    if not tensor.is_floating_point():
+        raise DirectionError(f"{tensors} tensor {tensor_name!r} is {tensor.dtype}, not floating point")
+    if "sha256" in meta and meta["sha256"] != _digest(tensor):
+        raise DirectionError(f"{sidecar} field 'sha256' does not match {tensors.name}: the two files come from "
+                             f"different saves (an interrupted save or a copied file); save the {what} again")
+    return sidecar, tensor, meta
+
+
+def _check_fields(sidecar: Path, meta: dict[str, Any], fmt: str, spec: dict[str, tuple[type, ...]]) -> None:
+    """Each known sidecar field has its JSON type; the format and the site's layer agree."""
     if "site" not in meta:
         raise DirectionError(f"{sidecar} has no field 'site'")
-    return meta, tensor
+    for name, kinds in spec.items():
+        if name not in meta:
+            continue
+        value = meta[name]
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            names = " or ".join({str: "a string", int: "an integer", float: "a number", bool: "true/false",
+                                 dict: "an object", list: "a list"}[k] for k in kinds)
+            raise DirectionError(f"{sidecar} field {name!r} is {value!r}, expected {names}")
+    if meta.get("format", fmt) != fmt:
+        raise DirectionError(f"{sidecar} field 'format' is {meta['format']!r}, expected {fmt!r}")
+    if not meta["site"]:
+        raise DirectionError(f"{sidecar} field 'site' is empty")
+    if "layer" in meta and meta["layer"] != _site_layer(meta["site"]):
+        raise DirectionError(f"{sidecar} field 'layer' is {meta['layer']} but field 'site' is {meta['site']!r}")
 
 
 @dataclass(frozen=True)
@@ -177,7 +263,9 @@ class Subspace:
 
     def metadata(self) -> dict[str, Any]:
         meta = {k: v for k, v in asdict(self).items() if k != "basis"}
-        meta.update(k=self.k, d_model=self.d_model, format="latent-agents-subspace/1")
+        meta.update(k=self.k, d_model=self.d_model, format=SUBSPACE_FORMAT, sha256=_digest(self.basis))
+        if _site_layer(self.site) is not None:
+            meta["layer"] = _site_layer(self.site)
         return meta
 
     def save(self, stem: str | Path) -> Path:
@@ -187,10 +275,16 @@ class Subspace:
     @classmethod
     def load(cls, stem: str | Path) -> "Subspace":
         """Read a subspace written by `save`."""
-        meta, basis = _read_pair(Path(stem), "basis", "a subspace")
-        if basis.ndim != 2 or meta.get("d_model") not in (None, basis.shape[1]):
-            raise DirectionError(f"{Path(stem)} basis has shape {tuple(basis.shape)} but the sidecar says "
-                                 f"d_model={meta.get('d_model')}")
+        sidecar, basis, meta = _read_pair(Path(stem), "basis", SUBSPACE_FORMAT, _SUBSPACE_FIELDS)
+        if basis.ndim != 2:
+            raise DirectionError(f"{_with(_stem(Path(stem)), '.safetensors')} tensor 'basis' has shape "
+                                 f"{tuple(basis.shape)}; a subspace basis is [k, d_model]")
+        _check_width(sidecar, meta, basis.shape[1])
+        if meta.get("k", basis.shape[0]) != basis.shape[0]:
+            raise DirectionError(f"{sidecar} field 'k' says {meta['k']} but the basis has {basis.shape[0]} rows")
+        variance = meta.get("explained_variance", [])
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in variance):
+            raise DirectionError(f"{sidecar} field 'explained_variance' must be finite numbers, got {variance!r}")
         known = {k: meta[k] for k in cls.__dataclass_fields__ if k in meta and k != "basis"}
         return cls(basis=basis, **known)
 

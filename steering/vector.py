@@ -1,9 +1,16 @@
-"""Steering vectors are `probes.Direction`s; this module checks that one fits a model before use."""
+"""Steering vectors are `probes.Direction`s; this module checks that one fits a model before use.
+
+A vector that steers silently wrong is worse than none, so `load_vector` reads a vector file with
+every check `Direction.load` makes (finite values, sidecar field types, width, hash) and, given a
+model, `check_fits` too; `check_fits` also refuses a NaN/inf vector built in memory.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
+import torch
 from torch import Tensor
 
 from probes.direction import Direction, DirectionError
@@ -28,6 +35,8 @@ def check_fits(direction: Direction, model: HookedModel, layer: int | None = Non
     tokenizer means the vector was read from differently-tokenized text).
     """
     info = model.info
+    if not bool(torch.isfinite(direction.vector).all()):
+        raise SteeringError(f"direction {direction.label or direction.site!r} holds NaN or infinite values")
     if direction.d_model != info.d_model:
         raise SteeringError(
             f"direction {direction.label or direction.site!r} has width {direction.d_model} "
@@ -44,6 +53,36 @@ def check_fits(direction: Direction, model: HookedModel, layer: int | None = Non
     if layer is not None:
         site = parse_site((site.name, layer), info.n_layers)
     return str(site)
+
+
+def load_vector(path: str | Path, model: HookedModel | None = None, layer: int | None = None) -> Direction:
+    """Read a steering vector file (stem, ``.json`` or ``.safetensors``), refusing any defect as a `SteeringError`.
+
+    With `model`, the vector must also fit it (`check_fits`), so a bad file fails here, naming the
+    file, not later inside a generation.
+    """
+    try:
+        direction = Direction.load(path)
+    except SteeringError:
+        raise
+    except DirectionError as e:
+        raise SteeringError(str(e)) from None
+    if model is not None:
+        try:
+            check_fits(direction, model, layer)
+        except SteeringError as e:
+            raise SteeringError(f"{path}: {e}") from None
+    return direction
+
+
+def save_vector(direction: Direction, path: str | Path) -> Path:
+    """Write a steering vector file pair atomically; NaN/inf vectors are refused. Returns the ``.json`` path."""
+    try:
+        return direction.save(path)
+    except SteeringError:
+        raise
+    except DirectionError as e:
+        raise SteeringError(str(e)) from None
 
 
 def stamp(direction: Direction, model: HookedModel) -> Direction:

@@ -208,3 +208,42 @@ def test_first_suppression_uses_the_trait_rate_and_skips_degenerate_settings():
     assert strict["alpha"] is None and strict["best_clean_alpha"] == -3.0
     (lenient,) = first_suppression(table, zero_threshold=30.0, max_trait_rate=0.34)
     assert lenient["alpha"] == -1.0
+
+
+# ----------------------------------------------------------------- vector files: refused with the file named
+def _fake_model(d_model: int = 128, n_layers: int = 4):
+    info = type("I", (), {"n_layers": n_layers, "vocab_size": 512, "name": "fake", "d_model": d_model})
+    return type("M", (), {"info": info})()
+
+
+def test_vector_file_round_trips_and_fits(tmp_path):
+    from steering.vector import load_vector, save_vector
+
+    path = save_vector(_direction(), tmp_path / "v")
+    again = load_vector(path, _fake_model())
+    assert torch.equal(again.vector, _direction().vector) and again.site == SITE
+
+
+def test_bad_vector_files_are_steering_errors_naming_the_file(tmp_path):
+    from models.files import write_tensors
+    from steering.vector import load_vector, save_vector
+
+    with pytest.raises(SteeringError, match=r"v\.safetensors: refusing to save tensor 'vector' with NaN"):
+        save_vector(Direction(torch.full((128,), float("nan")), SITE), tmp_path / "v")
+    assert list(tmp_path.iterdir()) == []
+    path = save_vector(_direction(), tmp_path / "v")
+    with pytest.raises(SteeringError, match=r"v\.json: direction .test. has width 128 .* d_model 64"):
+        load_vector(path, _fake_model(d_model=64))
+    write_tensors(tmp_path / "v.safetensors", {"vector": torch.full((128,), float("inf"))})
+    with pytest.raises(SteeringError, match=r"v\.safetensors: tensor 'vector' holds NaN or infinite values"):
+        load_vector(path)
+    (tmp_path / "v.safetensors").write_bytes(b"\x00" * 3)
+    with pytest.raises(SteeringError, match=r"v\.safetensors: direction tensor file is truncated"):
+        load_vector(tmp_path / "v")
+
+
+def test_check_fits_refuses_a_nan_vector():
+    v = _direction().vector.clone()
+    v[3] = float("nan")
+    with pytest.raises(SteeringError, match="holds NaN or infinite values"):
+        check_fits(Direction(v, SITE, label="bad"), _fake_model())
