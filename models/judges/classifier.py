@@ -1,13 +1,16 @@
 """A classifier judge: TF-IDF + logistic regression trained on labelled synthetic turns.
 
 Cheap and deterministic, so the trainer can use it as a GRPO reward and steering sweeps can score
-thousands of generations. It is saved as plain JSON (vocabulary, idf, weights), never pickled.
+thousands of generations. It is saved as plain JSON (vocabulary, idf, weights), never pickled, written
+atomically through `models.files`; loading checks every field (types, finite weights, a vocabulary
+that indexes the weights exactly), so a garbled file is a `FileFormatError` naming the file and
+field instead of a wrong reward or a scikit-learn traceback at scoring time.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +21,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
+from models.errors import FileFormatError
+from models.files import read_object, write_text
 from models.judges.base import JudgeScore, check_trait
+
+FORMAT = "latent-agents-classifier-judge/1"
 
 _VECTORIZER = dict(ngram_range=(1, 2), min_df=2, max_features=20000, sublinear_tf=True, lowercase=True)
 
@@ -77,9 +84,9 @@ class ClassifierJudge:
         return [JudgeScore(round(100.0 * float(p), 4)) for p in self.probabilities(responses)]
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
+        """Write the judge as compact JSON, atomically; NaN/inf weights are refused (JSON cannot hold them)."""
         data = {
-            "format": "latent-agents-classifier-judge/1",
+            "format": FORMAT,
             "trait": self.trait,
             "vocabulary": self.vocabulary,
             "idf": self.idf.tolist(),
@@ -87,30 +94,64 @@ class ClassifierJudge:
             "intercept": self.intercept,
             "metrics": self.metrics,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, path)
-        return path
+        try:
+            text = json.dumps(data, allow_nan=False)
+        except ValueError as e:
+            raise FileFormatError(f"{path}: refusing to save a classifier judge with non-finite weights ({e})") from None
+        return write_text(path, text)
 
     @classmethod
     def load(cls, path: str | Path) -> "ClassifierJudge":
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path}: cannot read a classifier judge ({e})") from e
+        """Read a judge written by `save`; any defect is a `FileFormatError` naming the file and field."""
+        data = read_object(path, "classifier judge file")
         for key in ("trait", "vocabulary", "idf", "coef", "intercept"):
             if key not in data:
-                raise ValueError(f"{path}: field {key!r} is missing; not a classifier judge file")
-        return cls(
-            trait=data["trait"],
-            vocabulary=data["vocabulary"],
-            idf=np.asarray(data["idf"]),
-            coef=np.asarray(data["coef"]),
-            intercept=float(data["intercept"]),
-            metrics=data.get("metrics", {}),
-        )
+                raise FileFormatError(f"{path}: field {key!r} is missing; not a classifier judge file")
+        if data.get("format", FORMAT) != FORMAT:
+            raise FileFormatError(f"{path}: field 'format' is {data['format']!r}, expected {FORMAT!r}")
+        trait = data["trait"]
+        try:
+            check_trait(trait if isinstance(trait, str) else repr(trait))
+        except ValueError as e:
+            raise FileFormatError(f"{path}: field 'trait': {e}") from None
+        vocabulary = _vocabulary(path, data["vocabulary"])
+        idf = _weights(path, "idf", data["idf"], len(vocabulary))
+        coef = _weights(path, "coef", data["coef"], len(vocabulary))
+        if (idf <= 0).any():
+            raise FileFormatError(f"{path}: field 'idf' holds values <= 0; idf weights are positive")
+        intercept = data["intercept"]
+        if isinstance(intercept, bool) or not isinstance(intercept, (int, float)) or not math.isfinite(intercept):
+            raise FileFormatError(f"{path}: field 'intercept' is {intercept!r}, not a finite number")
+        metrics = data.get("metrics", {})
+        if not isinstance(metrics, dict):
+            raise FileFormatError(f"{path}: field 'metrics' is {type(metrics).__name__}, not an object")
+        return cls(trait=trait, vocabulary=vocabulary, idf=idf, coef=coef, intercept=float(intercept),
+                   metrics=metrics)
+
+
+def _vocabulary(path: str | Path, raw: object) -> dict[str, int]:
+    """Term -> column; the columns must be exactly 0..n-1, as the vectorizer indexes the weights by them."""
+    if not isinstance(raw, dict) or not raw:
+        raise FileFormatError(f"{path}: field 'vocabulary' must be a non-empty object of term -> column")
+    bad = [(k, v) for k, v in raw.items() if isinstance(v, bool) or not isinstance(v, int)]
+    if bad:
+        raise FileFormatError(f"{path}: field 'vocabulary' entry {bad[0][0]!r} has column {bad[0][1]!r}, not an integer")
+    if sorted(raw.values()) != list(range(len(raw))):
+        raise FileFormatError(f"{path}: field 'vocabulary' columns are not exactly 0..{len(raw) - 1}")
+    return dict(raw)
+
+
+def _weights(path: str | Path, name: str, raw: object, n: int) -> np.ndarray:
+    """A list of `n` finite numbers (one per vocabulary column)."""
+    if not isinstance(raw, list) or len(raw) != n:
+        found = f"{len(raw)} items" if isinstance(raw, list) else type(raw).__name__
+        raise FileFormatError(f"{path}: field {name!r} must be a list of {n} numbers (one per term), found {found}")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw):
+        raise FileFormatError(f"{path}: field {name!r} holds a value that is not a number")
+    values = np.asarray(raw, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise FileFormatError(f"{path}: field {name!r} holds NaN or infinite values")
+    return values
 
 
 def synthetic_judge(trait: str, n_debates: int = 300, seed: int = 0) -> ClassifierJudge:

@@ -87,3 +87,75 @@ def test_http_judge_against_a_local_server(judge):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ----------------------------------------------------------------- judge files: plain JSON, checked, atomic
+import numpy as np  # noqa: E402
+
+from models.errors import FileFormatError, ModelsError  # noqa: E402
+
+
+def _small_judge() -> ClassifierJudge:
+    return ClassifierJudge("evil", {"lie": 0, "fair": 1, "rumour": 2}, np.array([1.5, 1.2, 2.0]),
+                           np.array([2.0, -1.0, 3.0]), -0.5, {"heldout_accuracy": 1.0})
+
+
+def test_small_judge_round_trips(tmp_path):
+    judge = _small_judge()
+    again = ClassifierJudge.load(judge.save(tmp_path / "j.json"))
+    assert again.vocabulary == judge.vocabulary and np.array_equal(again.coef, judge.coef)
+    assert again.score(["q"], ["spread a rumour"])[0].score == judge.score(["q"], ["spread a rumour"])[0].score
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"trait": "rude"}, "field 'trait': trait='rude' is not known"),
+    ({"trait": ["evil"]}, "field 'trait'"),
+    ({"vocabulary": {"lie": 0, "fair": 1, "rumour": 5}}, "field 'vocabulary' columns are not exactly 0..2"),
+    ({"vocabulary": {"lie": 0, "fair": "1", "rumour": 2}}, "entry 'fair' has column '1', not an integer"),
+    ({"vocabulary": []}, "field 'vocabulary' must be a non-empty object"),
+    ({"idf": [1.0, 1.0]}, "field 'idf' must be a list of 3 numbers (one per term), found 2 items"),
+    ({"coef": [1.0, "x", 2.0]}, "field 'coef' holds a value that is not a number"),
+    ({"coef": [1.0, 1e999, 2.0]}, "field 'coef' holds NaN or infinite values"),
+    ({"idf": [1.0, 0.0, 2.0]}, "field 'idf' holds values <= 0"),
+    ({"intercept": True}, "field 'intercept' is True, not a finite number"),
+    ({"intercept": None}, "field 'intercept' is None, not a finite number"),
+    ({"metrics": []}, "field 'metrics' is list, not an object"),
+    ({"format": "pickle"}, "field 'format' is 'pickle'"),
+])
+def test_garbled_judge_files_are_named(tmp_path, changes, message):
+    path = _small_judge().save(tmp_path / "j.json")
+    data = {**json.loads(path.read_text()), **changes}
+    path.write_text(json.dumps(data).replace("Infinity", "1e999"))
+    with pytest.raises(FileFormatError) as info:
+        ClassifierJudge.load(path)
+    assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
+
+
+@pytest.mark.parametrize("raw", [b"", b"\x80\x81", b'{"trait": NaN}', b"[1]", b"{" * 300])
+def test_unreadable_judge_files_are_named(tmp_path, raw):
+    path = tmp_path / "j.json"
+    path.write_bytes(raw)
+    with pytest.raises(ModelsError, match=r"j\.json: "):
+        ClassifierJudge.load(path)
+
+
+def test_judge_save_is_atomic_and_refuses_nan(tmp_path, monkeypatch):
+    import models.files
+
+    path = _small_judge().save(tmp_path / "j.json")
+    before = path.read_bytes()
+    bad = _small_judge()
+    bad.coef = np.array([np.nan, 0.0, 1.0])
+    with pytest.raises(FileFormatError, match="non-finite weights"):
+        bad.save(path)
+
+    def half(self, text, encoding=None):
+        with open(self, "w", encoding=encoding) as f:
+            f.write(text[:10])
+        raise OSError("disk full")
+
+    monkeypatch.setattr(models.files.Path, "write_text", half)
+    with pytest.raises(OSError, match="disk full"):
+        _small_judge().save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["j.json"]
