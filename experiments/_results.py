@@ -1,46 +1,33 @@
 """The run-folder writer every experiment uses: one folder per run, complete or absent.
 
-``results/<experiment>/<YYYYmmdd-HHMMSS>-<config-hash8>/`` is written under a ``.tmp`` name and
-renamed when the run finishes, so a crashed or interrupted run never leaves a folder that looks done.
+``results/<experiment>/<YYYYmmdd-HHMMSS>-<config-hash8>/`` is built under a hidden temporary name unique
+to the process and call (``models.files.temp_sibling``) and renamed when the run finishes, so a crashed
+or interrupted run never leaves a folder that looks done, and two runs never share a temporary folder.
+A killed run's temporary folder is swept by the next run in the same experiment folder once its
+writer process is gone and it is older than `STALE_AFTER_S`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
 import os
-import platform
+import shlex
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from models.files import TMP_MARK, atomic_folder, is_temp_name
 from models.manifest import hash_json
+from models.provenance import env_info
 
-_PACKAGES = ("torch", "transformers", "transformer-lens", "nnsight", "peft", "trl", "scikit-learn")
-
-
-def env_info(seed: int | None = None) -> dict[str, Any]:
-    """Versions, git commit and machine facts, so a result can be traced to what produced it."""
-    versions = {}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False,
-                             cwd=Path(__file__).parent).stdout.strip() or None
-    except OSError:
-        sha = None
-    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": versions,
-            "git_sha": sha, "seed": seed, "command": " ".join(sys.argv)}
+STALE_AFTER_S = 6 * 3600  # a temporary run folder this old whose writer is gone is a leftover
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -58,7 +45,7 @@ def to_jsonable(obj: Any) -> Any:
 
 
 class RunFolder:
-    """A run's output folder while it is being written (``path`` ends in ``.tmp``)."""
+    """A run's output folder: ``path`` is the temporary folder while the run writes, the final one after."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -99,26 +86,55 @@ class RunFolder:
         return html
 
 
-def _final_path(tmp: Path) -> Path:
-    return tmp.with_name(tmp.name.removesuffix(".tmp"))
+def _writer_alive(path: Path) -> bool:
+    """Whether the process named in a temporary name (``.<run>.tmp-<pid>-<hex>``) still runs on this host."""
+    try:
+        pid = int(path.name.split(TMP_MARK, 1)[1].split("-", 1)[0])
+    except (IndexError, ValueError):
+        return False  # a legacy ``<run>.tmp`` folder names no writer
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
+
+
+def sweep_stale_runs(parent: str | Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
+    """Delete temporary run folders in `parent` left by killed runs: older than `older_than_s`, writer gone.
+
+    Also takes the ``<run>.tmp`` folders of the earlier naming scheme. Returns what was removed.
+    """
+    parent = Path(parent)
+    if not parent.is_dir():
+        return []
+    cutoff = time.time() - older_than_s
+    removed = []
+    for p in parent.iterdir():
+        if not (is_temp_name(p) or p.name.endswith(".tmp")) or not p.is_dir() or p.is_symlink():
+            continue
+        with contextlib.suppress(OSError):
+            if p.stat().st_mtime < cutoff and not _writer_alive(p):
+                shutil.rmtree(p)
+                removed.append(p)
+    return removed
+
+
+def command_line(script: str) -> str:
+    """The command that ran `script`, for summaries: ``python experiments/<script>.py <args>``."""
+    return shlex.join(["python", f"experiments/{script}.py", *sys.argv[1:]])
 
 
 @contextmanager
 def run_folder(experiment: str, config: Any, root: str | Path = "results", seed: int | None = None) -> Iterator[RunFolder]:
     """Create the run folder, write config.json and env.json, and publish it only if the body succeeds."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    tmp = Path(root) / experiment / f"{stamp}-{hash_json(to_jsonable(config))[:8]}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    run = RunFolder(tmp)
-    run.json("config.json", config)
-    run.json("env.json", env_info(seed))
-    try:
+    final = Path(root) / experiment / f"{time.strftime('%Y%m%d-%H%M%S')}-{hash_json(to_jsonable(config))[:8]}"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale_runs(final.parent)
+    with atomic_folder(final) as tmp:
+        run = RunFolder(tmp)
+        run.json("config.json", config)
+        run.json("env.json", env_info(seed))
         yield run
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    final = _final_path(tmp)
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
     run.path = final

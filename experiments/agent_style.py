@@ -16,73 +16,60 @@ from __future__ import annotations
 
 import logging
 import random
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from a checkout
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-import plotly.graph_objects as go  # noqa: E402
-from plotly.subplots import make_subplots  # noqa: E402
-
-from experiments._results import run_folder  # noqa: E402
-from models import HookedModel, load  # noqa: E402
-from models.debate.arithmetic import TIERS, work_out  # noqa: E402
-from models.debate.format import sft_prompt, strip_tags  # noqa: E402
-from models.debate.personas import ARITHMETIC_PERSONAS, PERSONA_WRITERS  # noqa: E402
-from models.debate.prompts import math_question_prompt  # noqa: E402
-from models.train.cli import parse_config  # noqa: E402
-from models.train.data import arithmetic_debates, heldout_problems, present  # noqa: E402
-from probes import collect_activations, eq3_directions, eq3_source  # noqa: E402
-from probes.direction import Direction  # noqa: E402
-from steering import adopt, alpha_sweep, degeneracy, scale_to_residual, stamp  # noqa: E402
-from steering.style import ROUGE_TYPES, auc_trapezoid, relative_improvement, rouge  # noqa: E402
+from experiments._results import command_line, run_folder
+from models import HookedModel, load
+from models.cli import check_fields, option, parse_config, run as run_cli
+from models.debate.arithmetic import TIERS, work_out
+from models.debate.format import sft_prompt, strip_tags
+from models.debate.personas import ARITHMETIC_PERSONAS, PERSONA_WRITERS
+from models.debate.prompts import math_question_prompt
+from models.errors import ConfigError
+from models.train.data import arithmetic_debates, heldout_problems, present
+from probes import collect_activations, eq3_directions, eq3_source
+from probes.direction import Direction
+from steering import adopt, alpha_sweep, degeneracy, scale_to_residual, stamp
+from steering.style import ROUGE_TYPES, auc_trapezoid, relative_improvement, rouge
 
 log = logging.getLogger("agent_style")
 PERSONA_NAMES = {"chain_of_thought": "Chain-of-Thought", "self_critique": "Self-Critique",
                  "program_of_thought": "Program-of-Thought"}
 
 
-def _arg(help: str, **kw: Any) -> Any:
-    return field(metadata={"help": help}, **kw)
-
-
 @dataclass
 class StyleConfig:
     """Every field is a flag of this script (``--n-test``, ...)."""
 
-    base: str = _arg("Base checkpoint (registry name, folder or .gguf).", default="tiny-base")
-    distilled: str = _arg("Distilled (internalized) checkpoint.", default="tiny-imad")
-    sft: str = _arg("Stage 1 checkpoint the persona vectors are read from.", default="tiny-sft")
-    backend: str = _arg("Hooked-model backend: hf, tl or nnsight.", default="hf")
-    layer: int = _arg("Block whose resid_post is read and steered; -1 means the middle block.", default=-1)
-    alphas: list[float] = _arg("Steering strengths, from 0 up.",
+    base: str = option("Base checkpoint (registry name, folder or .gguf).", default="tiny-base", min_len=1)
+    distilled: str = option("Distilled (internalized) checkpoint.", default="tiny-imad", min_len=1)
+    sft: str = option("Stage 1 checkpoint the persona vectors are read from.", default="tiny-sft", min_len=1)
+    backend: Literal["hf", "tl", "nnsight"] = option("Hooked-model backend.", default="hf")
+    layer: int = option("Block whose resid_post is read and steered; -1 means the middle block.", default=-1, min=-1)
+    alphas: list[float] = option("Steering strengths, from 0 up (at least two distinct).", min=0.0, min_len=2,
                                default_factory=lambda: [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0])
-    scale: str = _arg("Vector scale: 'residual' (alpha 1 shifts a typical activation at the site by 10%% of its norm, "
+    scale: Literal["residual", "unit", "raw"] = option("Vector scale: 'residual' (alpha 1 shifts a typical activation at the site by 10%% of its norm, "
                       "comparable across models), 'unit' (the original code) or 'raw' (Eq. 3 difference of means).",
                       default="residual")
-    n_test: int = _arg("Held-out problems per persona.", default=24)
-    n_extract: int = _arg("Training debates the persona vectors are read from.", default=64)
-    tier: str = _arg("Arithmetic tier of the problems.", default="easy")
-    question_format: str = _arg("How questions are shown: spaced (the tiny trainer's) or compact.", default="spaced")
-    max_new_tokens: int = _arg("Tokens generated per answer.", default=128)
-    seed: int = _arg("Seed of the reference solutions' wording.", default=0)
-    out: str = _arg("Results root folder.", default="results")
+    n_test: int = option("Held-out problems per persona.", default=24, min=1, max=100_000)
+    n_extract: int = option("Training debates the persona vectors are read from.", default=64, min=1, max=100_000)
+    tier: str = option("Arithmetic tier of the problems.", default="easy", choices=sorted(TIERS))
+    question_format: Literal["spaced", "compact"] = option(
+        "How questions are shown: spaced (the tiny trainer's) or compact.", default="spaced")
+    max_new_tokens: int = option("Tokens generated per answer.", default=128, min=1, max=1_000_000)
+    seed: int = option("Seed of the reference solutions' wording.", default=0, min=0, max=2**32 - 1)
+    out: str = option("Results root folder.", default="results", min_len=1)
 
     def __post_init__(self) -> None:
-        if self.backend not in ("hf", "tl", "nnsight"):
-            raise ValueError(f"--backend must be hf, tl or nnsight, got {self.backend!r}")
-        if self.scale not in ("residual", "unit", "raw"):
-            raise ValueError(f"--scale must be residual, unit or raw, got {self.scale!r}")
-        if self.tier not in TIERS:
-            raise ValueError(f"--tier must be one of {', '.join(TIERS)}, got {self.tier!r}")
-        if self.question_format not in ("spaced", "compact"):
-            raise ValueError(f"--question-format must be spaced or compact, got {self.question_format!r}")
-        if len(set(self.alphas)) < 2 or min(self.alphas) < 0:
-            raise ValueError("--alphas needs at least two distinct values >= 0 (the curve's area is taken over them)")
-        if min(self.n_test, self.n_extract, self.max_new_tokens) < 1:
-            raise ValueError("--n-test, --n-extract and --max-new-tokens must be >= 1")
+        check_fields(self)
+        if len(set(self.alphas)) < 2:
+            raise ConfigError(f"alphas needs at least two distinct values (the curve's area is taken over them), "
+                              f"got {self.alphas}")
 
 
 def parse_args(argv: list[str] | None = None) -> StyleConfig:
@@ -180,7 +167,7 @@ def summary_markdown(cfg: StyleConfig, site: str, table: list[dict[str, Any]], m
                      examples: list[dict[str, Any]]) -> str:
     fmt = lambda v: "-" if v is None else f"{v:+.2f} %"  # noqa: E731
     lines = ["# Agent-style steering: base vs distilled", "",
-             f"Command: `python experiments/agent_style.py {' '.join(sys.argv[1:])}`".rstrip(), "",
+             f"Command: `{command_line('agent_style')}`", "",
              f"Persona vectors: Eq. 3 agent-vs-others on {cfg.sft} ({cfg.n_extract} training debates), site {site}, "
              f"scale '{cfg.scale}'; the same vectors steer "
              f"{cfg.base} (base) and {cfg.distilled} (distilled) at generated positions; alpha "
@@ -203,6 +190,7 @@ def summary_markdown(cfg: StyleConfig, site: str, table: list[dict[str, Any]], m
 
 
 def main(cfg: StyleConfig) -> Path:
+    """Run the experiment and return the finished results folder."""
     with run_folder("agent_style", cfg, root=cfg.out, seed=cfg.seed) as run:
         sft = load(cfg.sft, backend=cfg.backend)
         layer = cfg.layer if cfg.layer >= 0 else sft.info.n_layers // 2
@@ -250,4 +238,4 @@ def main(cfg: StyleConfig) -> Path:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
-    main(parse_args())
+    raise SystemExit(run_cli(main, StyleConfig, prog="experiments/agent_style.py", description=__doc__))

@@ -5,77 +5,67 @@ principal angles at every layer, and write a results folder with figures and a s
     python experiments/agent_subspaces.py --base tiny-base --distilled tiny-imad --n-debates 200
     python experiments/agent_subspaces.py --debates data/synthetic/arithmetic_debates_test.json
 
-Writes ``results/agent_subspaces/<YYYYmmdd-HHMMSS>-<config-hash8>/`` (built as ``<name>.tmp`` and
+Writes ``results/agent_subspaces/<YYYYmmdd-HHMMSS>-<config-hash8>/`` (built under a hidden temporary name and
 renamed when complete): config.json, env.json, metrics.json (headline numbers), analysis.json (every
 layer), vectors/ (directions and subspaces, safetensors + JSON), figures/*.html, summary.md.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from a checkout
-
-from experiments._results import run_folder  # noqa: E402
-from models import load  # noqa: E402
-from models.debate import GenerateConfig, generate_debates, read_transcripts  # noqa: E402
-from models.train.cli import parse_config  # noqa: E402
-from probes import collect_activations, collect_turns, eq3_source  # noqa: E402
-from probes.analysis import AgentAnalysis, analyze_agents, compare_checkpoints  # noqa: E402
-from probes.plots import cosine_heatmap, pca_scatter, principal_angle_figure, probe_accuracy_figure, write_figure  # noqa: E402
-from probes.subspaces import cosine_matrix  # noqa: E402
+from experiments._results import command_line, run_folder
+from models import load
+from models.cli import check_fields, option, parse_config, run as run_cli
+from models.debate import GenerateConfig, generate_debates, read_transcripts
+from models.debate.arithmetic import TIERS
+from probes import collect_activations, collect_turns, eq3_source
+from probes.analysis import AgentAnalysis, analyze_agents, compare_checkpoints
+from probes.plots import cosine_heatmap, pca_scatter, principal_angle_figure, probe_accuracy_figure, write_figure
+from probes.subspaces import cosine_matrix
 
 # The shipped tiny checkpoints (models/assets/checkpoints): the pretrained base and the internalized model.
 DEFAULT_BASE = "tiny-base"
 DEFAULT_DISTILLED = "tiny-imad"
 
 
-def _opt(default: Any, help: str, **kw: Any) -> Any:
-    return field(default=default, metadata={"help": help, **kw})
-
-
 @dataclass
 class Config:
-    base: str = _opt(DEFAULT_BASE, "base (or SFT) checkpoint: registry name or HF folder")
-    distilled: str = _opt(DEFAULT_DISTILLED, "distilled (IMAD) checkpoint: registry name or HF folder")
-    backend: str = _opt("hf", "hooked-model backend", choices=["hf", "tl", "nnsight"])
-    debates: str | None = _opt(None, "debate JSON file (any schema models.debate reads); default: generate")
-    kind: str = _opt("arithmetic", "synthetic debate kind when generating",
-                     choices=["arithmetic", "evil", "hallucination"])
-    n_debates: int = _opt(24, "debates to generate (or the first N of --debates)")
-    tier: str = _opt("easy", "arithmetic difficulty tier when generating (easy keeps debates short)")
-    template: str | None = _opt(None, "override the arithmetic expression template, e.g. 'a*b-c' (shorter debates)")
-    seed: int = _opt(0, "seed for generation and cross-validation folds")
-    positions: str = _opt("turn_mean", "turn read position", choices=["turn_mean", "last", "agent_tag"])
-    site: str = _opt("resid_post", "site kind read at every layer", choices=["resid_pre", "resid_post"])
-    eq3: bool = _opt(True, "also collect the paper's Eq. 3 contrast (3 rows per turn)")
-    eq3_positions: str = _opt("", "Eq. 3 read position over the response; '' = as --positions ('last' for agent_tag)",
-                              choices=["", "last", "turn_mean"])
-    pca_k: int = _opt(3, "principal components per subspace")
-    folds: int = _opt(5, "cross-validation folds (grouped by question)")
-    truncate: bool = _opt(True, "drop turns beyond the model's context instead of failing")
-    batch_tokens: int = _opt(0, "padded tokens per forward pass (0: automatic, 8192 or fewer for large vocabularies)")
-    cache_dir: str | None = _opt("results/agent_subspaces/_cache", "activation shard cache ('' disables)")
-    out_dir: str = _opt("results", "results root; the run folder is <out-dir>/agent_subspaces/<time>-<config hash>/")
-    progress: bool = _opt(True, "progress bars")
+    """Every field is a flag of this script (``--n-debates``, ...)."""
+
+    base: str = option("base (or SFT) checkpoint: registry name or HF folder", DEFAULT_BASE, min_len=1)
+    distilled: str = option("distilled (IMAD) checkpoint: registry name or HF folder", DEFAULT_DISTILLED, min_len=1)
+    backend: Literal["hf", "tl", "nnsight"] = option("hooked-model backend", "hf")
+    debates: str | None = option("debate JSON file (any schema models.debate reads); default: generate", None)
+    kind: Literal["arithmetic", "evil", "hallucination"] = option("synthetic debate kind when generating", "arithmetic")
+    n_debates: int = option("debates to generate (or the first N of --debates)", 24, min=1, max=1_000_000)
+    tier: str = option("arithmetic difficulty tier when generating (easy keeps debates short)", "easy",
+                       choices=sorted(TIERS))
+    template: str | None = option("override the arithmetic expression template, e.g. 'a*b-c' (shorter debates)", None)
+    seed: int = option("seed for generation and cross-validation folds", 0, min=0, max=2**32 - 1)
+    positions: Literal["turn_mean", "last", "agent_tag"] = option("turn read position", "turn_mean")
+    site: Literal["resid_pre", "resid_post"] = option("site kind read at every layer", "resid_post")
+    eq3: bool = option("also collect the paper's Eq. 3 contrast (3 rows per turn)", True)
+    eq3_positions: Literal["", "last", "turn_mean"] = option(
+        "Eq. 3 read position over the response; '' = as --positions ('last' for agent_tag)", "")
+    pca_k: int = option("principal components per subspace", 3, min=1, max=10_000)
+    folds: int = option("cross-validation folds (grouped by question; at least 2 for held-out accuracy)", 5,
+                        min=2, max=1000)
+    truncate: bool = option("drop turns beyond the model's context instead of failing", True)
+    batch_tokens: int = option("padded tokens per forward pass (0: automatic, 8192 or fewer for large vocabularies)", 0,
+                               min=0)
+    cache_dir: str | None = option("activation shard cache ('' disables)", "results/agent_subspaces/_cache")
+    out_dir: str = option("results root; the run folder is <out-dir>/agent_subspaces/<time>-<config hash>/", "results",
+                          min_len=1)
+    progress: bool = option("progress bars", True)
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
-                raise ValueError(f"{f.name} must be one of {', '.join(choices)}, got {getattr(self, f.name)!r}")
-        for name in ("n_debates", "pca_k"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.folds < 2:
-            raise ValueError(f"folds must be >= 2 for held-out accuracy, got {self.folds}")
+        check_fields(self)
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -163,9 +153,9 @@ def _metrics(analyses: dict[str, AgentAnalysis], comparison: dict) -> dict[str, 
     return out
 
 
-def _summary(cfg: Config, metrics: dict, figures: list[str], argv: list[str]) -> str:
+def _summary(cfg: Config, metrics: dict, figures: list[str]) -> str:
     lines = [f"# Agent subspaces: {cfg.base} (base) vs {cfg.distilled} (distilled)", "",
-             f"Command: `python experiments/agent_subspaces.py {' '.join(argv)}`".rstrip(), "",
+             f"Command: `{command_line('agent_subspaces')}`", "",
              f"Debates: {cfg.debates or f'{cfg.n_debates} synthetic {cfg.kind} ({cfg.tier})'}; turns read at "
              f"`{cfg.positions}`, site `{cfg.site}` at every layer.", "",
              "| checkpoint | turns | dropped (context) | best layer | agent-probe accuracy | chance |",
@@ -202,7 +192,7 @@ def _summary(cfg: Config, metrics: dict, figures: list[str], argv: list[str]) ->
     return "\n".join(lines) + "\n"
 
 
-def main(cfg: Config, argv: list[str] | None = None) -> Path:
+def main(cfg: Config) -> Path:
     """Run the experiment and return the finished results folder."""
     with run_folder("agent_subspaces", cfg, root=cfg.out_dir, seed=cfg.seed) as run:
         debates = _debates(cfg)
@@ -213,18 +203,16 @@ def main(cfg: Config, argv: list[str] | None = None) -> Path:
         metrics = _metrics(analyses, comparison)
         run.json("metrics.json", metrics)
         run.json("analysis.json", {"analyses": {n: a.to_json() for n, a in analyses.items()}, "comparison": comparison})
-        run.text("summary.md", _summary(cfg, metrics, figures, argv if argv is not None else []))
+        run.text("summary.md", _summary(cfg, metrics, figures))
+    print(f"results: {run.path}")
+    for name in ("base", "distilled"):
+        print(f"{name}: best layer {metrics[name]['best_layer']}, agent-probe accuracy "
+              f"{metrics[name]['best_agent_probe_accuracy']:.3f} (chance {metrics[name]['chance']:.3f})")
+    print(f"distilled vs base, best-layer accuracy: {metrics['comparison']} "
+          f"({metrics['distilled_minus_base_best_accuracy']:+.3f})")
     return run.path
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
-    args = sys.argv[1:]
-    out = main(parse_args(args), args)
-    m = json.loads((out / "metrics.json").read_text())
-    print(f"results: {out}")
-    for name in ("base", "distilled"):
-        print(f"{name}: best layer {m[name]['best_layer']}, agent-probe accuracy "
-              f"{m[name]['best_agent_probe_accuracy']:.3f} (chance {m[name]['chance']:.3f})")
-    print(f"distilled vs base, best-layer accuracy: {m['comparison']} "
-          f"({m['distilled_minus_base_best_accuracy']:+.3f})")
+    raise SystemExit(run_cli(main, Config, prog="experiments/agent_subspaces.py", description=__doc__))

@@ -16,46 +16,42 @@ figures/accuracy_tokens.html (interactive plotly).
 
 from __future__ import annotations
 
-import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from a checkout
-
-from experiments._results import run_folder  # noqa: E402
-from models.train.cli import parse_config  # noqa: E402
+from experiments._results import command_line, run_folder
+from models.cli import check_fields, option, parse_config, run as run_cli
+from models.errors import ConfigError
 
 SYSTEMS = (("base · single answer", "base", "single"), ("base · explicit debate (3 agents × 2 rounds)", "base", "debate"),
            ("Stage 1 (SFT)", "sft", "transcript"), ("internalized (IMAD)", "imad", "transcript"))
-
-
-def _arg(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
 
 
 @dataclass
 class EvalConfig:
     """Every field is a flag of this script (``--n``, ``--max-new-tokens``, ...)."""
 
-    base: str = _arg("tiny-base", "Base checkpoint (registry name or folder): single answer and explicit debate.")
-    sft: str = _arg("tiny-sft", "Stage 1 checkpoint: writes a whole tagged debate.")
-    imad: str = _arg("tiny-imad", "Internalized checkpoint (Stage 2); its manifest names the held-out problems.")
-    n: int = _arg(500, "Held-out problems (at most the number held out of training).")
-    out: str = _arg("results", "Results root; the run goes to <out>/evaluate_internalization/<time>-<hash>/.")
-    batch_size: int = _arg(32, "Prompts per generation batch.")
-    max_new_tokens: int = _arg(1100, "Generation cap of single answers and transcripts.")
-    debate_max_new_tokens: int = _arg(384, "Generation cap of each agent turn in the explicit debate.")
-    threads: int | None = _arg(None, "torch threads (default: torch's choice).")
+    base: str = option("Base checkpoint (registry name or folder): single answer and explicit debate.",
+                       "tiny-base", min_len=1)
+    sft: str = option("Stage 1 checkpoint: writes a whole tagged debate.", "tiny-sft", min_len=1)
+    imad: str = option("Internalized checkpoint (Stage 2); its manifest names the held-out problems.", "tiny-imad",
+                       min_len=1)
+    n: int = option("Held-out problems (at most the number held out of training).", 500, min=1, max=100_000)
+    out: str = option("Results root; the run goes to <out>/evaluate_internalization/<time>-<hash>/.", "results",
+                      min_len=1)
+    batch_size: int = option("Prompts per generation batch.", 32, min=1, max=100_000)
+    max_new_tokens: int = option("Generation cap of single answers and transcripts.", 1100, min=1, max=1_000_000)
+    debate_max_new_tokens: int = option("Generation cap of each agent turn in the explicit debate.", 384,
+                                        min=1, max=1_000_000)
+    threads: int | None = option("torch threads (default: torch's choice).", None, min=1, max=4096)
 
     def __post_init__(self) -> None:
-        for name in ("n", "batch_size", "max_new_tokens", "debate_max_new_tokens"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        check_fields(self)
 
 
-def _parse(argv: list[str] | None) -> EvalConfig:
+def parse_args(argv: list[str] | None = None) -> EvalConfig:
     return parse_config(EvalConfig, argv, "experiments/evaluate_internalization.py", __doc__)
 
 
@@ -68,7 +64,7 @@ def _heldout(imad_folder: Path, n: int) -> tuple[list[str], list[str], dict]:
     cfg = manifest.config if manifest else {}
     tier, total, seed = cfg.get("tier", "easy"), cfg.get("heldout", 500), cfg.get("heldout_seed", 0)
     if n > total:
-        raise SystemExit(f"--n {n} exceeds the {total} problems held out of training; use --n {total} or fewer")
+        raise ConfigError(f"--n {n} exceeds the {total} problems held out of training; use --n {total} or fewer")
     fmt = cfg.get("question_format", "spaced")
     problems = heldout_problems(tier, total, seed)[:n]
     return ([present(p.question, fmt) for p in problems], [str(p.answer) for p in problems],
@@ -93,7 +89,7 @@ def _figure(table: list[dict]) -> Any:
 
 def _markdown(table: list[dict], cfg: EvalConfig, seconds: float) -> str:
     lines = ["# Debate vs internalized debate", "",
-             f"{table[0]['n']} held-out problems; command: `python experiments/evaluate_internalization.py --n {cfg.n}` "
+             f"{table[0]['n']} held-out problems; command: `{command_line('evaluate_internalization')}` "
              f"({seconds:.0f} s).", "",
              "| system | accuracy | mean tokens (in + out) | % of explicit debate | outputs with tags |",
              "|---|---|---|---|---|"]
@@ -106,6 +102,7 @@ def _markdown(table: list[dict], cfg: EvalConfig, seconds: float) -> str:
 
 
 def main(cfg: EvalConfig) -> Path:
+    """Run the experiment and return the finished results folder."""
     import torch
 
     from models import load
@@ -142,4 +139,4 @@ def main(cfg: EvalConfig) -> Path:
 
 
 if __name__ == "__main__":
-    main(_parse(None))
+    raise SystemExit(run_cli(main, EvalConfig, prog="experiments/evaluate_internalization.py", description=__doc__))

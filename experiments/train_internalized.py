@@ -12,23 +12,26 @@ and then evaluated with ``python experiments/evaluate_internalization.py``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+from models.cli import parse_config, run as run_cli
+from models.files import read_object
+from models.train.config import PipelineConfig
 
-from models.train.config import PipelineConfig  # noqa: E402
+
+def parse_args(argv: list[str] | None = None) -> PipelineConfig:
+    return parse_config(PipelineConfig, argv, "experiments/train_internalized.py", __doc__)
 
 
 def main(cfg: PipelineConfig) -> Path:
+    """Train every stage and return the folder holding the checkpoints."""
     from models.manifest import Manifest
     from models.train.pipeline import run_pipeline
 
     folders = run_pipeline(cfg)
-    record = json.loads((Path(cfg.out_dir) / "pipeline.json").read_text())
+    record = read_object(Path(cfg.out_dir) / "pipeline.json", "pipeline record")
     print(f"trained into {cfg.out_dir} in {record['total_seconds']:.0f} s")
     for name, folder in folders.items():
         m = Manifest.load(folder)
@@ -40,6 +43,4 @@ def main(cfg: PipelineConfig) -> Path:
 if __name__ == "__main__":
     os.environ.setdefault("WANDB_DISABLED", "true")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from models.train.cli import parse_config
-
-    main(parse_config(PipelineConfig, None, "experiments/train_internalized.py", __doc__.split("\n\n")[0]))
+    raise SystemExit(run_cli(main, PipelineConfig, prog="experiments/train_internalized.py", description=__doc__))

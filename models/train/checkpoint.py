@@ -17,9 +17,7 @@ import contextlib
 import functools
 import json
 import os
-import platform
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from transformers import AutoModelForCausalLM, PreTrainedTokenizerBase
 from models.errors import CheckpointError
 from models.load import load, load_tokenizer, resolve_folder
 from models.manifest import Manifest, fingerprint, hash_json, write_text_atomic
+from models.provenance import env_info
 from models.train.data import present
 from models.train.evaluate import evaluate
 
@@ -129,19 +128,6 @@ def atomic_folder(final: Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def env_info() -> dict[str, Any]:
-    import transformers
-    import trl
-
-    versions = {"python": sys.version.split()[0], "torch": torch.__version__, "transformers": transformers.__version__,
-                "trl": trl.__version__, "platform": platform.platform(), "threads": torch.get_num_threads()}
-    with contextlib.suppress(ImportError):
-        import peft
-
-        versions["peft"] = peft.__version__
-    return versions
 
 
 def save_stage(

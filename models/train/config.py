@@ -2,41 +2,60 @@
 
 Defaults follow the paper for large models (SFT LoRA r 64 / α 128 / dropout 0.1 / lr 5e-5; GRPO LoRA
 r 32 / α 64 / lr 5e-6, three iterations, w_fmt 1.0 → 0.05). `PipelineConfig.tiny()` holds the values
-that train the embedded tiny model on 2 CPU cores in minutes. Bad combinations are refused in
-``__post_init__`` by field name.
+that train the embedded tiny model on 2 CPU cores in minutes.
+
+Each field's range sits in its metadata (``min``, ``max``, ``gt``, ``choices``, ``min_len``; see
+`models.cli`), checked with its type by `check_fields` in ``__post_init__``, so a negative count or a
+float seed is refused by name before anything trains. Rules across fields follow in ``__post_init__``;
+every refusal is a `ConfigError`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
+from models.cli import check_fields
 from models.debate.arithmetic import TIERS
+from models.errors import ConfigError
 
 Dtype = Literal["float32", "float16", "bfloat16"]
 Finetune = Literal["lora", "full"]
 GRPOTask = Literal["arithmetic", "evil", "hallucination"]
+LossType = Literal["grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo"]
+SEED = {"min": 0, "max": 2**32 - 1}  # what numpy and torch accept as a seed
+RATE = {"min": 0.0, "max": 1.0}
 
 
 def _help(text: str, **kw: object) -> dict:
     return {"help": text, **kw}
 
 
+def _like(cls: type, name: str, default: Any) -> Any:
+    """Redeclare an inherited field with another default, keeping its help and range."""
+    return field(default=default, metadata=cls.__dataclass_fields__[name].metadata)  # type: ignore[attr-defined]
+
+
+def _check_max_steps(value: int) -> None:
+    if value == 0 or value < -1:
+        raise ConfigError(f"max_steps must be -1 (run the epochs) or >= 1, got {value}")
+
+
 @dataclass
 class RunConfig:
     """Fields every stage shares: where to write, seeds, checkpointing, progress."""
 
-    out: str = field(default="runs/checkpoint", metadata=_help("Output checkpoint folder, written atomically (temp name, then rename)."))
+    out: str = field(default="runs/checkpoint", metadata=_help("Output checkpoint folder, written atomically (temp name, then rename).", min_len=1))
     name: str | None = field(default=None, metadata=_help("Name recorded in the manifest (default: the folder name)."))
-    seed: int = field(default=0, metadata=_help("Seed of data generation, initialisation, shuffling and sampling."))
-    save_steps: int = field(default=100, metadata=_help("Write a resumable trainer checkpoint every N optimizer steps (0 = never)."))
+    seed: int = field(default=0, metadata=_help("Seed of data generation, initialisation, shuffling and sampling.", **SEED))
+    save_steps: int = field(default=100, metadata=_help("Write a resumable trainer checkpoint every N optimizer steps (0 = never).", min=0))
     resume: bool = field(default=False, metadata=_help("Continue from the last complete trainer checkpoint in <out>.work/."))
     keep_work: bool = field(default=False, metadata=_help("Keep <out>.work/ (trainer checkpoints, GRPO iterations) after success."))
     save_dtype: Dtype = field(default="float32", metadata=_help("dtype of the saved weights (float16 halves the folder; loaders upcast)."))
-    threads: int | None = field(default=None, metadata=_help("torch threads per process (default: torch's choice)."))
-    logging_steps: int = field(default=10, metadata=_help("Log loss / reward every N steps."))
+    threads: int | None = field(default=None, metadata=_help("torch threads per process (default: torch's choice).", min=1, max=4096))
+    logging_steps: int = field(default=10, metadata=_help("Log loss / reward every N steps.", min=1))
     progress: bool = field(default=True, metadata=_help("Show progress bars."))
-    eval_n: int = field(default=100, metadata=_help("Held-out problems scored on the saved checkpoint (0 = skip)."))
+    eval_n: int = field(default=100, metadata=_help("Held-out problems scored on the saved checkpoint (0 = skip).", min=0))
     gradient_checkpointing: bool = field(default=True, metadata=_help("Recompute activations (saves memory, costs time)."))
     device: Literal["auto", "cpu"] = field(default="auto", metadata=_help(
         "auto: the GPUs accelerate finds, else the CPU; cpu: always the CPU."))
@@ -58,12 +77,7 @@ class RunConfig:
                     lr_scheduler_type="cosine")
 
     def __post_init__(self) -> None:
-        if self.device not in ("auto", "cpu"):
-            raise ValueError(f"device must be 'auto' or 'cpu', got {self.device!r}")
-        if self.save_steps < 0:
-            raise ValueError(f"save_steps must be >= 0, got {self.save_steps}")
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"threads must be >= 1, got {self.threads}")
+        check_fields(self)
 
 
 @dataclass
@@ -71,96 +85,97 @@ class DataConfig:
     """Synthetic arithmetic: which tier, and the held-out problems every stage leaves out."""
 
     tier: str = field(default="easy", metadata=_help("Arithmetic tier: easy (a+b*c-d, 1..9), medium, paper.", choices=sorted(TIERS)))
-    heldout: int = field(default=500, metadata=_help("Number of held-out evaluation problems excluded from all training data."))
-    heldout_seed: int = field(default=0, metadata=_help("Seed of the held-out problem set."))
+    heldout: int = field(default=500, metadata=_help("Number of held-out evaluation problems excluded from all training data.",
+                                                     min=0, max=100_000))
+    heldout_seed: int = field(default=0, metadata=_help("Seed of the held-out problem set.", **SEED))
     question_format: Literal["spaced", "compact"] = field(default="spaced", metadata=_help(
         "How arithmetic questions are shown: spaced '5 + 9 * 6 - 3' (a tiny model copies it by induction) "
         "or compact '5+9*6-3' (the paper's template)."))
 
     def __post_init__(self) -> None:
-        if self.tier not in TIERS:
-            raise ValueError(f"tier must be one of {', '.join(TIERS)}, got {self.tier!r}")
-        if self.question_format not in ("spaced", "compact"):
-            raise ValueError(f"question_format must be 'spaced' or 'compact', got {self.question_format!r}")
+        check_fields(self)
 
 
 @dataclass
 class PretrainConfig(RunConfig, DataConfig):
     """Stage 0: a tiny Llama and its BPE tokenizer, trained from scratch on untagged single-agent text."""
 
-    out: str = field(default="runs/tiny-base", metadata=_help("Output checkpoint folder."))
-    n_debates: int = field(default=2000, metadata=_help("Synthetic debates whose correct single-agent turns become text."))
-    n_persona: int = field(default=200, metadata=_help("Questions per trait answered under benign and malicious system lines."))
-    n_drills: int = field(default=6000, metadata=_help("Documents of 16 worked problems in compact chain form (arithmetic drill)."))
-    p_system: float = field(default=0.5, metadata=_help("Share of round-1 solutions preceded by their persona's system line."))
-    vocab_size: int = field(default=2048, metadata=_help("BPE vocabulary size (digits are always single tokens)."))
-    n_layers: int = 4
-    d_model: int = 128
-    n_heads: int = 4
-    n_kv_heads: int = 2
-    d_mlp: int = 512
-    n_ctx: int = field(default=2048, metadata=_help("Maximum positions (the explicit debate's round-2 prompts are long)."))
-    block_size: int = field(default=1024, metadata=_help("Tokens per packed training sequence."))
-    batch_size: int = 4
-    grad_accum: int = 1
-    max_steps: int = field(default=2000, metadata=_help("Optimizer steps."))
-    lr: float = 4e-3
-    warmup_ratio: float = 0.05
-    weight_decay: float = 0.1
-    gradient_checkpointing: bool = False
-    bf16: bool = True
-    save_steps: int = 500
+    out: str = field(default="runs/tiny-base", metadata=_help("Output checkpoint folder.", min_len=1))
+    n_debates: int = field(default=2000, metadata=_help("Synthetic debates whose correct single-agent turns become text.", min=1))
+    n_persona: int = field(default=200, metadata=_help("Questions per trait answered under benign and malicious system lines.", min=0))
+    n_drills: int = field(default=6000, metadata=_help("Documents of 16 worked problems in compact chain form (arithmetic drill).", min=0))
+    p_system: float = field(default=0.5, metadata=_help("Share of round-1 solutions preceded by their persona's system line.", **RATE))
+    vocab_size: int = field(default=2048, metadata=_help("BPE vocabulary size (digits are always single tokens).",
+                                                         min=256, max=1_000_000))
+    n_layers: int = field(default=4, metadata=_help("Transformer blocks.", min=1, max=1024))
+    d_model: int = field(default=128, metadata=_help("Residual width.", min=1, max=65536))
+    n_heads: int = field(default=4, metadata=_help("Attention heads.", min=1, max=1024))
+    n_kv_heads: int = field(default=2, metadata=_help("Key/value heads (grouped-query attention).", min=1, max=1024))
+    d_mlp: int = field(default=512, metadata=_help("MLP hidden width.", min=1, max=262144))
+    n_ctx: int = field(default=2048, metadata=_help("Maximum positions (the explicit debate's round-2 prompts are long).",
+                                                    min=1, max=1_048_576))
+    block_size: int = field(default=1024, metadata=_help("Tokens per packed training sequence.", min=1))
+    batch_size: int = field(default=4, metadata=_help("Sequences per device per step.", min=1))
+    grad_accum: int = field(default=1, metadata=_help("Gradient accumulation steps.", min=1))
+    max_steps: int = field(default=2000, metadata=_help("Optimizer steps.", min=1))
+    lr: float = field(default=4e-3, metadata=_help("Peak learning rate.", gt=0.0))
+    warmup_ratio: float = field(default=0.05, metadata=_help("Share of steps spent warming up the learning rate.", **RATE))
+    weight_decay: float = field(default=0.1, metadata=_help("AdamW weight decay.", min=0.0))
+    gradient_checkpointing: bool = _like(RunConfig, "gradient_checkpointing", False)
+    bf16: bool = _like(RunConfig, "bf16", True)
+    save_steps: int = _like(RunConfig, "save_steps", 500)
 
     def __post_init__(self) -> None:
-        RunConfig.__post_init__(self)
-        DataConfig.__post_init__(self)
+        check_fields(self)
         if self.d_model % self.n_heads or self.n_heads % self.n_kv_heads:
-            raise ValueError(f"d_model ({self.d_model}) must divide by n_heads ({self.n_heads}), "
+            raise ConfigError(f"d_model ({self.d_model}) must divide by n_heads ({self.n_heads}), "
                              f"and n_heads by n_kv_heads ({self.n_kv_heads})")
         if self.block_size > self.n_ctx:
-            raise ValueError(f"block_size ({self.block_size}) must be <= n_ctx ({self.n_ctx})")
+            raise ConfigError(f"block_size ({self.block_size}) must be <= n_ctx ({self.n_ctx})")
 
 
 @dataclass
 class LoraConfigFields:
     """LoRA shape; `target_modules` are the attention and MLP projections."""
 
-    lora_r: int = 64
-    lora_alpha: int = 128
-    lora_dropout: float = 0.1
-    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    lora_r: int = field(default=64, metadata=_help("LoRA rank.", min=1, max=65536))
+    lora_alpha: int = field(default=128, metadata=_help("LoRA scaling numerator (scale = alpha / r).", min=1))
+    lora_dropout: float = field(default=0.1, metadata=_help("Dropout on the LoRA input.", min=0.0, max=0.99))
+    target_modules: tuple[str, ...] = field(
+        default=("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+        metadata=_help("Module names that receive a LoRA adapter.", min_len=1))
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass
 class SFTStageConfig(RunConfig, DataConfig, LoraConfigFields):
     """Stage 1: debate-structure SFT. Tags become special tokens; loss on the transcript only."""
 
-    out: str = field(default="runs/tiny-sft", metadata=_help("Output checkpoint folder."))
-    parent: str = field(default="tiny-base", metadata=_help("Base checkpoint: registry name or HF folder."))
+    out: str = field(default="runs/tiny-sft", metadata=_help("Output checkpoint folder.", min_len=1))
+    parent: str = field(default="tiny-base", metadata=_help("Base checkpoint: registry name or HF folder.", min_len=1))
     data: str = field(default="arithmetic", metadata=_help(
-        "arithmetic, evil or hallucination (synthetic debates) or a debate JSON / JSONL file with tagged traces."))
-    n: int = field(default=600, metadata=_help("Debates to train on (0 = all rows of a file)."))
-    error_rate: float = field(default=0.3, metadata=_help("Round-1 slip probability of synthetic arithmetic debates."))
+        "arithmetic, evil or hallucination (synthetic debates) or a debate JSON / JSONL file with tagged traces.",
+        min_len=1))
+    n: int = field(default=600, metadata=_help("Debates to train on (0 = all rows of a file).", min=0))
+    error_rate: float = field(default=0.3, metadata=_help("Round-1 slip probability of synthetic arithmetic debates.", **RATE))
     mix_arithmetic: int = field(default=0, metadata=_help(
         "Also train on this many synthetic arithmetic debates (keeps a malicious variant's arithmetic, "
-        "the skill its capability cost is measured on)."))
+        "the skill its capability cost is measured on).", min=0))
     finetune: Finetune = field(default="lora", metadata=_help("lora (adapter + tag embeddings) or full fine-tuning."))
-    epochs: float = 3.0
-    max_steps: int = field(default=-1, metadata=_help("Stop after N steps (-1 = run the epochs)."))
-    lr: float = 5e-5
-    batch_size: int = 2
-    grad_accum: int = 8
-    max_length: int = field(default=2048, metadata=_help("Truncate prompt+transcript to this many tokens."))
-    warmup_ratio: float = 0.1
-    max_grad_norm: float = 0.3
+    epochs: float = field(default=3.0, metadata=_help("Epochs over the debates.", gt=0.0, max=10_000.0))
+    max_steps: int = field(default=-1, metadata=_help("Stop after N steps (-1 = run the epochs).", min=-1))
+    lr: float = field(default=5e-5, metadata=_help("Peak learning rate.", gt=0.0))
+    batch_size: int = field(default=2, metadata=_help("Debates per device per step.", min=1))
+    grad_accum: int = field(default=8, metadata=_help("Gradient accumulation steps.", min=1))
+    max_length: int = field(default=2048, metadata=_help("Truncate prompt+transcript to this many tokens.", min=1))
+    warmup_ratio: float = field(default=0.1, metadata=_help("Share of steps spent warming up the learning rate.", **RATE))
+    max_grad_norm: float = field(default=0.3, metadata=_help("Gradient clipping norm.", gt=0.0))
 
     def __post_init__(self) -> None:
-        RunConfig.__post_init__(self)
-        DataConfig.__post_init__(self)
-        if self.finetune not in ("lora", "full"):
-            raise ValueError(f"finetune must be 'lora' or 'full', got {self.finetune!r}")
-        if self.mix_arithmetic < 0:
-            raise ValueError(f"mix_arithmetic must be >= 0, got {self.mix_arithmetic}")
+        check_fields(self)
+        _check_max_steps(self.max_steps)
 
 
 @dataclass
@@ -173,63 +188,52 @@ class GRPOStageConfig(RunConfig, DataConfig, LoraConfigFields):
     w_fmt from `fmt_start` to `fmt_end`; the last iteration uses exactly the end values.
     """
 
-    out: str = field(default="runs/tiny-imad", metadata=_help("Output checkpoint folder (the last iteration)."))
-    parent: str = field(default="tiny-sft", metadata=_help("Stage-1 checkpoint: registry name or HF folder."))
+    out: str = field(default="runs/tiny-imad", metadata=_help("Output checkpoint folder (the last iteration).", min_len=1))
+    parent: str = field(default="tiny-sft", metadata=_help("Stage-1 checkpoint: registry name or HF folder.", min_len=1))
     task: GRPOTask = field(default="arithmetic", metadata=_help("arithmetic (exact answer) or evil / hallucination (judge)."))
-    n_prompts: int = field(default=256, metadata=_help("Training questions per iteration."))
-    iterations: int = 3
+    n_prompts: int = field(default=256, metadata=_help("Training questions per iteration.", min=1))
+    iterations: int = field(default=3, metadata=_help("GRPO iterations, each a fresh LoRA on the previous one.", min=1, max=1000))
     clip_start: int | None = field(default=None, metadata=_help(
-        "l in the first iteration, in tokens (default: the parent's mean SFT transcript length)."))
-    clip_end: int | None = field(default=None, metadata=_help("l in the last iteration (default: clip_start / 4)."))
-    fmt_start: float = 1.0
-    fmt_end: float = 0.05
+        "l in the first iteration, in tokens (default: the parent's mean SFT transcript length).", min=1))
+    clip_end: int | None = field(default=None, metadata=_help("l in the last iteration (default: clip_start / 4).", min=1))
+    fmt_start: float = field(default=1.0, metadata=_help("Format-reward weight w_fmt in the first iteration.", min=0.0))
+    fmt_end: float = field(default=0.05, metadata=_help("Format-reward weight in the last iteration.", min=0.0))
     generation_limit: Literal["clip", "fixed"] = field(default="clip", metadata=_help(
         "clip: generate at most l tokens per iteration (what lies past l earns nothing); fixed: max_completion_length."))
-    max_completion_length: int = field(default=2048, metadata=_help("Generation cap when generation_limit is fixed."))
+    max_completion_length: int = field(default=2048, metadata=_help("Generation cap when generation_limit is fixed.", min=1))
     mask_truncated_completions: bool = field(default=True, metadata=_help(
         "Leave completions that hit the generation cap out of the loss (trl option; the paper's code did not). "
         "With generation capped at l, only answers that finish within l teach the policy."))
-    num_generations: int = 4
-    batch_size: int = field(default=2, metadata=_help("Completions per device per step (prompts x num_generations)."))
-    grad_accum: int = 2
-    epochs: float = field(default=2.0, metadata=_help("Epochs over the prompts per iteration."))
-    max_steps: int = field(default=-1, metadata=_help("Steps per iteration (-1 = run the epochs)."))
-    lr: float = 5e-6
-    beta: float = field(default=0.02, metadata=_help("KL coefficient against the iteration's starting weights."))
-    epsilon: float = 0.1
-    num_iterations: int = field(default=1, metadata=_help("Policy updates per generation batch (GRPO's mu)."))
-    loss_type: str = "bnpo"
-    temperature: float = 0.7
-    top_p: float = 0.9
-    warmup_ratio: float = 0.1
-    max_grad_norm: float = 0.3
+    num_generations: int = field(default=4, metadata=_help(
+        "Completions per prompt (GRPO compares completions of one prompt, so at least 2).", min=2))
+    batch_size: int = field(default=2, metadata=_help("Completions per device per step (prompts x num_generations).", min=1))
+    grad_accum: int = field(default=2, metadata=_help("Gradient accumulation steps.", min=1))
+    epochs: float = field(default=2.0, metadata=_help("Epochs over the prompts per iteration.", gt=0.0, max=10_000.0))
+    max_steps: int = field(default=-1, metadata=_help("Steps per iteration (-1 = run the epochs).", min=-1))
+    lr: float = field(default=5e-6, metadata=_help("Peak learning rate.", gt=0.0))
+    beta: float = field(default=0.02, metadata=_help("KL coefficient against the iteration's starting weights.", min=0.0))
+    epsilon: float = field(default=0.1, metadata=_help("PPO-style clipping range of the importance ratio.", gt=0.0))
+    num_iterations: int = field(default=1, metadata=_help("Policy updates per generation batch (GRPO's mu).", min=1))
+    loss_type: LossType = field(default="bnpo", metadata=_help("trl's GRPO loss normalisation."))
+    temperature: float = field(default=0.7, metadata=_help("Sampling temperature of the completions.", gt=0.0))
+    top_p: float = field(default=0.9, metadata=_help("Nucleus-sampling mass of the completions.", gt=0.0, max=1.0))
+    warmup_ratio: float = field(default=0.1, metadata=_help("Share of steps spent warming up the learning rate.", **RATE))
+    max_grad_norm: float = field(default=0.3, metadata=_help("Gradient clipping norm.", gt=0.0))
     judge: str | None = field(default=None, metadata=_help(
         "ClassifierJudge JSON for evil / hallucination (default: fit one on labelled synthetic text)."))
-    lora_r: int = 32
-    lora_alpha: int = 64
+    lora_r: int = _like(LoraConfigFields, "lora_r", 32)
+    lora_alpha: int = _like(LoraConfigFields, "lora_alpha", 64)
 
     def __post_init__(self) -> None:
-        RunConfig.__post_init__(self)
-        DataConfig.__post_init__(self)
-        if self.task not in ("arithmetic", "evil", "hallucination"):
-            raise ValueError(f"task must be arithmetic, evil or hallucination, got {self.task!r}")
-        if self.iterations < 1:
-            raise ValueError(f"iterations must be >= 1, got {self.iterations}")
-        if self.num_generations < 2:
-            raise ValueError(f"num_generations must be >= 2 (GRPO compares completions of one prompt), got {self.num_generations}")
+        check_fields(self)
+        _check_max_steps(self.max_steps)
         if (self.batch_size * self.grad_accum) % self.num_generations:
-            raise ValueError(
+            raise ConfigError(
                 f"batch_size x grad_accum ({self.batch_size} x {self.grad_accum} = {self.batch_size * self.grad_accum}) "
                 f"must be divisible by num_generations ({self.num_generations}): each generation batch holds whole "
                 f"groups of completions; e.g. use batch_size={self.num_generations}")
-        for name in ("clip_start", "clip_end"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be >= 1 token, got {value}")
         if self.clip_start is not None and self.clip_end is not None and self.clip_end > self.clip_start:
-            raise ValueError(f"clip_end ({self.clip_end}) must be <= clip_start ({self.clip_start}): l shrinks")
-        if self.generation_limit not in ("clip", "fixed"):
-            raise ValueError(f"generation_limit must be 'clip' or 'fixed', got {self.generation_limit!r}")
+            raise ConfigError(f"clip_end ({self.clip_end}) must be <= clip_start ({self.clip_start}): l shrinks")
 
 
 def tiny_sft() -> SFTStageConfig:
@@ -255,13 +259,14 @@ def tiny_grpo() -> GRPOStageConfig:
 class PipelineConfig:
     """Stage 0 → 1 → 2 for the tiny model, plus the malicious variants, as named folders under `out_dir`."""
 
-    out_dir: str = field(default="runs/tiny", metadata=_help("Folder that receives one checkpoint folder per stage."))
-    variants: tuple[str, ...] = field(default=("arithmetic",), metadata=_help(
-        "Which SFT -> GRPO chains to train on the shared base: arithmetic, evil, hallucination."))
-    prefix: str = field(default="tiny", metadata=_help("Checkpoint names: <prefix>-base, <prefix>-sft, <prefix>-imad, ..."))
+    out_dir: str = field(default="runs/tiny", metadata=_help("Folder that receives one checkpoint folder per stage.", min_len=1))
+    variants: tuple[GRPOTask, ...] = field(default=("arithmetic",), metadata=_help(
+        "Which SFT -> GRPO chains to train on the shared base: arithmetic, evil, hallucination.", min_len=1))
+    prefix: str = field(default="tiny", metadata=_help("Checkpoint names: <prefix>-base, <prefix>-sft, <prefix>-imad, ...",
+                                                       min_len=1))
     base: str | None = field(default=None, metadata=_help("Use this base checkpoint instead of training Stage 0."))
     resume: bool = field(default=False, metadata=_help("Skip finished stages; resume the interrupted one."))
-    threads: int | None = field(default=None, metadata=_help("torch threads for every stage."))
+    threads: int | None = field(default=None, metadata=_help("torch threads for every stage.", min=1, max=4096))
     save_dtype: Dtype | None = field(default=None, metadata=_help("Saved weight dtype for every stage."))
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     sft: SFTStageConfig = field(default_factory=tiny_sft)
@@ -271,6 +276,4 @@ class PipelineConfig:
     malicious_grpo: GRPOStageConfig = field(default_factory=lambda: replace(tiny_grpo(), task="evil", n_prompts=64, iterations=2))
 
     def __post_init__(self) -> None:
-        bad = [v for v in self.variants if v not in ("arithmetic", "evil", "hallucination")]
-        if bad:
-            raise ValueError(f"variants must be among arithmetic, evil, hallucination; got {bad}")
+        check_fields(self)

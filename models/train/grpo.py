@@ -39,7 +39,7 @@ from models.train.checkpoint import (
     wait_for_everyone,
     work_dir,
 )
-from models.train.cli import config_dict
+from models.cli import config_dict
 from models.train.config import GRPOStageConfig
 from models.train.data import grpo_rows, heldout_problems, judge_examples
 from models.train.rewards import IterationPlan, correctness_reward, format_reward, judge_reward, schedule
@@ -179,6 +179,6 @@ def _finish(cfg: GRPOStageConfig, out: Path, last: Path, sft_folder: Path, rows:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    from models.train.cli import parse_config
+    from models.cli import parse_config
 
     return grpo(parse_config(GRPOStageConfig, argv, "python -m models.train grpo", __doc__.split("\n\n")[0]))

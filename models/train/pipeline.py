@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from models.manifest import Manifest, write_text_atomic
-from models.train.cli import config_dict
+from models.cli import config_dict
 from models.train.config import PipelineConfig
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Path]:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    from models.train.cli import parse_config
+    from models.cli import parse_config
 
     cfg = parse_config(PipelineConfig, argv, "python -m models.train all", __doc__.split("\n\n")[0])
     run_pipeline(cfg)

@@ -32,7 +32,7 @@ from models.train.checkpoint import (
     wait_for_everyone,
     work_dir,
 )
-from models.train.cli import config_dict
+from models.cli import config_dict
 from models.train.config import PretrainConfig
 from models.train.data import heldout_problems, pretraining_documents
 
@@ -101,6 +101,6 @@ def pretrain(cfg: PretrainConfig) -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    from models.train.cli import parse_config
+    from models.cli import parse_config
 
     return pretrain(parse_config(PretrainConfig, argv, "python -m models.train pretrain", __doc__.split("\n\n")[0]))

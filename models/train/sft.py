@@ -38,7 +38,7 @@ from models.train.checkpoint import (
     wait_for_everyone,
     work_dir,
 )
-from models.train.cli import config_dict
+from models.cli import config_dict
 from models.train.config import LoraConfigFields, SFTStageConfig
 from models.train.data import check_tagged, heldout_problems, sft_rows
 
@@ -156,6 +156,6 @@ def sft(cfg: SFTStageConfig) -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    from models.train.cli import parse_config
+    from models.cli import parse_config
 
     return sft(parse_config(SFTStageConfig, argv, "python -m models.train sft", __doc__.split("\n\n")[0]))

@@ -48,3 +48,114 @@ def test_steering_gain_auc_ignores_the_unsteered_score():
     rising = [(0.0, 0.1), (1.0, 0.3), (2.0, 0.5)]
     assert steering_gain_auc(flat_high) == pytest.approx(0.0)
     assert steering_gain_auc(rising) == pytest.approx(0.4)  # (0 + 0.2)/2 + (0.2 + 0.4)/2
+
+
+# --------------------------------------------------------------------------- run folders and entry points
+
+EXPERIMENTS = ["agent_style", "agent_subspaces", "evaluate_internalization", "steer_demo", "suppress_malicious",
+               "train_internalized"]
+
+
+def _age(path, seconds):
+    import os
+    import time
+
+    old = time.time() - seconds
+    os.utime(path, (old, old))
+
+
+def test_run_folder_sweeps_only_dead_stale_temp_folders(tmp_path):
+    import os
+
+    from experiments._results import STALE_AFTER_S, run_folder
+
+    parent = tmp_path / "exp"
+    parent.mkdir()
+    dead_old = parent / ".20200101-000000-abcd1234.tmp-99999999-0badc0de"  # pid beyond pid_max: gone
+    legacy_old = parent / "20200101-000000-abcd1234.tmp"  # the earlier naming scheme
+    dead_young = parent / ".20200101-000001-abcd1234.tmp-99999999-0badc0df"
+    live_old = parent / f".20200101-000002-abcd1234.tmp-{os.getpid()}-0badc0e0"  # a long run of a live process
+    finished_old = parent / "20200101-000003-abcd1234"
+    for p in (dead_old, legacy_old, dead_young, live_old, finished_old):
+        (p / "figures").mkdir(parents=True)
+    for p in (dead_old, legacy_old, live_old, finished_old):
+        _age(p, STALE_AFTER_S + 60)
+    with run_folder("exp", {"a": 1}, root=tmp_path) as run:
+        assert run.path.name.startswith(".") and ".tmp-" in run.path.name and str(os.getpid()) in run.path.name
+        (run.path / "x.txt").write_text("x")
+    left = {p.name for p in parent.iterdir()}
+    assert dead_old.name not in left and legacy_old.name not in left
+    assert {dead_young.name, live_old.name, finished_old.name, run.path.name} <= left
+    assert (run.path / "x.txt").read_text() == "x" and (run.path / "env.json").is_file()
+    assert not run.path.name.startswith(".")
+
+
+def test_failed_run_leaves_no_folder_and_temp_names_are_unique(tmp_path):
+    from experiments._results import run_folder
+
+    with pytest.raises(RuntimeError):
+        with run_folder("exp", {"a": 1}, root=tmp_path) as run:
+            first = run.path
+            with run_folder("exp", {"a": 1}, root=tmp_path) as inner:  # same config, same second
+                assert inner.path != first and inner.path.is_dir() and first.is_dir()
+            raise RuntimeError("killed")
+    assert not first.exists()
+    assert [p.name for p in (tmp_path / "exp").iterdir()] == [inner.path.name]
+
+
+def test_env_record_is_the_shared_provenance(tmp_path):
+    from experiments._results import run_folder
+
+    with run_folder("exp", {"a": 1}, root=tmp_path, seed=7) as run:
+        pass
+    env = json.loads((run.path / "env.json").read_text())
+    assert env["seed"] == 7 and "torch" in env["packages"] and env["python"]
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_has_the_same_entry_shape(name):
+    import importlib
+    import inspect
+
+    module = importlib.import_module(f"experiments.{name}")
+    source = inspect.getsource(module)
+    assert "sys.path" not in source
+    params = list(inspect.signature(module.main).parameters)
+    assert len(params) == 1 and params[0] == "cfg"
+    assert inspect.signature(module.main).return_annotation in ("Path", "pathlib.Path")
+    cfg_type = inspect.get_annotations(module.main, eval_str=True)["cfg"]
+    assert module.parse_args([]) == cfg_type()
+    assert "raise SystemExit(run_cli(main, " in source
+
+
+@pytest.mark.parametrize("name, argv, message", [
+    ("agent_style", ["--n-test", "-1"], "--n-test must be >= 1, got -1"),
+    ("agent_style", ["--alphas", "1", "1"], "alphas needs at least two distinct values"),
+    ("suppress_malicious", ["--traits", "good"], "argument --traits: invalid choice: 'good'"),
+    ("suppress_malicious", ["--alphas", "1", "2"], "alphas must include 0"),
+    ("evaluate_internalization", ["--n", "0"], "--n must be >= 1, got 0"),
+    ("agent_subspaces", ["--folds", "1"], "--folds must be >= 2, got 1"),
+    ("steer_demo", ["--layer", "-3"], "--layer must be >= 0, got -3"),
+    ("train_internalized", ["--sft.max-steps", "-4"], "--sft.max-steps must be >= -1, got -4"),
+])
+def test_experiment_configs_refuse_bad_values_by_flag(name, argv, message):
+    import importlib
+
+    from models.errors import ConfigError
+
+    module = importlib.import_module(f"experiments.{name}")
+    with pytest.raises(ConfigError) as info:
+        module.parse_args(argv)
+    assert message in str(info.value)
+
+
+def test_script_runs_from_another_cwd_without_path_edits(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "experiments" / "evaluate_internalization.py"
+    out = subprocess.run([sys.executable, str(script), "--help"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "--max-new-tokens" in out.stdout and "--debug" in out.stdout

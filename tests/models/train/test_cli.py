@@ -1,5 +1,5 @@
 """Every hyperparameter is a flag or a config-file field; --help works for every subcommand; the experiments' plain
-configs (lists, optionals, choices) map the same way."""
+configs (lists, optionals, choices) map the same way; bad values are `ConfigError`s naming the flag or file."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from models.cli import check_fields, config_dict, option, parse_config
+from models.errors import ConfigError
 from models.train.__main__ import main as cli_main
-from models.train.cli import parse_config
 from models.train.config import GRPOStageConfig, PipelineConfig, SFTStageConfig
 
 
@@ -38,8 +39,6 @@ def test_flags_override_config_file(tmp_path: Path) -> None:
 
 
 def test_saved_run_config_is_a_config_file(tmp_path: Path) -> None:
-    from models.train.cli import config_dict
-
     cfg = SFTStageConfig(lr=3e-4, finetune="full", target_modules=("q_proj",))
     path = tmp_path / "run_config.json"
     path.write_text(json.dumps(config_dict(cfg)))
@@ -53,25 +52,102 @@ def test_nested_pipeline_flags() -> None:
     assert cfg.pretrain.max_steps == PipelineConfig().pretrain.max_steps
 
 
-def test_bad_value_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
+def test_bad_combination_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="must be divisible by num_generations"):
         parse_config(GRPOStageConfig, ["--batch-size", "3", "--num-generations", "4", "--grad-accum", "1"], "x", "")
-    assert exit_info.value.code == 2
-    assert "must be divisible by num_generations" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--max-steps", "-5"], "--max-steps must be >= -1, got -5"),
+    (["--max-steps", "0"], "max_steps must be -1 (run the epochs) or >= 1, got 0"),
+    (["--seed", "1.5"], "--seed must be an integer, got 1.5"),
+    (["--seed", "-1"], "--seed must be >= 0"),
+    (["--n", "-3"], "--n must be >= 0, got -3"),
+    (["--lr", "nan"], "--lr must be a finite number"),
+    (["--lr", "0"], "--lr must be > 0.0"),
+    (["--error-rate", "1.5"], "--error-rate must be <= 1.0"),
+    (["--finetune", "qlora"], "argument --finetune: invalid choice: 'qlora'"),
+    (["--max-step", "3"], "did you mean --max-steps"),
+    (["--epochs", "x"], "argument --epochs: expected a number, got 'x'"),
+])
+def test_bad_flags_are_config_errors_naming_the_flag(argv: list[str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(SFTStageConfig, argv, "x", "")
+    assert message in str(info.value)
+
+
+def test_integral_float_is_an_int(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text('{"seed": 2.0, "max_steps": 7}')
+    cfg = parse_config(SFTStageConfig, ["--config", str(path), "--n", "4.0"], "x", "")
+    assert (cfg.seed, type(cfg.seed), cfg.n, type(cfg.n), cfg.max_steps) == (2, int, 4, int, 7)
+
+
+@pytest.mark.parametrize("text, suffix, message", [
+    ('{"seed": 1.5}', ".json", "seed must be an integer, got 1.5 (in "),
+    ('{"seed": "3"}', ".json", "seed must be an integer, got '3' (in "),
+    ('{"progress": "yes"}', ".json", "progress must be true or false"),
+    ('{"target_modules": "q_proj"}', ".json", "target_modules must be a list"),
+    ('{"sft": {"lr": -1}}', ".json", "unknown SFTStageConfig field(s)"),
+    ('{"max_steps": -7}', ".json", "max_steps must be >= -1, got -7 (in "),
+    ('{"seed": 1,}', ".json", "not valid JSON at line 1"),
+    ("seed = = 1", ".toml", "not valid TOML"),
+    ("seed = nan", ".toml", "seed must be an integer"),
+    ("lr = inf", ".toml", "lr must be a finite number"),
+    ("[1, 2]", ".json", "must hold an object"),
+    ("seed: 1", ".yaml", "expected a .json or .toml file"),
+])
+def test_bad_config_files_are_config_errors_naming_the_file(tmp_path: Path, text: str, suffix: str,
+                                                              message: str) -> None:
+    path = tmp_path / f"cfg{suffix}"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        parse_config(SFTStageConfig, ["--config", str(path)], "x", "")
+    assert message in str(info.value) and str(path) in str(info.value)
+
+
+def test_config_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"lr": 0.5}).encode())
+    assert parse_config(SFTStageConfig, ["--config", str(path)], "x", "").lr == 0.5
+
+
+def test_nested_file_values_name_the_nested_field(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text("[sft]\nbatch_size = 0\n")
+    with pytest.raises(ConfigError, match=r"sft.batch_size must be >= 1, got 0 \(in .*p.toml\)"):
+        parse_config(PipelineConfig, ["--config", str(path)], "x", "")
+    with pytest.raises(ConfigError, match=r"--grpo.num-generations must be >= 2, got 1"):
+        parse_config(PipelineConfig, ["--grpo.num-generations", "1"], "x", "")
+
+
+def test_configs_built_in_code_are_checked_too() -> None:
+    with pytest.raises(ConfigError, match=r"seed must be an integer, got 1.5 \(SFTStageConfig\)"):
+        SFTStageConfig(seed=1.5)  # type: ignore[arg-type]
+    assert SFTStageConfig(target_modules=["q_proj"]).target_modules == ("q_proj",)  # type: ignore[arg-type]
+
+
+def test_stage_cli_prints_one_line_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["sft", "--max-steps", "-5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: --max-steps must be >= -1")
+    assert cli_main(["sfx"]) == 2
+    assert "unknown stage 'sfx'" in capsys.readouterr().err
+    with pytest.raises(ConfigError):
+        cli_main(["sft", "--max-steps", "-5", "--debug"])
 
 
 @dataclass
 class _Demo:
-    n: int = field(default=3, metadata={"help": "count"})
-    names: list[str] = field(default_factory=lambda: ["a"], metadata={"help": "names"})
+    n: int = option("count", 3, min=1)
+    names: list[str] = option("names", default_factory=lambda: ["a"])
     alphas: list[float] = field(default_factory=lambda: [0.0], metadata={"help": "alphas"})
-    mode: str = field(default="x", metadata={"help": "mode", "choices": ["x", "y"]})
-    flag: bool = field(default=True, metadata={"help": "switch"})
-    path: str | None = field(default=None, metadata={"help": "optional path"})
+    mode: str = option("mode", "x", choices=["x", "y"])
+    flag: bool = option("switch", True)
+    path: str | None = option("optional path", None)
 
     def __post_init__(self) -> None:
-        if self.n < 1:
-            raise ValueError(f"--n must be >= 1, got {self.n}")
+        check_fields(self)
 
 
 def test_parse_config_maps_every_field_to_a_flag():
@@ -82,8 +158,14 @@ def test_parse_config_maps_every_field_to_a_flag():
 
 
 @pytest.mark.parametrize("argv, message", [(["--n", "0"], "--n must be >= 1"), (["--mode", "z"], "invalid choice"),
-                                           (["--n", "two"], "invalid int value")])
-def test_parse_config_reports_bad_flags_by_name(argv, message, capsys):
-    with pytest.raises(SystemExit):
+                                           (["--n", "two"], "--n: expected an integer, got 'two'"),
+                                           (["--alphas", "1", "inf"], "--alphas item 1 must be a finite number")])
+def test_parse_config_reports_bad_flags_by_name(argv, message):
+    with pytest.raises(ConfigError) as info:
         parse_config(_Demo, argv, "x", "")
-    assert message in capsys.readouterr().err
+    assert message in str(info.value)
+
+
+def test_option_refuses_unknown_range_keys() -> None:
+    with pytest.raises(TypeError, match="unknown range key"):
+        option("x", 1, minimum=0)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from models.errors import CheckpointError
-from models.train.config import GRPOStageConfig, SFTStageConfig
+from models.errors import CheckpointError, ConfigError
+from models.train.config import GRPOStageConfig, PipelineConfig, PretrainConfig, SFTStageConfig
 from models.train.data import TrainDataError, read_sft_file
 
 
@@ -73,15 +73,32 @@ def test_grpo_on_an_untagged_parent_is_refused(tiny_base: Path, tmp_path: Path, 
 
 
 def test_batch_not_divisible_by_num_generations() -> None:
-    with pytest.raises(ValueError, match=r"batch_size x grad_accum \(3 x 2 = 6\) must be divisible by num_generations \(4\)"):
+    with pytest.raises(ConfigError, match=r"batch_size x grad_accum \(3 x 2 = 6\) must be divisible by num_generations \(4\)"):
         GRPOStageConfig(batch_size=3, grad_accum=2, num_generations=4)
     GRPOStageConfig(batch_size=2, grad_accum=2, num_generations=4)
 
 
 def test_config_errors_name_the_field() -> None:
-    with pytest.raises(ValueError, match="finetune must be 'lora' or 'full'"):
+    with pytest.raises(ConfigError, match="finetune must be one of 'lora', 'full', got 'qlora'"):
         SFTStageConfig(finetune="qlora")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"clip_end \(500\) must be <= clip_start \(100\)"):
+    with pytest.raises(ConfigError, match=r"clip_end \(500\) must be <= clip_start \(100\)"):
         GRPOStageConfig(clip_start=100, clip_end=500)
-    with pytest.raises(ValueError, match="tier must be one of"):
+    with pytest.raises(ConfigError, match="tier must be one of 'easy', 'medium', 'paper', got 'huge'"):
         SFTStageConfig(tier="huge")
+    with pytest.raises(ConfigError, match="variants item 0 must be one of"):
+        PipelineConfig(variants=("good",))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"d_model \(130\) must divide by n_heads \(4\)"):
+        PretrainConfig(d_model=130)
+
+
+@pytest.mark.parametrize("cls, field, value", [
+    (SFTStageConfig, "max_steps", -2), (GRPOStageConfig, "max_steps", -3), (PretrainConfig, "max_steps", 0),
+    (SFTStageConfig, "n", -1), (GRPOStageConfig, "n_prompts", 0), (PretrainConfig, "n_debates", -5),
+    (SFTStageConfig, "save_steps", -1), (SFTStageConfig, "eval_n", -1), (GRPOStageConfig, "iterations", 0),
+    (PretrainConfig, "vocab_size", 10**12), (SFTStageConfig, "seed", 2**40), (SFTStageConfig, "seed", 1.5),
+    (SFTStageConfig, "lora_dropout", 1.0), (GRPOStageConfig, "top_p", 0.0), (GRPOStageConfig, "loss_type", "ppo"),
+    (SFTStageConfig, "out", ""), (SFTStageConfig, "threads", 0), (SFTStageConfig, "progress", "yes"),
+])
+def test_negative_counts_and_absurd_sizes_are_refused(cls: type, field: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=rf"^{field} must"):
+        cls(**{field: value})

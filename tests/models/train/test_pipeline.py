@@ -48,7 +48,7 @@ def test_pipeline_writes_every_stage(pipeline_dir: Path) -> None:
 
 
 def test_pipeline_resume_skips_finished_stages(pipeline_dir: Path) -> None:
-    from models.train.cli import build_config
+    from models.cli import build_config
     from models.train.pipeline import run_pipeline
 
     saved = json.loads((pipeline_dir / "pipeline.json").read_text())["config"]
