@@ -228,6 +228,10 @@ class ShardStore:
             stored = load_tensors(tensors, "activation shard", finite=True)
         except FileFormatError as e:
             raise ShardError(f"{e}; delete it to recollect") from None
+        expected = self.header.get("sites")
+        if isinstance(expected, list) and sorted(stored) != sorted(expected):
+            raise ShardError(f"{tensors} holds site(s) {sorted(stored)} but the store was collected at "
+                             f"{sorted(expected)}; delete it to recollect")
         wanted = list(stored) if sites is None else list(sites)
         unknown = [s for s in wanted if s not in stored]
         if unknown:
