@@ -99,3 +99,17 @@ def test_agent_span_steering_matches_hf(tiny_models, backend):
     with tiny_models[backend].intervene(Intervention("blocks.1.hook_resid_post", v, alpha=6.0, positions=span)):
         got = tiny_models[backend].generate(PROMPTS, max_new_tokens=12).new_token_ids
     assert got == ref
+
+
+@pytest.mark.parametrize("backend", OTHERS)
+def test_steered_generation_that_stops_early_matches_hf(tiny_models, backend):
+    """Regression: nnsight raised UnboundLocalError when every row stopped before the bounded step loop ended."""
+    v = torch.randn(128, generator=torch.Generator().manual_seed(6))
+    first = [ids[0] for ids in tiny_models["hf"].generate(PROMPTS, max_new_tokens=1).new_token_ids]
+    results = []
+    for name in ("hf", backend):  # "generated" leaves the first token unsteered, so every row stops at step 1
+        with tiny_models[name].intervene(Intervention("blocks.2.hook_resid_post", v, alpha=3.0, positions="generated")):
+            results.append(tiny_models[name].generate(PROMPTS, max_new_tokens=8, stop_token_ids=first))
+    ref, got = results
+    assert ref.n_new_tokens == [1, 1, 1]
+    assert got.new_token_ids == ref.new_token_ids and torch.equal(got.sequences, ref.sequences)

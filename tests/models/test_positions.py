@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from models import InterventionError, Spans
-from models.positions import CallState, position_mask, validate_positions
+from models import AgentSpan, InterventionError, Spans
+from models.positions import CallState, check_positions_fit, position_mask, validate_positions
 
 
 def _state(prompt_len: int, pad: list[int], start: int = 0) -> CallState:
@@ -58,3 +58,44 @@ def test_agent_span_follows_the_tokens_seen_so_far():
     assert position_mask(span, state, 1).tolist() == [[1], [1]]
     state.advance(1, torch.tensor([[4], [9]]))  # row 1 closes
     assert position_mask(span, state, 1).tolist() == [[1], [0]]
+
+
+def test_spans_are_checked_when_built():
+    assert Spans([[[0, 2]], []]).rows == (((0, 2),), ())  # lists become tuples; a row may be empty
+    for bad, message in [([(3, 3)], "empty or negative"), ([(-1, 2)], "empty or negative"), ([(5, 2)], "empty or negative"),
+                         ([(1.5, 3)], "must hold two ints"), ([(1, 2, 3)], "not a \\(start, end\\) pair")]:
+        with pytest.raises(InterventionError, match=message):
+            Spans.single(bad)
+    with pytest.raises(InterventionError, match="no rows"):
+        Spans(())
+
+
+@pytest.mark.parametrize(
+    "positions, lengths, horizon, message",
+    [(5, [5, 3], 0, "position 5 is outside row 0's 5 tokens"),
+     (3, [5, 3], 0, "position 3 is outside row 1's 3 tokens"),
+     (-4, [5, 3], 0, "position -4 is outside row 1's 3 tokens"),
+     (-4, [5, 3], 10, "position -4 is outside row 1's 3 prompt tokens \\+ 10 new tokens"),  # new tokens do not help
+     (13, [5, 3], 10, "position 13 is outside row 1's 3 prompt tokens \\+ 10 new tokens \\(valid: -3..12\\)"),
+     ([0, 10**6], [5, 3], 0, "position 1000000"),
+     (Spans.single([(0, 5), (0, 4)]), [5, 3], 0, "row 1 span \\(0, 4\\) ends past the row's 3 tokens"),
+     (Spans.single([(0, 5)]), [5, 3], 0, "Spans has 1 rows but the batch has 2")],
+)
+def test_positions_outside_the_rows_are_refused(positions, lengths, horizon, message):
+    with pytest.raises(InterventionError, match=message):
+        check_positions_fit(positions, lengths, horizon)
+
+
+@pytest.mark.parametrize(
+    "positions, lengths, horizon",
+    [(4, [5, 5], 0), (-5, [5, 5], 0), (12, [5, 3], 10), (Spans.single([(0, 5), (2, 13)]), [5, 3], 10),
+     ("generated", [1], 0), (AgentSpan((1,), (2,)), [1], 0)],
+)
+def test_positions_inside_the_rows_pass(positions, lengths, horizon):
+    check_positions_fit(positions, lengths, horizon)
+
+
+@pytest.mark.parametrize("bad", [True, [1, False], (1.0,)])
+def test_bools_and_floats_are_not_positions(bad):
+    with pytest.raises(InterventionError):
+        validate_positions(bad)
