@@ -164,10 +164,21 @@ def parse_json(text: str, source: str | Path) -> Any:
     def no_constants(name: str) -> Any:
         raise FileFormatError(f"{source}: JSON holds {name}, which is not a number JSON allows")
 
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            twice = sorted({k for k in keys if keys.count(k) > 1})
+            raise FileFormatError(f"{source}: JSON object repeats key(s) {twice}; which value is meant is unclear")
+        return dict(pairs)
+
     try:
-        return json.loads(text, parse_constant=no_constants)
+        return json.loads(text, parse_constant=no_constants, object_pairs_hook=no_duplicates)
+    except FileFormatError:
+        raise
     except json.JSONDecodeError as e:
         raise FileFormatError(f"{source}: not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except ValueError as e:  # e.g. an integer longer than Python's 4300-digit conversion limit
+        raise FileFormatError(f"{source}: JSON holds a value that cannot be read ({e})") from None
     except RecursionError:
         raise FileFormatError(f"{source}: JSON is nested too deeply to read") from None
 

@@ -12,7 +12,7 @@ from experiments.agent_subspaces import Config, main, parse_args
 def test_main_writes_a_complete_results_folder(tiny_dir, tmp_path):
     cfg = Config(base=str(tiny_dir), distilled=str(tiny_dir), n_debates=4, template="a*b", folds=2, pca_k=2,
                  out_dir=str(tmp_path / "results"), cache_dir=str(tmp_path / "cache"), progress=False)
-    run = main(cfg, ["--n-debates", "4"])
+    run = main(cfg)
     assert run.parent == tmp_path / "results" / "agent_subspaces" and not run.name.endswith(".tmp")
     for name in ("config.json", "env.json", "metrics.json", "analysis.json", "summary.md"):
         assert (run / name).is_file(), name
