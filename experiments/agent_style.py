@@ -31,7 +31,8 @@ from models.debate.format import sft_prompt, strip_tags
 from models.debate.personas import ARITHMETIC_PERSONAS, PERSONA_WRITERS
 from models.debate.prompts import math_question_prompt
 from models.errors import ConfigError
-from models.train.data import arithmetic_debates, heldout_problems, present
+from models.debate.prompts import present
+from models.debate.splits import arithmetic_debates, heldout_problems
 from probes import collect_activations, eq3_directions, eq3_source
 from probes.direction import Direction
 from steering import adopt, alpha_sweep, degeneracy, scale_to_residual, stamp

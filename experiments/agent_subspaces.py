@@ -21,9 +21,11 @@ import torch
 
 from experiments._results import command_line, run_folder
 from models import load
+from models.sites import site_layer
 from models.cli import check_fields, option, parse_config, run as run_cli
 from models.debate import GenerateConfig, generate_debates, read_transcripts
 from models.debate.arithmetic import TIERS
+from models.vocab import DebateTrait
 from probes import collect_activations, collect_turns, eq3_source
 from probes.analysis import AgentAnalysis, analyze_agents, compare_checkpoints
 from probes.plots import cosine_heatmap, pca_scatter, principal_angle_figure, probe_accuracy_figure, write_figure
@@ -42,7 +44,7 @@ class Config:
     distilled: str = option("distilled (IMAD) checkpoint: registry name or HF folder", DEFAULT_DISTILLED, min_len=1)
     backend: Literal["hf", "tl", "nnsight"] = option("hooked-model backend", "hf")
     debates: str | None = option("debate JSON file (any schema models.debate reads); default: generate", None)
-    kind: Literal["arithmetic", "evil", "hallucination"] = option("synthetic debate kind when generating", "arithmetic")
+    kind: Literal["arithmetic", DebateTrait] = option("synthetic debate kind when generating", "arithmetic")
     n_debates: int = option("debates to generate (or the first N of --debates)", 24, min=1, max=1_000_000)
     tier: str = option("arithmetic difficulty tier when generating (easy keeps debates short)", "easy",
                        choices=sorted(TIERS))
@@ -120,7 +122,7 @@ def _figures(analyses: dict[str, AgentAnalysis], comparison: dict, run: Path) ->
         title = f"{name}: cosine between agent-vs-others directions at layer {best.layer}"
         written += write_figure(cosine_heatmap(cosine_matrix(dirs), list(dirs), title), figs / f"cosine_{name}")
     kinds = {"joint PCA": "pca_joint", "agent-direction span": "agents"}
-    curves = {label: {int(s.split(".")[1]): c["principal_angles"][key] for s, c in comparison.items()}
+    curves = {label: {site_layer(s): c["principal_angles"][key] for s, c in comparison.items()}
               for label, key in kinds.items()}
     names = list(analyses)
     written += write_figure(principal_angle_figure(curves, f"Principal angles between {names[0]} and {names[1]} "

@@ -58,7 +58,8 @@ def parse_args(argv: list[str] | None = None) -> EvalConfig:
 def _heldout(imad_folder: Path, n: int) -> tuple[list[str], list[str], dict]:
     """The held-out problems the checkpoints were trained without (read from the IMAD manifest)."""
     from models.manifest import Manifest
-    from models.train.data import heldout_problems, present
+    from models.debate.prompts import present
+    from models.debate.splits import heldout_problems
 
     manifest = Manifest.load(imad_folder)
     cfg = manifest.config if manifest else {}

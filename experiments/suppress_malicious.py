@@ -26,7 +26,8 @@ from models.debate.format import sft_prompt, strip_tags
 from models.debate.malicious import malicious_question
 from models.errors import ConfigError
 from models.judges import Judge, synthetic_judge
-from models.train.data import malicious_debates
+from models.debate.splits import malicious_debates
+from models.vocab import TRAIT_SHORT, DebateTrait
 from probes import collect_activations, eq3_directions, eq3_source, system_prompt_direction, system_prompt_source
 from probes.direction import Direction
 from steering import (
@@ -35,14 +36,13 @@ from steering import (
 from steering.frontier import first_suppression, frontier_figure, summarize
 
 log = logging.getLogger("suppress_malicious")
-TRAIT_SHORT = {"evil": "evil", "hallucination": "hallu"}
 
 
 @dataclass
 class SuppressConfig:
     """Every field is a flag of this script (``--n-questions``, ...)."""
 
-    traits: list[Literal["evil", "hallucination"]] = option(
+    traits: list[DebateTrait] = option(
         "Traits to suppress.", default_factory=lambda: ["evil", "hallucination"], min_len=1)
     base: str = option("Base checkpoint (registry name, folder or .gguf).", default="tiny-base", min_len=1)
     distilled: str = option("Distilled checkpoint per trait; {trait} is replaced by evil/hallu.",

@@ -26,6 +26,10 @@ class InterventionError(ModelsError, ValueError):
     """An intervention that does not fit the model (wrong width, bad positions, non-finite values)."""
 
 
+class CallError(ModelsError, ValueError):
+    """A `HookedModel` call argument that cannot run: empty or malformed inputs, sites, generation options."""
+
+
 class FileFormatError(ModelsError, ValueError):
     """A file that cannot be read as what it should be (missing, not a regular file, corrupt, bad JSON); names the path."""
 

@@ -29,18 +29,15 @@ import torch
 from torch import Tensor
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from models.errors import InterventionError, ModelsError
+from models.errors import CallError, InterventionError
 from models.interventions import Intervention, ResolvedIntervention, apply_intervention
 from models.positions import CallState, Positions, check_positions_fit, chunk_coverage, position_mask, validate_positions
 from models.sites import Site, SiteLike, parse_site
+from models.vocab import plain_chat
 
 Inputs = str | Sequence[str] | Tensor
 Reduce = Literal["mean"] | None
 T = TypeVar("T")
-
-
-class CallError(ModelsError, ValueError):
-    """A `HookedModel` call argument that cannot run: empty or malformed inputs, sites, generation options."""
 
 
 def run_all(steps: Iterable[Callable[[], object]]) -> None:
@@ -243,7 +240,7 @@ class HookedModel(ABC):
                 {"role": "user", "content": user}
             ]
             return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return (f"System: {system}\n" if system else "") + f"User: {user}\nAssistant:"
+        return plain_chat(user, system)
 
     def site(self, spec: SiteLike) -> Site:
         """Parse and range-check a site against this model."""

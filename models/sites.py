@@ -73,3 +73,17 @@ def parse_site(spec: SiteLike, n_layers: int) -> Site:
             f"valid layers are 0..{n_layers - 1} (or -{n_layers}..-1 counting from the end)"
         )
     return Site(layer=layer % n_layers, name=name)  # type: ignore[arg-type]  # name checked above
+
+
+def site_layer(spec: SiteLike) -> int:
+    """The block index a site names, read without a model (so no range check; negative layers are refused).
+
+    Probes and saved directions record sites as strings; this is the one way they get the layer back.
+    """
+    layer = parse_site(spec, _UNBOUNDED).layer  # a negative layer comes back as _UNBOUNDED + layer
+    if layer >= _UNBOUNDED // 2:
+        raise SiteError(f"site {str(spec)!r} counts its layer from the end; resolve it against a model first")
+    return layer
+
+
+_UNBOUNDED = 1 << 30  # parse_site's range check needs a depth; site names alone do not give one

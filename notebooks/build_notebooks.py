@@ -81,7 +81,7 @@ distilled = load(pick("tiny-evil-imad"))
 site = f"blocks.{base.info.n_layers // 2}.hook_resid_post"
 site'''),
 ("md", "## Extract the two vectors"),
-("code", '''from models.train.data import malicious_debates
+("code", '''from models.debate.splits import malicious_debates
 from probes import collect_activations, eq3_directions, eq3_source, system_prompt_direction, system_prompt_source
 
 train = malicious_debates("evil", 24, seed=5)

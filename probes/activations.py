@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
-from models.debate.vocab import MALICIOUS_PERSONAS
-from models.sites import parse_site
+from models.vocab import MALICIOUS_PERSONAS
+from models.sites import parse_site, site_layer
 from probes.errors import ProbeError
 
 if TYPE_CHECKING:
@@ -28,12 +28,6 @@ if TYPE_CHECKING:
 
 MALICIOUS_TRAITS = MALICIOUS_PERSONAS
 
-_ANY_DEPTH = 1 << 30  # site names are read without a model at hand; collected ones are never negative
-
-
-def site_layer(site: str) -> int:
-    """The block index of a site name (``blocks.3.hook_resid_post`` -> 3), read by the one site parser."""
-    return parse_site(site, _ANY_DEPTH).layer
 
 
 @dataclass(frozen=True)
@@ -50,7 +44,7 @@ class Row:
     round: int
     agent: int
     label: str = ""  # persona, e.g. "chain_of_thought", "evil"
-    trait: str = "neutral"  # a turn trait: models.debate.vocab.TURN_TRAITS
+    trait: str = "neutral"  # a turn trait: models.vocab.TURN_TRAITS
     kind: str = "turn"
     response_agent: int = 0  # eq3 rows: whose response follows the context; else == agent
     n_tokens: int = 0  # tokens the value was read from (1 for a single position)

@@ -20,7 +20,8 @@ from typing import Any
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from probes.activations import ActivationSet, site_layer
+from models.sites import site_layer
+from probes.activations import ActivationSet
 from probes.contrasts import eq3_directions, own_turn_directions
 from probes.direction import Direction, Subspace
 from probes.directions import agent_directions

@@ -31,7 +31,7 @@ import torch
 from models.debate.format import Span, Transcript, render, sft_prompt
 from models.debate.prompts import persona_chats
 from models.debate.tokens import char_to_token_span
-from models.debate.vocab import DEBATE_TRAITS, PERSONA_TRAIT, DebateTrait
+from models.vocab import DEBATE_TRAITS, PERSONA_TRAIT, DebateTrait
 from models.hooked import HookedModel
 from probes.activations import ActivationSet, Row
 from probes.batching import Input, Read

@@ -22,8 +22,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from models.errors import FileFormatError
+from models.errors import FileFormatError, SiteError
 from models.files import load_tensors, read_object, write_json, write_tensors
+from models.sites import site_layer
 from probes.errors import ProbeError
 
 
@@ -57,7 +58,7 @@ class Direction:
 
     @property
     def layer(self) -> int:
-        return int(self.site.split(".")[1])
+        return site_layer(self.site)
 
     def _check(self, other: "Direction") -> None:
         if other.site != self.site or other.d_model != self.d_model:
@@ -130,9 +131,11 @@ _SUBSPACE_FIELDS = {**_COMMON_FIELDS, "k": (int,), "explained_variance": (list,)
 
 
 def _site_layer(site: str) -> int | None:
-    """The block index in a ``blocks.N....`` site name, or None for sites outside the blocks."""
-    parts = site.split(".")
-    return int(parts[1]) if len(parts) > 1 and parts[0] == "blocks" and parts[1].isdecimal() else None
+    """The block index of a site name, or None for a name that is not a block site."""
+    try:
+        return site_layer(site)
+    except SiteError:
+        return None
 
 
 def _digest(tensor: Tensor) -> str:

@@ -22,7 +22,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from probes.activations import ActivationSet, site_layer
+from models.sites import site_layer
+from probes.activations import ActivationSet
 from probes.errors import ProbeError
 from probes.linear import probe_accuracy
 

@@ -21,7 +21,8 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from probes.activations import ActivationSet, site_layer
+from models.sites import site_layer
+from probes.activations import ActivationSet
 from probes.direction import Direction
 from probes.errors import ProbeError
 

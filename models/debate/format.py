@@ -1,4 +1,4 @@
-"""The debate transcript: typed transcript, exact render/parse and spans (tags come from `models.debate.vocab`).
+"""The debate transcript: typed transcript, exact render/parse and spans (tags come from `models.vocab`).
 
 A trace is laid out as in the paper's released data (blocks separated by one blank line)::
 
@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.debate.vocab import (
+from models.vocab import (
     CONSENSUS_TAG,
     DEBATE_TAGS,
     END_TAG,

@@ -31,7 +31,7 @@ from models.debate.format import AgentTurn, Transcript, TurnLabel
 from models.debate.malicious import malicious_debate
 from models.debate.personas import PERSONA_WRITERS, Decision, revision_text
 from models.debate.records import atomic_write_json, steering_pairs, transcript_entry
-from models.debate.vocab import ARITHMETIC_PERSONAS, DEBATE_TRAITS, DebateTrait
+from models.vocab import ARITHMETIC_PERSONAS, DEBATE_TRAITS, DebateTrait
 
 GENERATOR_VERSION = "1.0.0"
 Kind = Literal["arithmetic", DebateTrait]

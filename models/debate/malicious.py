@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from models.debate.format import AgentTurn, Transcript, TurnLabel
 from models.debate.prompts import persona_system_prompts
 from models.debate.records import malicious_consensus_line
-from models.debate.vocab import DEBATE_TRAITS, PERSONA_PAIRS, PERSONA_TRAIT, DebateTrait
+from models.vocab import DEBATE_TRAITS, PERSONA_PAIRS, PERSONA_TRAIT, DebateTrait
 
 Trait = DebateTrait
 TRAITS = DEBATE_TRAITS

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Literal
 
 from models.debate.arithmetic import Work, describe_slip
-from models.debate.vocab import ARITHMETIC_PERSONAS as ARITHMETIC_PERSONAS  # re-exported for experiments.agent_style
+from models.vocab import ARITHMETIC_PERSONAS as ARITHMETIC_PERSONAS  # re-exported for experiments.agent_style
 
 Decision = Literal["keep", "fix", "sway"]
 

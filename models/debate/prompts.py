@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from models.debate.vocab import AGENT_PERSONAS, PERSONA_PAIRS, AgentSetup, DebateTrait
+from models.vocab import AGENT_PERSONAS, PERSONA_PAIRS, AgentSetup, DebateTrait
 
 SYSTEM_PROMPTS: dict[str, str] = {
     "chain_of_thought": (

@@ -53,14 +53,14 @@ from models.debate.format import (
 from models.debate.records import CONSENSUS_PREFIXES, SCHEMAS, Schema, SteeringPair
 from models.errors import FileFormatError
 from models.files import parse_json, read_text
+from models.vocab import TAG_LIKE, TURN_TRAITS
 
 logger = logging.getLogger(__name__)
 
 _JSON_TYPES = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string",
                list: "a list", dict: "an object"}
-_TRAITS = ("neutral", "ethical", "evil", "honest", "hallucinating")
-# Anything shaped like a debate tag, including wrong ones (agent 4, round 3), so a context can be checked.
-_TAG_LIKE = re.compile(r"<\|(?:Round [^|<>\n]*|Agent [^|<>\n]*|Consensus|endofdebate)\|>")
+_TRAITS = TURN_TRAITS
+_TAG_LIKE = TAG_LIKE  # anything shaped like a tag, also wrong ones (agent 4, round 3), so a context can be checked
 _CONTEXT_ORDER = (DEBATE_TAGS[0], *DEBATE_TAGS[2:5], DEBATE_TAGS[1], *DEBATE_TAGS[5:8])
 _ALL_AGREED = re.compile(r"All agents reached a consensus of ")
 _MAJORITY = re.compile(r"A majority of agents converged on the solution of ")

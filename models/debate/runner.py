@@ -36,7 +36,7 @@ from models.debate.prompts import (
     revision_prompt,
 )
 from models.debate.records import atomic_write_json, malicious_consensus_line, transcript_entry
-from models.debate.vocab import AGENT_PERSONAS, PERSONA_TRAIT, TAG_LIKE, AgentSetup, plain_prompt
+from models.vocab import AGENT_PERSONAS, PERSONA_TRAIT, TAG_LIKE, AgentSetup, plain_prompt
 
 if TYPE_CHECKING:
     from models.hooked import HookedModel

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from models.debate.arithmetic import TIERS, Problem, sample_problem
 from models.debate.format import Transcript
 from models.debate.generate import GenerateConfig, generate_debates
-from models.debate.vocab import DebateTrait
+from models.vocab import DebateTrait
 from models.errors import ModelsError
 
 

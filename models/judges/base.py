@@ -1,6 +1,6 @@
 """What every judge returns, and the parser for LLM-judge replies.
 
-A judge scores how strongly a response expresses a debate trait (`models.debate.vocab.DEBATE_TRAITS`),
+A judge scores how strongly a response expresses a debate trait (`models.vocab.DEBATE_TRAITS`),
 0 (absent) to 100 (strongly present), or says the response was a refusal. Trait rubrics follow the
 paper (Chen et al. persona vectors):
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from models.debate.vocab import DEBATE_TRAITS
+from models.vocab import DEBATE_TRAITS
 
 TRAITS: tuple[str, ...] = DEBATE_TRAITS
 

@@ -29,7 +29,7 @@ from models.errors import CheckpointError
 from models.load import load, load_tokenizer, resolve_folder
 from models.manifest import Manifest, fingerprint, hash_json, write_text_atomic
 from models.provenance import env_info
-from models.train.data import present
+from models.debate.prompts import present
 from models.train.evaluate import evaluate
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}

@@ -17,11 +17,12 @@ from typing import Any, Literal
 
 from models.cli import check_fields
 from models.debate.arithmetic import TIERS
+from models.vocab import DebateTrait
 from models.errors import ConfigError
 
 Dtype = Literal["float32", "float16", "bfloat16"]
 Finetune = Literal["lora", "full"]
-GRPOTask = Literal["arithmetic", "evil", "hallucination"]
+GRPOTask = Literal["arithmetic", DebateTrait]
 LossType = Literal["grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo"]
 SEED = {"min": 0, "max": 2**32 - 1}  # what numpy and torch accept as a seed
 RATE = {"min": 0.0, "max": 1.0}

@@ -35,7 +35,7 @@ from models.debate.prompts import (
 )
 from models.debate.readers import read_debate_file
 from models.debate.splits import TrainDataError, arithmetic_debates, heldout_problems, malicious_debates
-from models.debate.vocab import DEBATE_TRAITS, plain_document
+from models.vocab import DEBATE_TRAITS, plain_document
 
 # Held-out problems, their presentation and the debate generators live in the data package
 # (`models.debate.splits` / `.prompts`); re-exported here for callers that still import them from the trainer.

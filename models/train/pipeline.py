@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from models.manifest import Manifest, write_text_atomic
+from models.vocab import TRAIT_SHORT
 from models.cli import config_dict
 from models.train.config import PipelineConfig
 
 logger = logging.getLogger(__name__)
 
-VARIANT_NAMES = {"arithmetic": "", "evil": "evil-", "hallucination": "hallu-"}
+VARIANT_NAMES = {"arithmetic": "", **{trait: f"{short}-" for trait, short in TRAIT_SHORT.items()}}
 
 
 def stage_names(prefix: str, variant: str) -> tuple[str, str]:

@@ -84,7 +84,7 @@ def test_contrasts_refuse_the_wrong_input(tiny_hf, small_debates):
 
 def test_site_layers_are_read_by_the_site_parser():
     from models.errors import SiteError
-    from probes.activations import site_layer
+    from models.sites import site_layer
     from probes.layers import pick_best
 
     assert [site_layer(s) for s in ("blocks.0.hook_attn_out", "blocks.11.hook_resid_post", "mlp_out.3")] == [0, 11, 3]

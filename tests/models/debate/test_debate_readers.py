@@ -221,7 +221,7 @@ def test_fifo_is_refused_at_once(tmp_path):
     (b"[" * 5000 + b"]" * 5000, "nested more than"),
     (b'["caf\xe9 au lait?"]', "is not UTF-8 text"),
     (b'[{"question": "q", "debate_trace": "x", "gold_answer": NaN}]', "JSON holds NaN"),
-    (b"[" + b"1" * 5000 + b"]", "not valid JSON"),
+    (b"[" + b"1" * 5000 + b"]", "cannot be read"),
     (b"", "not valid JSON"),
 ])
 def test_unreadable_bytes_are_one_named_error(tmp_path, raw, message):

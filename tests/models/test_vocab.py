@@ -18,7 +18,7 @@ import models.debate.personas as personas
 import models.debate.prompts as prompts
 import models.debate.runner as runner
 import models.debate.splits as splits
-import models.debate.vocab as vocab
+import models.vocab as vocab
 import models.train.data as train_data
 import models.train.evaluate as train_evaluate
 import models.train.rewards as rewards
@@ -27,7 +27,7 @@ import probes.contrasts as contrasts
 from models.debate.arithmetic import is_correct, normalize_answer
 from models.judges import base as judges
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_trait_and_persona_words_have_one_source():
@@ -70,8 +70,7 @@ def test_tags_have_one_source():
     pattern = vocab.TAG_LIKE.pattern
     holders = [p.relative_to(ROOT).as_posix() for d in ("models", "probes", "steering")
                for p in (ROOT / d).rglob("*.py") if pattern in p.read_text(encoding="utf-8")]
-    # readers.py (owned by another change) still holds a copy; drop it from this set once it imports TAG_LIKE.
-    assert set(holders) - {"models/debate/readers.py"} == {"models/debate/vocab.py"}
+    assert set(holders) == {"models/vocab.py"}
     assert runner._clean("<|Agent 4 Solution|> x <|im_end|> <|Consensus|>") == "x <|im_end|>"
 
 
@@ -139,7 +138,7 @@ def test_the_import_scan_sees_a_trainer_import(tmp_path):
 
 def test_vocab_imports_nothing_from_the_project():
     code = ("import sys, importlib.util, pathlib; spec = importlib.util.spec_from_file_location('v', "
-            f"{str(ROOT / 'models/debate/vocab.py')!r}); m = importlib.util.module_from_spec(spec); "
+            f"{str(ROOT / 'models/vocab.py')!r}); m = importlib.util.module_from_spec(spec); "
             "spec.loader.exec_module(m); print(sorted(k for k in sys.modules if k.split('.')[0] in "
             "('models', 'probes', 'steering')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
