@@ -544,7 +544,15 @@ def _check_adapter_shapes(adapter: Path, shapes: dict[str, tuple[int, ...]], mod
     if not shapes:
         raise CheckpointError(f"{path}: the adapter holds no tensors")
     for key, shape in shapes.items():
-        name = key.removeprefix("base_model.model.")
+        # peft's trainable-token rows (Stage 1's new tag embeddings) wrap the module as `<m>.token_adapter`
+        name = key.removeprefix("base_model.model.").replace(".token_adapter.base_layer.", ".")
+        if name.endswith(".token_adapter.trainable_tokens_delta"):
+            module = name.removesuffix(".token_adapter.trainable_tokens_delta")
+            weight = base.get(f"{module}.weight")
+            if weight is None or len(shape) != 2 or shape[1] != weight[-1]:
+                raise CheckpointError(f"{path}: tensor {key!r} of shape {list(shape)} does not fit the base's "
+                                      f"{module} ({weight and list(weight)}); the adapter was trained for another base")
+            continue
         m = _LORA_KEY.match(name)
         if m is None:  # a fully saved module (modules_to_save) or bias: must match the base tensor
             want = base.get(name)

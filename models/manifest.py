@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from models.errors import FileFormatError
-from models.files import read_object, write_json, write_text
+from models.files import read_object, write_json
 from models.identity import MANIFEST_NAME
-from models.identity import folder_fingerprint as fingerprint
 
-__all__ = ["MANIFEST_NAME", "Manifest", "fingerprint", "hash_json", "write_text_atomic"]
+__all__ = ["MANIFEST_NAME", "Manifest", "hash_json"]
 
 
 @dataclass
@@ -54,10 +53,6 @@ class Manifest:
                 raise FileFormatError(f"{path}: manifest field {key!r} must be an object")
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
-
-# Kept for callers outside `models` (probes/shards.py, models/train/checkpoint.py, models/train/pipeline.py);
-# new code imports `write_text` from `models.files`.
-write_text_atomic = write_text
 
 
 def hash_json(obj: Any) -> str:

@@ -42,7 +42,7 @@ from probes.contrasts import (
 from probes.direction import Direction, DirectionError, Subspace
 from probes.directions import DIRECTION_METHODS, agent_directions, contrast_direction, diff_of_means
 from probes.errors import ProbeError, ShardError
-from probes.shards import ShardKey, ShardStore, model_fingerprint
+from probes.shards import ShardKey, ShardStore
 
 _LAZY: dict[str, str] = {
     "ProbeScore": "probes.linear", "LinearProbe": "probes.linear", "probe_accuracy": "probes.linear",
@@ -75,7 +75,7 @@ __all__ = [
     "ShardError", "ShardKey", "ShardStore", "Source", "Subspace", "agent_directions", "agent_pca",
     "analyze_agents", "angles_by_layer", "collect_activations", "collect_to_store", "collect_turns", "compare_checkpoints", "concat",
     "contrast_direction", "cosine_matrix", "diff_of_means", "eq3_directions", "eq3_source", "fisher_ratio",
-    "fit_pca", "fit_probe", "model_fingerprint", "own_turn_directions", "plan_batches", "principal_angles", "probe_accuracy",
+    "fit_pca", "fit_probe", "own_turn_directions", "plan_batches", "principal_angles", "probe_accuracy",
     "probe_accuracy_by_layer", "probe_direction", "span", "sweep_layers", "system_prompt_direction",
     "system_prompt_source", "turn_source",
 ]

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from models.vocab import MALICIOUS_PERSONAS
-from models.sites import parse_site, site_layer
+from models.sites import site_layer
 from probes.errors import ProbeError
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class ActivationSet:
     rows: tuple[Row, ...]
     values: Mapping[str, Tensor]
     model: str = ""  # registry name or folder
-    checkpoint: str = ""  # fingerprint of the checkpoint's weights
+    checkpoint: str = ""  # models.identity.model_fingerprint of the model read
     positions: str = ""  # "turn_mean", "last", "agent_tag", "-2", ...
     kind: str = "turn"  # "turn", "eq3", "system_prompt"
     data_hash: str = ""

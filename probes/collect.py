@@ -36,7 +36,8 @@ from models.hooked import Batch, HookedModel
 from probes.activations import ActivationSet, Row, concat
 from probes.batching import Batching, Input, Read, Runner
 from probes.errors import ProbeError
-from probes.shards import ShardKey, ShardStore, checkpoint_id
+from models.identity import model_fingerprint
+from probes.shards import ShardKey, ShardStore
 
 PositionMode = Literal["agent_tag", "last", "turn_mean"]
 POSITION_MODES: tuple[str, ...] = ("agent_tag", "last", "turn_mean")
@@ -232,7 +233,7 @@ _PROVENANCE = ("model", "checkpoint", "positions", "kind", "data_hash", "model_i
 def _header(model: HookedModel, source: Source, sites: list[str]) -> dict[str, Any]:
     info = model.info
     return {
-        "model": info.name, "checkpoint": checkpoint_id(model), "positions": source.positions, "kind": source.kind,
+        "model": info.name, "checkpoint": model_fingerprint(model), "positions": source.positions, "kind": source.kind,
         "data_hash": source.data_hash, "sites": sites, "d_model": info.d_model,
         "model_info": {"n_layers": info.n_layers, "d_model": info.d_model, "vocab_size": info.vocab_size,
                        "n_ctx": info.n_ctx, "backend": model.backend, "source": info.source},

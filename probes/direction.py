@@ -40,7 +40,7 @@ class Direction:
     site: str  # TL site name, e.g. "blocks.6.hook_resid_post"
     method: str = "diff_of_means"
     model: str = ""  # registry name or folder
-    checkpoint: str = ""  # models.manifest.fingerprint of the checkpoint folder
+    checkpoint: str = ""  # models.identity.model_fingerprint of the model it was read from
     positions: str = "last"  # how activations were selected: "last", "turn_mean", "agent_tag", "-2", ...
     normalized: bool = False
     data_hash: str = ""

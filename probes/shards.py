@@ -37,30 +37,12 @@ from models.errors import FileFormatError
 from models.files import load_tensors, parse_json, read_object, read_safetensors_header, read_text, write_json, \
     write_tensors, write_text
 from models.hooked import HookedModel
-from models.manifest import fingerprint, hash_json
+from models.identity import model_fingerprint
+from models.manifest import hash_json
 from probes.activations import ActivationSet, Row
 from probes.errors import ShardError
 
 FORMAT = "latent-agents-shards/1"
-
-
-# ----------------------------------------------------------------- hashing
-def model_fingerprint(model: HookedModel) -> str:
-    """Hash of the model's actual weights (exact: notices merged LoRA adapters and in-memory edits)."""
-    h = hashlib.sha256()
-    for name, tensor in model.hf_model.state_dict().items():
-        h.update(name.encode())
-        h.update(str(tuple(tensor.shape)).encode())
-        h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy())
-    return h.hexdigest()[:16]
-
-
-def checkpoint_id(model: HookedModel) -> str:
-    """`models.manifest.fingerprint` of the checkpoint folder, or the weights hash for in-memory models."""
-    folder = Path(model.info.source)
-    if model.info.source != "<memory>" and folder.is_dir():
-        return fingerprint(folder)
-    return model_fingerprint(model)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,6 @@ from models.debate.format import (
     DebateFormatError,
     Transcript,
     TurnLabel,
-    agent_tag,
     final_answer,
     parse,
 )

@@ -13,12 +13,10 @@ are staged the same way, so a killed run never leaves a folder that loads half-w
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,9 @@ from transformers import AutoModelForCausalLM, PreTrainedTokenizerBase
 
 from models.errors import CheckpointError
 from models.load import load, load_tokenizer, resolve_folder
-from models.manifest import Manifest, fingerprint, hash_json, write_text_atomic
+from models.files import atomic_folder, write_json
+from models.identity import folder_fingerprint
+from models.manifest import Manifest, hash_json
 from models.provenance import env_info
 from models.debate.prompts import present
 from models.train.evaluate import evaluate
@@ -111,25 +111,6 @@ def last_checkpoint(folder: Path) -> Path | None:
     return max(found, key=lambda p: int(p.name[11:]), default=None)
 
 
-@contextlib.contextmanager
-def atomic_folder(final: Path) -> Iterator[Path]:
-    """Yield a temporary sibling of `final`; on success it replaces `final` in one rename."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        yield tmp
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        if final.exists():
-            os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def save_stage(
     out: Path,
     model: torch.nn.Module,
@@ -157,8 +138,8 @@ def save_stage(
         model.save_pretrained(tmp, state_dict=state)
         tokenizer.save_pretrained(tmp)
         manifest.save(tmp)
-        write_text_atomic(tmp / "run_config.json", json.dumps(run_config, indent=2, sort_keys=True) + "\n")
-        write_text_atomic(tmp / "env.json", json.dumps(env_info(), indent=2, sort_keys=True) + "\n")
+        write_json(tmp / "run_config.json", run_config)
+        write_json(tmp / "env.json", env_info())
     return model
 
 
@@ -177,7 +158,7 @@ def stage_manifest(name: str, stage: str, parent: str | None, parent_folder: Pat
     """The manifest of a finished stage: the data hash covers the exact training rows."""
     config = dict(run_config)
     if parent_folder is not None:
-        config["parent_fingerprint"] = fingerprint(parent_folder)
+        config["parent_fingerprint"] = folder_fingerprint(parent_folder)
     return Manifest(name=name, stage=stage, parent=parent, data_hash=hash_json(rows),
                     config_hash=hash_json(run_config), config=config, metrics=metrics)
 

@@ -12,14 +12,14 @@ from its last trainer checkpoint. ``pipeline.json`` records each stage's folder 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from models.manifest import Manifest, write_text_atomic
+from models.files import write_json
+from models.manifest import Manifest
 from models.vocab import TRAIT_SHORT
 from models.cli import config_dict
 from models.train.config import PipelineConfig
@@ -75,7 +75,7 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Path]:
 
     record = {"config": config_dict(cfg), "folders": {k: str(v) for k, v in done.items()}, "seconds": timings,
               "total_seconds": round(sum(timings.values()), 1)}
-    write_text_atomic(out_dir / "pipeline.json", json.dumps(record, indent=2) + "\n")
+    write_json(out_dir / "pipeline.json", record, sort_keys=False)
     return done
 
 

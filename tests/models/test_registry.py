@@ -16,7 +16,6 @@ from models import registry
 from models.files import is_temp_name
 from models.identity import folder_fingerprint, model_fingerprint, weights_fingerprint
 from models.load import resolve_folder
-from models.manifest import fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -200,7 +199,6 @@ def test_gguf_conversions_are_cached_per_file_not_per_stem(cache, tmp_path, monk
 # --------------------------------------------------------------------------- identity
 
 def test_identity_has_one_definition(tiny_dir, tiny_hf):
-    assert fingerprint is folder_fingerprint
     assert folder_fingerprint(tiny_dir) == folder_fingerprint(tiny_dir)
     assert model_fingerprint(tiny_hf) == weights_fingerprint(tiny_hf.hf_model)
 

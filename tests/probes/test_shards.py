@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from models import load
-from probes import ShardError, collect_turns, model_fingerprint
+from models.identity import model_fingerprint
+from probes import ShardError, collect_turns
 from probes.shards import ShardKey, ShardStore
 from tests.probes._data import make_debate
 

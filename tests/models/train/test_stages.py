@@ -11,7 +11,8 @@ from safetensors.torch import load_file
 
 from models import load
 from models.debate import DEBATE_TAGS
-from models.manifest import Manifest, fingerprint
+from models.identity import folder_fingerprint as fingerprint
+from models.manifest import Manifest
 
 
 def _weights(folder: Path) -> dict[str, torch.Tensor]:
