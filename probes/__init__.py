@@ -39,8 +39,15 @@ from probes.contrasts import (
     system_prompt_direction,
     system_prompt_source,
 )
-from probes.direction import Direction, DirectionError, Subspace
-from probes.directions import DIRECTION_METHODS, agent_directions, contrast_direction, diff_of_means
+from probes.directions import (
+    DIRECTION_METHODS,
+    Direction,
+    DirectionError,
+    Subspace,
+    agent_directions,
+    contrast_direction,
+    diff_of_means,
+)
 from probes.errors import ProbeError, ShardError
 from probes.shards import ShardKey, ShardStore
 

@@ -23,8 +23,7 @@ from tqdm.auto import tqdm
 from models.sites import site_layer
 from probes.activations import ActivationSet
 from probes.contrasts import eq3_directions, own_turn_directions
-from probes.direction import Direction, Subspace
-from probes.directions import agent_directions
+from probes.directions import Direction, Subspace, agent_directions
 from probes.layers import LayerSweep, fisher_ratio, pick_best
 from probes.linear import ProbeScore, probe_accuracy
 from probes.pca import PCAResult, agent_pca

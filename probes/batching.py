@@ -50,7 +50,7 @@ class Batching:
     max_read_mb: float = 256.0  # bound on what one forward pass reads before it is reduced to rows
 
 
-class Runner:
+class BatchedReader:
     """Batches inputs by length and reduces each forward pass's reads to rows."""
 
     def __init__(self, model: HookedModel, sites: list[str], options: Batching):

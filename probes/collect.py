@@ -34,7 +34,7 @@ from models.debate.format import Transcript, parse_sft, render_sft
 from models.debate.tokens import token_spans
 from models.hooked import Batch, HookedModel
 from probes.activations import ActivationSet, Row, concat
-from probes.batching import Batching, Input, Read, Runner
+from probes.batching import Batching, Input, Read, BatchedReader
 from probes.errors import ProbeError
 from models.identity import model_fingerprint
 from probes.shards import ShardKey, ShardStore
@@ -199,14 +199,14 @@ def collect_to_store(
 
 def plan_batches(model: HookedModel, source: Source, **batching: Any) -> Iterator[Batch]:
     """The padded batches a collection of `source` runs, in order (for benchmarks and debugging)."""
-    run = Runner(model, [], Batching(**batching))
+    run = BatchedReader(model, [], Batching(**batching))
     fitted, _ = run.fit_context(_inputs(model, source, 0, len(source.items)))
     for group in run.plan(fitted):
         yield run.pad(group)
 
 
 def _prepare(model: HookedModel, source: Source, sites: Sequence[str], shard_items: int, options: Batching
-             ) -> tuple["Runner", list[tuple[int, int]], dict[str, Any]]:
+             ) -> tuple["BatchedReader", list[tuple[int, int]], dict[str, Any]]:
     resolved = [str(model.site(s)) for s in sites]  # a bad name or layer fails before any work
     if not resolved:
         raise ProbeError("sites is empty; name at least one site, e.g. 'blocks.0.hook_resid_post'")
@@ -215,7 +215,7 @@ def _prepare(model: HookedModel, source: Source, sites: Sequence[str], shard_ite
     if shard_items < 1:
         raise ProbeError(f"shard_items must be >= 1, got {shard_items}")
     chunks = [(s, min(s + shard_items, len(source.items))) for s in range(0, len(source.items), shard_items)]
-    return Runner(model, resolved, options), chunks, _header(model, source, resolved)
+    return BatchedReader(model, resolved, options), chunks, _header(model, source, resolved)
 
 
 def _inputs(model: HookedModel, source: Source, start: int, end: int) -> list[Input]:

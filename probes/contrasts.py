@@ -36,8 +36,7 @@ from models.hooked import HookedModel
 from probes.activations import ActivationSet, Row
 from probes.batching import Input, Read
 from probes.collect import Source, debates_hash, question_id, turn_row
-from probes.direction import Direction
-from probes.directions import contrast_direction, to_direction
+from probes.directions import Direction, contrast_direction, to_direction
 from probes.errors import ProbeError
 
 ResponseMode = Literal["last", "turn_mean"]

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from models.sites import site_layer
 from probes.activations import ActivationSet
-from probes.direction import Direction
+from probes.directions import Direction
 from probes.errors import ProbeError
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from probes.direction import Direction, DirectionError, Subspace
+from probes.directions import Direction, DirectionError, Subspace
 from probes.errors import ProbeError
 
 if TYPE_CHECKING:

@@ -2,14 +2,15 @@
 
 from steering.apply import steer, while_speaking
 from steering.capability import CapabilityRow, arithmetic_accuracy, arithmetic_problems
-from steering.frontier import first_suppression, frontier_figure, summarize
+from steering.frontier import first_suppression, frontier_figure, summarize_sweep
 from steering.coherence import Degeneracy, degeneracy, response_perplexity
-from steering.style import ROUGE_TYPES, auc_trapezoid, relative_improvement, rouge
+from steering.style_metrics import ROUGE_TYPES, auc_trapezoid, relative_improvement, rouge
 from steering.sweep import SweepRow, alpha_sweep
-from steering.vector import SteeringError, SteeringVector, adopt, check_fits, intervention, scale_to_residual, stamp
+from steering.prepare import SteeringError, adopt, check_fits, intervention, scale_to_residual, stamp
 
 __all__ = [
-    "ROUGE_TYPES", "CapabilityRow", "Degeneracy", "SteeringError", "SteeringVector", "SweepRow", "adopt", "alpha_sweep", "first_suppression", "frontier_figure", "summarize",
-    "arithmetic_accuracy", "arithmetic_problems", "auc_trapezoid", "check_fits", "degeneracy", "intervention",
-    "relative_improvement", "response_perplexity", "rouge", "scale_to_residual", "stamp", "steer", "while_speaking",
+    "ROUGE_TYPES", "CapabilityRow", "Degeneracy", "SteeringError", "SweepRow", "adopt", "alpha_sweep",
+    "arithmetic_accuracy", "arithmetic_problems", "auc_trapezoid", "check_fits", "degeneracy", "first_suppression",
+    "frontier_figure", "intervention", "relative_improvement", "response_perplexity", "rouge", "scale_to_residual",
+    "stamp", "steer", "summarize_sweep", "while_speaking",
 ]

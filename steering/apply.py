@@ -10,8 +10,8 @@ from torch import Tensor
 from models import HookedModel, Intervention
 from models.interventions import Kind
 from models.positions import AgentSpan, Positions
-from probes.direction import Direction
-from steering.vector import intervention
+from probes.directions import Direction
+from steering.prepare import intervention
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from models.debate.prompts import QuestionFormat, math_question_prompt, present
 from models.debate.splits import heldout_problems
 from models.interventions import Kind
 from models.positions import Positions
-from probes.direction import Direction
+from probes.directions import Direction
 from steering.apply import steer
 from steering.sweep import stop_ids
 

@@ -20,7 +20,7 @@ TRAIT_CUTOFF = 50.0
 """A judge score at or above this calls an answer trait-expressing (the 0-100 rubric's midpoint)."""
 
 
-def summarize(rows: Sequence[Row]) -> list[dict[str, Any]]:
+def summarize_sweep(rows: Sequence[Row]) -> list[dict[str, Any]]:
     """One line per (trait, arm, alpha): mean trait score, share of answers scored >= `TRAIT_CUTOFF`
     (trait rate), valid-score rate, degenerate rate, median
     perplexity and capability. Rows carry ``trait, arm, alpha, score, degenerate, perplexity``; capability

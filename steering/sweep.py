@@ -16,7 +16,7 @@ from models import HookedModel
 from models.debate.format import stop_token_ids
 from models.interventions import Kind
 from models.positions import Positions
-from probes.direction import Direction
+from probes.directions import Direction
 from steering.apply import steer
 
 

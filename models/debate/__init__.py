@@ -6,6 +6,7 @@
 * `generate`: seeded offline debates (arithmetic personas, evil, hallucination), split by question.
 * `prompts`: persona system prompts and Du et al.-style debate prompts.
 * `runner`: the explicit three-agent debate baseline, run with any `HookedModel`.
+* `summary`: counts and mean token lengths of a debate data file (`summarize_debate_file`).
 
 Example:
     >>> from models.debate import parse_sft, read_debate_file, render_sft, token_spans
@@ -70,11 +71,13 @@ if TYPE_CHECKING:
         split_by_question,
         write_dataset,
     )
+    from models.debate.summary import Summary, summarize_debate_file
 
-# `generate` is also a script (python -m models.debate.generate); importing it here eagerly would make
-# runpy warn that the module was imported before it ran, so its names load on first access.
+# `generate` and `summary` are also scripts (python -m models.debate.generate / .summary); importing them here
+# eagerly would make runpy warn that the module was imported before it ran, so their names load on first access.
 _LAZY = {name: "models.debate.generate" for name in (
     "GENERATOR_VERSION", "KINDS", "GenerateConfig", "generate_debates", "split_by_question", "write_dataset")}
+_LAZY.update({name: "models.debate.summary" for name in ("Summary", "summarize_debate_file")})
 
 
 def __getattr__(name: str) -> Any:
@@ -87,12 +90,12 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CONSENSUS_TAG", "DEBATE_TAGS", "END_TAG", "GENERATOR_VERSION", "KINDS", "N_AGENTS", "N_ROUNDS", "ROUND_TAGS",
-    "SCHEMAS", "SYSTEM_PROMPTS", "TIERS", "AgentTurn", "DebateFile", "DebateFormatError", "GenerateConfig",
+    "SCHEMAS", "SYSTEM_PROMPTS", "Summary", "TIERS", "AgentTurn", "DebateFile", "DebateFormatError", "GenerateConfig",
     "ParsedDebate", "PersonaChat", "PersonaSample", "Problem", "Schema", "Span", "SteeringPair", "Tier",
     "TokenSpans", "TokenTurnSpan", "Transcript", "TurnLabel", "TurnSpan", "agent_system_prompts", "agent_tag",
     "atomic_write_json", "boxed_contents", "char_to_token_span", "detect_schema", "final_answer", "stop_token_ids",
     "generate_debates", "malicious_debate", "parse", "parse_sft", "parse_transcript", "persona_chats",
     "persona_samples", "persona_system_prompts", "read_debate_file", "read_questions", "read_steering_pairs",
     "read_transcripts", "render", "render_sft", "sample_problem", "sft_prompt", "split_by_question",
-    "steering_pairs", "token_spans", "transcript_entry", "work_out", "write_dataset",
+    "steering_pairs", "summarize_debate_file", "token_spans", "transcript_entry", "work_out", "write_dataset",
 ]

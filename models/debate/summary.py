@@ -55,7 +55,7 @@ def _mean(values: list[int]) -> float:
     return round(fmean(values), 1) if values else 0.0
 
 
-def summarize(data: DebateFile, count: TokenCounter = whitespace_tokens) -> Summary:
+def summarize_debate_file(data: DebateFile, count: TokenCounter = whitespace_tokens) -> Summary:
     """Per-schema counts (rounds, agents, consensus types or tasks) and mean token lengths."""
     n_records = len(data.transcripts) + len(data.questions) + len(data.pairs)
     s = Summary(str(data.path), data.schema, data.n_entries, data.n_skipped, n_records)
@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             status = 1
             continue
-        print(format_summary(summarize(data, count)))
+        print(format_summary(summarize_debate_file(data, count)))
         for err in data.skipped[:5]:
             print(f"  skipped: {err}")
     return status

@@ -25,9 +25,9 @@ from models.debate import Transcript, parse, read_debate_file, steering_pairs, t
 from models.files import is_temp_name, write_tensors
 from models.judges.classifier import ClassifierJudge
 from probes.activations import Row
-from probes.direction import Direction
+from probes.directions import Direction
 from probes.shards import ShardKey, ShardStore
-from steering.vector import load_vector, save_vector
+from steering.prepare import load_vector, save_vector
 from tests.models.debate.debate_samples import EVIL, ONE_ROUND, TWO_ROUND
 
 BAD_VALUES: tuple[Any, ...] = (None, 7, 1.5, True, [], {}, [1, 2], {"a": 1})

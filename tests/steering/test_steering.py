@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from probes.direction import Direction
+from probes.directions import Direction
 from steering import (
     SteeringError, alpha_sweep, arithmetic_accuracy, arithmetic_problems, auc_trapezoid, check_fits, degeneracy,
     relative_improvement, response_perplexity, rouge, stamp, steer,
@@ -191,13 +191,13 @@ def _answers(arm, alpha, scores, degenerate=False):
 
 
 def test_first_suppression_uses_the_trait_rate_and_skips_degenerate_settings():
-    from steering import first_suppression, summarize
+    from steering import first_suppression, summarize_sweep
 
     rows = (_answers("base", 0.0, [80, 70, 3]) + _answers("base", -1.0, [60, 4, 3])
             + _answers("base", -2.0, [2, 3, 1], degenerate=True) + _answers("base", -3.0, [4, 2, 3])
             + [{"kind": "capability", "trait": "evil", "arm": "base", "alpha": a, "accuracy": acc}
                for a, acc in ((0.0, 0.6), (-1.0, 0.5), (-2.0, 0.1), (-3.0, 0.3))])
-    table = summarize(rows)
+    table = summarize_sweep(rows)
     assert [r["trait_rate"] for r in sorted(table, key=lambda r: -r["alpha"])] == [0.667, 0.333, 0.0, 0.0]
     (point,) = first_suppression(table, zero_threshold=3.5)
     # -2 has no trait-expressing answer but is degenerate; -3 is the first clean full suppression
@@ -217,7 +217,7 @@ def _fake_model(d_model: int = 128, n_layers: int = 4):
 
 
 def test_vector_file_round_trips_and_fits(tmp_path):
-    from steering.vector import load_vector, save_vector
+    from steering.prepare import load_vector, save_vector
 
     path = save_vector(_direction(), tmp_path / "v")
     again = load_vector(path, _fake_model())
@@ -226,7 +226,7 @@ def test_vector_file_round_trips_and_fits(tmp_path):
 
 def test_bad_vector_files_are_steering_errors_naming_the_file(tmp_path):
     from models.files import write_tensors
-    from steering.vector import load_vector, save_vector
+    from steering.prepare import load_vector, save_vector
 
     with pytest.raises(SteeringError, match=r"v\.safetensors: refusing to save tensor 'vector' with NaN"):
         save_vector(Direction(torch.full((128,), float("nan")), SITE), tmp_path / "v")

@@ -1,4 +1,6 @@
-"""Steering vectors are `probes.Direction`s; this module checks that one fits a model before use.
+"""Preparing a `probes.Direction` to steer a model: check that it fits, stamp, adopt or rescale it, build the intervention.
+
+There is no separate steering-vector type: a steering vector is a `Direction` from extraction to application.
 
 A vector that steers silently wrong is worse than none, so `load_vector` reads a vector file with
 every check `Direction.load` makes (finite values, sidecar field types, width, hash) and, given a
@@ -13,15 +15,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from probes.direction import Direction, DirectionError
+from probes.directions import Direction, DirectionError
 
 from models import HookedModel, Intervention
 from models.interventions import Kind
 from models.positions import Positions
 from models.sites import parse_site
-
-SteeringVector = Direction  # one value type from extraction to application
-
 
 class SteeringError(DirectionError):
     """A steering vector that does not fit the model it is applied to."""
