@@ -129,11 +129,6 @@ class ActivationSet:
             raise ProbeError(f"site {site!r} was not collected; this set has {', '.join(self.values) or 'no sites'}")
         return self.values[site]
 
-    def site_for_layer(self, layer: int, name: str = "resid_post") -> str:
-        site = f"blocks.{layer}.hook_{name}"
-        self.at(site)
-        return site
-
     def stack(self, sites: Sequence[str] | None = None) -> Float[Tensor, "n site d_model"]:
         """All (or the given) sites stacked as ``[n, site, d_model]``."""
         return torch.stack([self.at(s) for s in (sites or self.sites)], dim=1)
@@ -164,9 +159,6 @@ class ActivationSet:
             idx = idx.nonzero().flatten()
         picked = [self.rows[i] for i in idx.tolist()]
         return replace(self, rows=tuple(picked), values={s: v[idx] for s, v in self.values.items()})
-
-    def with_sites(self, sites: Sequence[str]) -> "ActivationSet":
-        return replace(self, values={s: self.at(s) for s in sites})
 
     def groups(self, *names: str) -> dict[tuple[Any, ...], Tensor]:
         """Row indices ``[k]`` per distinct combination of the named fields, in first-seen order."""

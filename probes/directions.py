@@ -275,10 +275,6 @@ class Subspace:
     def d_model(self) -> int:
         return int(self.basis.shape[1])
 
-    def project(self, x: Tensor) -> Tensor:
-        """Coordinates ``[..., k]`` of `x` ``[..., d_model]`` in this basis."""
-        return x @ self.basis.T.to(x.dtype)
-
     def metadata(self) -> dict[str, Any]:
         meta = {k: v for k, v in asdict(self).items() if k != "basis"}
         meta.update(k=self.k, d_model=self.d_model, format=SUBSPACE_FORMAT, sha256=_digest(self.basis))
