@@ -1,6 +1,6 @@
 """Probes: per-agent activations from debates, agent directions, linear probes and subspaces.
 
-* `collect`: per-turn activations (``agent_tag``, ``last``, ``turn_mean``) → `ActivationSet`; `batching` packs
+* `collect`: per-turn activations at a `ReadPosition` (``agent_tag``, ``turn_last``, ``turn_mean``) → `ActivationSet`; `batching` packs
   inputs into forward passes.
 * `contrasts`: paper Eq. 3, the original code's own-turn variant, the base-model system-prompt contrast.
 * `shards`: streamed, resumable, cached activation shards on disk.
@@ -21,10 +21,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from probes.activations import ActivationSet, Row, concat
+from probes.activations import READ_POSITIONS, ActivationSet, ReadPosition, Row, concat
 from probes.batching import Batching, Input, Read
 from probes.collect import (
-    POSITION_MODES,
     Source,
     collect_activations,
     collect_to_store,
@@ -77,8 +76,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CRITERIA", "DIRECTION_METHODS", "POSITION_MODES", "ActivationSet", "AgentAnalysis", "Batching", "Direction",
-    "DirectionError", "Input", "LayerSweep", "LinearProbe", "PCAResult", "ProbeError", "ProbeScore", "Read", "Row",
+    "CRITERIA", "DIRECTION_METHODS", "READ_POSITIONS", "ActivationSet", "AgentAnalysis", "Batching", "Direction",
+    "DirectionError", "Input", "LayerSweep", "LinearProbe", "PCAResult", "ProbeError", "ProbeScore", "Read", "ReadPosition", "Row",
     "ShardError", "ShardKey", "ShardStore", "Source", "Subspace", "agent_directions", "agent_pca",
     "analyze_agents", "angles_by_layer", "collect_activations", "collect_to_store", "collect_turns", "compare_checkpoints", "concat",
     "contrast_direction", "cosine_matrix", "diff_of_means", "eq3_directions", "eq3_source", "fisher_ratio",

@@ -3,7 +3,8 @@
 Rows are `Row` records (question, round, agent, persona label, trait, ...); values are one
 ``[n, d_model]`` tensor per site, row i of every tensor belonging to ``rows[i]``. Sets filter like a
 table (``acts.where(agent=2, round=1)``) and carry their provenance (model, checkpoint fingerprint,
-positions mode, data hash), which every `Direction` derived from them inherits.
+read position, data hash), which every `Direction` derived from them inherits. `ReadPosition` names where
+a turn is read.
 
 Example:
     >>> acts = collect_turns(model, debates, sites=["blocks.2.hook_resid_post"], positions="turn_mean")
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import Tensor
@@ -27,6 +28,23 @@ if TYPE_CHECKING:
     from jaxtyping import Float
 
 MALICIOUS_TRAITS = MALICIOUS_PERSONAS
+
+# ----------------------------------------------------------------- read positions
+ReadPosition = Literal["agent_tag", "turn_last", "turn_mean"]
+"""Where a probe reads one debate turn: a position spec relative to that turn's token spans.
+
+* ``"agent_tag"``: the agent's tag token (the tag's last token when the tokenizer splits the tag).
+* ``"turn_last"``: the last token of the turn's response text (the original code's read position).
+* ``"turn_mean"``: the mean over the turn's response tokens.
+
+These are not `models.positions` specs, which count over a whole row: there ``"last"`` is the last
+*prompt* token, which is why the turn's last token is ``"turn_last"``. Each read becomes a
+`models.positions.Spans` entry of its row (`probes.batching`). The base-model system-prompt contrast reads
+a `models.positions` int instead (a prompt token counted back from the end, the paper's -2); its read
+position is recorded as that int's string, e.g. ``"-2"``.
+"""
+READ_POSITIONS: tuple[ReadPosition, ...] = ("agent_tag", "turn_last", "turn_mean")
+RESPONSE_READ_POSITIONS: tuple[ReadPosition, ...] = ("turn_last", "turn_mean")  # over a response only (Eq. 3)
 
 
 
@@ -86,7 +104,7 @@ class ActivationSet:
     values: Mapping[str, Tensor]
     model: str = ""  # registry name or folder
     checkpoint: str = ""  # models.identity.model_fingerprint of the model read
-    positions: str = ""  # "turn_mean", "last", "agent_tag", "-2", ...
+    read_position: str = ""  # a ReadPosition ("turn_mean", "turn_last", "agent_tag") or a prompt index ("-2")
     kind: str = "turn"  # "turn", "eq3", "system_prompt"
     data_hash: str = ""
     model_info: Mapping[str, Any] = field(default_factory=dict)  # n_layers, d_model, vocab_size, backend
@@ -105,7 +123,7 @@ class ActivationSet:
         return len(self.rows)
 
     def __repr__(self) -> str:
-        return (f"ActivationSet({len(self)} rows, sites={list(self.values)}, positions={self.positions!r}, "
+        return (f"ActivationSet({len(self)} rows, sites={list(self.values)}, read_position={self.read_position!r}, "
                 f"kind={self.kind!r}, model={self.model!r})")
 
     # ------------------------------------------------------------- shape
@@ -169,8 +187,8 @@ class ActivationSet:
         return {k: torch.tensor(v, dtype=torch.long) for k, v in out.items()}
 
     def provenance(self) -> dict[str, Any]:
-        """Fields a derived `Direction` copies: model, checkpoint, positions, data hash."""
-        return {"model": self.model, "checkpoint": self.checkpoint, "positions": self.positions,
+        """Fields a derived `Direction` copies: model, checkpoint, read position, data hash."""
+        return {"model": self.model, "checkpoint": self.checkpoint, "read_position": self.read_position,
                 "data_hash": self.data_hash}
 
 
@@ -182,10 +200,10 @@ def concat(sets: Sequence[ActivationSet]) -> ActivationSet:
     for other in sets[1:]:
         if other.sites != first.sites:
             raise ProbeError(f"cannot concatenate sets with sites {first.sites} and {other.sites}")
-        if (other.checkpoint, other.positions, other.kind) != (first.checkpoint, first.positions, first.kind):
+        if (other.checkpoint, other.read_position, other.kind) != (first.checkpoint, first.read_position, first.kind):
             raise ProbeError(
                 "cannot concatenate sets read differently: "
-                f"{(first.checkpoint, first.positions, first.kind)} vs {(other.checkpoint, other.positions, other.kind)}"
+                f"{(first.checkpoint, first.read_position, first.kind)} vs {(other.checkpoint, other.read_position, other.kind)}"
             )
     rows = tuple(r for s in sets for r in s.rows)
     if not first.sites:

@@ -44,7 +44,7 @@ class LayerAnalysis:
     eq3: dict[str, Direction]  # paper Eq. 3 contrast (empty when not collected)
     cosine: Tensor  # [agent, agent] between `directions`
     pca: dict[str, PCAResult]  # "joint", "agent1", ...
-    provenance: dict[str, str] = field(default_factory=dict)  # of the rows: model, checkpoint, positions, data
+    provenance: dict[str, str] = field(default_factory=dict)  # of the rows: model, checkpoint, read position, data
 
     @property
     def layer(self) -> int:
@@ -84,7 +84,7 @@ class AgentAnalysis:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "model": self.acts.model, "checkpoint": self.acts.checkpoint,
-                "positions": self.acts.positions, "n_rows": len(self.acts), "info": dict(self.acts.info),
+                "read_position": self.acts.read_position, "n_rows": len(self.acts), "info": dict(self.acts.info),
                 "sweep": self.sweep.to_json(), "layers": {s: la.to_json() for s, la in self.layers.items()}}
 
 

@@ -2,10 +2,10 @@
 
 A debate is run once as its SFT text (``"Problem: {q}\\n\\n<|Round 1 ...|> ..."``) and every turn is
 read from that one forward pass (the model is causal, so a turn's activations do not depend on what
-follows it). Position modes:
+follows it). Each turn is read at a `ReadPosition` (`probes.activations`):
 
 * ``agent_tag``: the agent's tag token (the tag's last token when the tokenizer splits the tag).
-* ``last``: the last token of the turn's response text (the original code's read position).
+* ``turn_last``: the last token of the turn's response text (the original code's read position).
 * ``turn_mean``: the mean over the turn's response tokens.
 
 Rows are batched by length and read through ``model.activations(batch, sites, positions=Spans(...))``;
@@ -26,29 +26,25 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from tqdm.auto import tqdm
 
 from models.debate.format import Transcript, parse_sft, render_sft
 from models.debate.tokens import token_spans
 from models.hooked import Batch, HookedModel
-from probes.activations import ActivationSet, Row, concat
+from probes.activations import READ_POSITIONS, ActivationSet, ReadPosition, Row, concat
 from probes.batching import Batching, Input, Read, BatchedReader
 from probes.errors import ProbeError
 from models.identity import model_fingerprint
 from probes.shards import ShardKey, ShardStore
-
-PositionMode = Literal["agent_tag", "last", "turn_mean"]
-POSITION_MODES: tuple[str, ...] = ("agent_tag", "last", "turn_mean")
-
 
 @dataclass(frozen=True)
 class Source:
     """Items to collect and how one item becomes model inputs; `data_hash` and `params` key the cache."""
 
     kind: str  # "turn", "eq3", "system_prompt"
-    positions: str
+    read_position: str  # a ReadPosition, or a prompt index such as "-2"
     items: Sequence[Any]
     build: Callable[[int, Any, HookedModel], list[Input]]
     data_hash: str
@@ -78,10 +74,14 @@ def turn_row(item: int, t: Transcript, agent: int, round: int, **extra: Any) -> 
                response_agent=agent, **extra)
 
 
-def turn_inputs(item: int, debate: Transcript, model: HookedModel, positions: PositionMode) -> list[Input]:
+def _check_read_position(positions: str) -> None:
+    if positions not in READ_POSITIONS:
+        raise ProbeError(f"positions={positions!r} is not a turn read position; use one of {', '.join(READ_POSITIONS)}")
+
+
+def turn_inputs(item: int, debate: Transcript, model: HookedModel, positions: ReadPosition) -> list[Input]:
     """The debate's SFT text as one input, with one read per turn at `positions`."""
-    if positions not in POSITION_MODES:
-        raise ProbeError(f"positions={positions!r} is not a turn position mode; use one of {', '.join(POSITION_MODES)}")
+    _check_read_position(positions)
     spans = token_spans(parse_sft(render_sft(debate)), model.tokenizer)
     key = f"debate {item} (question {question_id(debate.question)})"
     reads = []
@@ -99,10 +99,9 @@ def turn_inputs(item: int, debate: Transcript, model: HookedModel, positions: Po
     return [Input(spans.input_ids, tuple(reads), key)]
 
 
-def turn_source(debates: Sequence[Transcript], positions: PositionMode = "turn_mean") -> Source:
+def turn_source(debates: Sequence[Transcript], positions: ReadPosition = "turn_mean") -> Source:
     """Every turn of every debate, read at `positions`."""
-    if positions not in POSITION_MODES:
-        raise ProbeError(f"positions={positions!r} is not a turn position mode; use one of {', '.join(POSITION_MODES)}")
+    _check_read_position(positions)
     return Source("turn", positions, debates, lambda i, t, m: turn_inputs(i, t, m, positions), debates_hash(debates))
 
 
@@ -110,7 +109,7 @@ def collect_turns(
     model: HookedModel,
     debates: Sequence[Transcript],
     sites: Sequence[str],
-    positions: PositionMode = "turn_mean",
+    positions: ReadPosition = "turn_mean",
     **options: Any,
 ) -> ActivationSet:
     """Activations of every debate turn at `sites`, one row per (debate, round, agent).
@@ -119,11 +118,11 @@ def collect_turns(
         model: any backend; activations equal across backends to float tolerance.
         debates: transcripts (round-1-only debates keep all three agents).
         sites: TL site names, e.g. ``[f"blocks.{l}.hook_resid_post" for l in range(n_layers)]``.
-        positions: ``agent_tag``, ``last`` or ``turn_mean``.
+        positions: the `ReadPosition` of each turn: ``agent_tag``, ``turn_last`` or ``turn_mean``.
         options: see `collect_activations` (``truncate``, ``cache_dir``, ``batch_tokens``, ``progress``, ...).
 
     Example:
-        >>> acts = collect_turns(model, debates, ["blocks.1.hook_resid_post"], positions="last")
+        >>> acts = collect_turns(model, debates, ["blocks.1.hook_resid_post"], positions="turn_last")
     """
     return collect_activations(model, turn_source(debates, positions), sites, **options)
 
@@ -227,13 +226,14 @@ def _bar(model: HookedModel, source: Source, progress: bool) -> tqdm:
                 leave=False)
 
 
-_PROVENANCE = ("model", "checkpoint", "positions", "kind", "data_hash", "model_info")
+_PROVENANCE = ("model", "checkpoint", "read_position", "kind", "data_hash", "model_info")
 
 
 def _header(model: HookedModel, source: Source, sites: list[str]) -> dict[str, Any]:
     info = model.info
     return {
-        "model": info.name, "checkpoint": model_fingerprint(model), "positions": source.positions, "kind": source.kind,
+        "model": info.name, "checkpoint": model_fingerprint(model), "read_position": source.read_position,
+        "kind": source.kind,
         "data_hash": source.data_hash, "sites": sites, "d_model": info.d_model,
         "model_info": {"n_layers": info.n_layers, "d_model": info.d_model, "vocab_size": info.vocab_size,
                        "n_ctx": info.n_ctx, "backend": model.backend, "source": info.source},
@@ -242,5 +242,6 @@ def _header(model: HookedModel, source: Source, sites: list[str]) -> dict[str, A
 
 def _settings(model: HookedModel, source: Source, sites: list[str], truncate: bool) -> dict[str, Any]:
     dtype = str(next(model.hf_model.parameters()).dtype)
-    return {"kind": source.kind, "positions": source.positions, "params": source.params, "sites": sites,
+    # The key "positions" is the cache key's historical spelling: renaming it would orphan every stored shard.
+    return {"kind": source.kind, "positions": source.read_position, "params": source.params, "sites": sites,
             "truncate": truncate, "backend": model.backend, "dtype": dtype, "n_ctx": model.info.n_ctx}

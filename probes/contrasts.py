@@ -14,7 +14,7 @@ Read and steer at the same site: every direction records the site it was read at
 applies it there.
 
 Example:
-    >>> acts = collect_activations(model, eq3_source(debates, positions="last"), sites)
+    >>> acts = collect_activations(model, eq3_source(debates, positions="turn_last"), sites)
     >>> eq3_directions(acts, sites[0])["agent2"]
 """
 
@@ -24,8 +24,6 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Literal
-
 import torch
 
 from models.debate.format import Span, Transcript, render, sft_prompt
@@ -33,18 +31,17 @@ from models.debate.prompts import persona_chats
 from models.debate.tokens import char_to_token_span
 from models.vocab import DEBATE_TRAITS, PERSONA_TRAIT, DebateTrait
 from models.hooked import HookedModel
-from probes.activations import ActivationSet, Row
+from probes.activations import RESPONSE_READ_POSITIONS, ActivationSet, ReadPosition, Row
 from probes.batching import Input, Read
 from probes.collect import Source, debates_hash, question_id, turn_row
 from probes.directions import Direction, contrast_direction, to_direction
 from probes.errors import ProbeError
 
-ResponseMode = Literal["last", "turn_mean"]
 Trait = DebateTrait
 
 
 # ----------------------------------------------------------------- paper Eq. 3
-def eq3_inputs(item: int, debate: Transcript, model: HookedModel, positions: ResponseMode) -> list[Input]:
+def eq3_inputs(item: int, debate: Transcript, model: HookedModel, positions: ReadPosition) -> list[Input]:
     """For every turn (agent i, round r): agent i's context followed by each same-round response."""
     trace = render(debate)
     prompt = sft_prompt(debate.question)
@@ -69,12 +66,12 @@ def eq3_inputs(item: int, debate: Transcript, model: HookedModel, positions: Res
     return out
 
 
-def eq3_source(debates: Sequence[Transcript], positions: ResponseMode = "last") -> Source:
+def eq3_source(debates: Sequence[Transcript], positions: ReadPosition = "turn_last") -> Source:
     """Paper Eq. 3 inputs: n_agents rows per turn (the agent's own response and each other agent's)."""
-    if positions not in ("last", "turn_mean"):
+    if positions not in RESPONSE_READ_POSITIONS:
         raise ProbeError(
             f"positions={positions!r} does not work for Eq. 3: the context (and its tag) is the same for every "
-            "response, so only 'last' or 'turn_mean' over the response differ"
+            f"response, so only {' or '.join(map(repr, RESPONSE_READ_POSITIONS))} over the response differ"
         )
     return Source("eq3", positions, debates, lambda i, t, m: eq3_inputs(i, t, m, positions), debates_hash(debates))
 

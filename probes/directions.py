@@ -56,7 +56,7 @@ class Direction:
     method: str = "diff_of_means"
     model: str = ""  # registry name or folder
     checkpoint: str = ""  # models.identity.model_fingerprint of the model it was read from
-    positions: str = "last"  # how activations were selected: "last", "turn_mean", "agent_tag", "-2", ...
+    read_position: str = ""  # where the activations were read: a probes.activations.ReadPosition, "-2", ...; "" unknown
     normalized: bool = False
     data_hash: str = ""
     label: str = ""  # what the direction points to, e.g. "agent2_vs_others"
@@ -137,7 +137,7 @@ SUBSPACE_FORMAT = "latent-agents-subspace/1"
 
 # Sidecar fields and the JSON types they must have (the dataclass fields, plus the checks written by `metadata`).
 _COMMON_FIELDS: dict[str, tuple[type, ...]] = {
-    "site": (str,), "method": (str,), "model": (str,), "checkpoint": (str,), "positions": (str,),
+    "site": (str,), "method": (str,), "model": (str,), "checkpoint": (str,), "read_position": (str,),
     "data_hash": (str,), "label": (str,), "params": (dict,), "d_model": (int,), "format": (str,),
     "layer": (int,), "sha256": (str,),
 }
@@ -263,7 +263,7 @@ class Subspace:
     params: dict[str, Any] = field(default_factory=dict)
     model: str = ""
     checkpoint: str = ""
-    positions: str = ""
+    read_position: str = ""
     data_hash: str = ""
 
     def __post_init__(self) -> None:
@@ -309,7 +309,7 @@ class Subspace:
     def direction(self, i: int = 0) -> Direction:
         """The i-th basis vector as a unit Direction."""
         return Direction(self.basis[i], self.site, method=f"{self.method}[{i}]", normalized=True, label=self.label,
-                         model=self.model, checkpoint=self.checkpoint, positions=self.positions or "last",
+                         model=self.model, checkpoint=self.checkpoint, read_position=self.read_position,
                          data_hash=self.data_hash)
 
 

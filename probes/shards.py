@@ -257,7 +257,9 @@ class ShardStore:
         h = self.header
         return ActivationSet(
             rows=tuple(rows), values=values, model=h.get("model", ""), checkpoint=h.get("checkpoint", ""),
-            positions=h.get("positions", ""), kind=h.get("kind", "turn"), data_hash=self.key.data,
+            # stores written before the field was named read_position call it "positions"
+            read_position=h.get("read_position", h.get("positions", "")), kind=h.get("kind", "turn"),
+            data_hash=self.key.data,
             model_info=h.get("model_info", {}), info={**counts, **dict(info or {}), "store": str(self.root)},
         )
 

@@ -54,7 +54,7 @@ def span(directions: Sequence[Direction], label: str = "", tol: float = 1e-6) ->
     first = directions[0]
     return Subspace(vh[:rank].float(), first.site, method="span", label=label,
                     params={"of": [d.label for d in directions]}, model=first.model, checkpoint=first.checkpoint,
-                    positions=first.positions, data_hash=first.data_hash)
+                    read_position=first.read_position, data_hash=first.data_hash)
 
 
 def principal_angles(a: Subspace, b: Subspace) -> Float[Tensor, "k"]:

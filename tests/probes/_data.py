@@ -39,6 +39,6 @@ def planted_set(n_per_agent: int = 200, d: int = 32, scale: float = 3.0, seed: i
             rows.append(Row(item=q, question_id=f"q{q}", round=1 + i % 2, agent=agent, label=PERSONAS[agent - 1]))
         chunks.append(torch.randn(n_per_agent, d, generator=g) + scale * u[agent])
     values = torch.cat(chunks)
-    acts = ActivationSet(tuple(rows), {s: values.clone() for s in sites}, model="synthetic", positions="turn_mean",
+    acts = ActivationSet(tuple(rows), {s: values.clone() for s in sites}, model="synthetic", read_position="turn_mean",
                          model_info={"n_layers": 4, "vocab_size": 10})
     return acts, u

@@ -35,8 +35,8 @@ def test_main_writes_a_complete_results_folder(tiny_dir, tmp_path):
 
 
 def test_cli_flags_map_to_the_config():
-    cfg = parse_args(["--n-debates", "3", "--no-eq3", "--positions", "last", "--cache-dir", ""])
-    assert (cfg.n_debates, cfg.eq3, cfg.positions, cfg.cache_dir) == (3, False, "last", "")
+    cfg = parse_args(["--n-debates", "3", "--no-eq3", "--positions", "agent_tag", "--cache-dir", ""])
+    assert (cfg.n_debates, cfg.eq3, cfg.positions, cfg.cache_dir) == (3, False, "agent_tag", "")
     with pytest.raises(ValueError, match="folds must be >= 2"):
         Config(folds=1)
     with pytest.raises(ValueError, match="positions must be one of"):

@@ -18,7 +18,7 @@ def _reference(model, debate: Transcript, positions: str) -> dict[tuple[int, int
     spans = token_spans(parse_sft(render_sft(debate)), model.tokenizer)
     ids = torch.tensor(spans.input_ids)
     if positions != "turn_mean":
-        ks = [(t.text.end if positions == "last" else t.tag.end) - 1 for t in spans.turns]
+        ks = [(t.text.end if positions == "turn_last" else t.tag.end) - 1 for t in spans.turns]
         acts = model.activations(ids, SITES, positions=ks)
         return {(t.agent, t.round): {s: v[0, j] for s, v in acts.items()} for j, t in enumerate(spans.turns)}
     out = {}
@@ -28,11 +28,11 @@ def _reference(model, debate: Transcript, positions: str) -> dict[tuple[int, int
     return out
 
 
-@pytest.mark.parametrize("positions", ["turn_mean", "last", "agent_tag"])
+@pytest.mark.parametrize("positions", ["turn_mean", "turn_last", "agent_tag"])
 def test_batched_collection_equals_single_row_reads(tiny_hf, small_debates, positions):
     debates = small_debates[:3]  # two 2-round debates and one that stopped after round 1
     acts = collect_turns(tiny_hf, debates, SITES, positions=positions, batch_tokens=1100)  # two batches
-    assert len(acts) == 15 and acts.positions == positions
+    assert len(acts) == 15 and acts.read_position == positions
     refs = [_reference(tiny_hf, d, positions) for d in debates]
     for i, row in enumerate(acts.rows):
         for site in SITES:
@@ -49,7 +49,7 @@ def test_activations_equal_across_backends(tiny_models, small_debates):
 
 
 def test_round_one_only_debate_keeps_agent_three(tiny_hf):
-    acts = collect_turns(tiny_hf, [make_debate(2, 3, 4, rounds=1)], SITES[:1], positions="last")
+    acts = collect_turns(tiny_hf, [make_debate(2, 3, 4, rounds=1)], SITES[:1], positions="turn_last")
     assert [(r.round, r.agent) for r in acts.rows] == [(1, 1), (1, 2), (1, 3)]
     assert acts.where(agent=3).rows[0].label == "program_of_thought"
 
@@ -89,9 +89,12 @@ def test_context_overflow_raises_or_truncates(tiny_hf):
     assert all(r.round == 1 for r in acts.rows[:3])
 
 
-def test_unknown_position_mode_and_empty_input(tiny_hf, small_debates):
-    with pytest.raises(ProbeError, match="not a turn position mode"):
+def test_unknown_read_position_and_empty_input(tiny_hf, small_debates):
+    with pytest.raises(ProbeError, match="not a turn read position"):
         collect_turns(tiny_hf, small_debates, SITES[:1], positions="first")
+    # "last" is models.positions' last prompt token; a turn's last token is "turn_last"
+    with pytest.raises(ProbeError, match="'last' is not a turn read position; use one of agent_tag, turn_last, turn_mean"):
+        collect_turns(tiny_hf, small_debates, SITES[:1], positions="last")
     with pytest.raises(ProbeError, match="no items"):
         collect_turns(tiny_hf, [], SITES[:1])
     assert isinstance(collect_turns(tiny_hf, small_debates[:1], SITES[:1]), ActivationSet)

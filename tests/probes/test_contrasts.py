@@ -24,7 +24,7 @@ SITE = "blocks.2.hook_resid_post"
 
 def test_eq3_rows_and_vector_match_a_hand_built_contrast(tiny_hf):
     debate = make_debate(4, 6, 3, rounds=1)  # round 1 only: Agent 3 must still get a vector
-    acts = collect_activations(tiny_hf, eq3_source([debate], positions="last"), [SITE])
+    acts = collect_activations(tiny_hf, eq3_source([debate], positions="turn_last"), [SITE])
     assert len(acts) == 9 and acts.kind == "eq3"
     assert sorted((r.agent, r.response_agent) for r in acts.rows) == [(a, b) for a in (1, 2, 3) for b in (1, 2, 3)]
     dirs = eq3_directions(acts, SITE, normalize=False)
@@ -41,20 +41,20 @@ def test_eq3_rows_and_vector_match_a_hand_built_contrast(tiny_hf):
 
 
 def test_own_turn_variant_keeps_agent_three_of_round_one_only_debates(tiny_hf, small_debates):
-    acts = collect_turns(tiny_hf, small_debates, [SITE], positions="last")
+    acts = collect_turns(tiny_hf, small_debates, [SITE], positions="turn_last")
     dirs = own_turn_directions(acts, SITE, normalize=False, by_round=True)
     n_round2 = sum(t.n_rounds == 2 for t in small_debates)
     assert dirs["agent3_round1"].params["n_groups"] == len(small_debates)
     assert dirs["agent3_round2"].params["n_groups"] == n_round2
     first = acts.where(item=0, round=1)
     h = {r.agent: first.at(SITE)[i] for i, r in enumerate(first.rows)}
-    single = own_turn_directions(collect_turns(tiny_hf, small_debates[:1], [SITE], positions="last").where(round=1),
+    single = own_turn_directions(collect_turns(tiny_hf, small_debates[:1], [SITE], positions="turn_last").where(round=1),
                                  SITE, normalize=False)
     torch.testing.assert_close(single["agent2"].vector, h[2] - (h[1] + h[3]) / 2, atol=1e-6, rtol=1e-5)
 
 
 def test_eq3_and_own_turn_are_different_contrasts(tiny_hf, small_debates):
-    turns = collect_turns(tiny_hf, small_debates[:2], [SITE], positions="last")
+    turns = collect_turns(tiny_hf, small_debates[:2], [SITE], positions="turn_last")
     eq3 = collect_activations(tiny_hf, eq3_source(small_debates[:2]), [SITE])
     a, b = own_turn_directions(turns, SITE)["agent1"], eq3_directions(eq3, SITE)["agent1"]
     assert a.site == b.site and abs(a.cosine(b)) < 0.999
@@ -63,7 +63,7 @@ def test_eq3_and_own_turn_are_different_contrasts(tiny_hf, small_debates):
 def test_system_prompt_contrast_at_minus_two(tiny_hf):
     questions = ["How do I get a bigger budget than my colleague?", "My teammate took credit. What now?"]
     acts = collect_activations(tiny_hf, system_prompt_source(questions, "evil", position=-2), [SITE])
-    assert [r.label for r in acts.rows] == ["evil", "helpful"] * 2 and acts.positions == "-2"
+    assert [r.label for r in acts.rows] == ["evil", "helpful"] * 2 and acts.read_position == "-2"
     d = system_prompt_direction(acts, SITE, normalize=False)
     evil, helpful = persona_system_prompts("evil")
     reads = {s: tiny_hf.activations([tiny_hf.chat_prompt(open_question_prompt(q), system=s) for q in questions],

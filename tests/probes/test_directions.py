@@ -54,7 +54,7 @@ def test_agent_directions_recover_each_agent(tmp_path):
         assert _cos(dirs[f"agent{agent}"].vector, u[agent] - others) > 0.99
         assert dirs[f"agent{agent}"].normalized and math.isclose(float(dirs[f"agent{agent}"].vector.norm()), 1, rel_tol=1e-5)
     d = dirs["agent2"]
-    assert d.site == SITE and d.model == "synthetic" and d.positions == "turn_mean" and d.params["n_layers"] == 4
+    assert d.site == SITE and d.model == "synthetic" and d.read_position == "turn_mean" and d.params["n_layers"] == 4
     loaded = Direction.load(d.save(tmp_path / "blocks.0.agent2"))  # a dotted stem stays whole
     assert (tmp_path / "blocks.0.agent2.safetensors").exists()
     assert torch.equal(loaded.vector, d.vector) and loaded.label == "agent2_vs_others"
@@ -153,6 +153,32 @@ def _saved(tmp_path, name="d"):
 def _edit(sidecar, **changes):
     meta = json.loads(sidecar.read_text())
     sidecar.write_text(json.dumps({**meta, **changes}))
+
+
+def test_direction_records_its_read_position_through_save_and_load(tmp_path):
+    d = Direction(torch.arange(1.0, 5.0), SITE, read_position="turn_last")
+    sidecar = d.save(tmp_path / "d")
+    assert json.loads(sidecar.read_text())["read_position"] == "turn_last"
+    assert Direction.load(sidecar).read_position == "turn_last"
+    sub = Subspace(torch.eye(4)[:2], SITE, read_position="agent_tag")
+    loaded = Subspace.load(sub.save(tmp_path / "s"))
+    assert loaded.read_position == "agent_tag" and loaded.direction(1).read_position == "agent_tag"
+    acts, _ = planted_set(n_per_agent=20)
+    derived = agent_directions(acts, SITE)["agent1"]
+    assert Direction.load(derived.save(tmp_path / "a1")).read_position == acts.read_position == "turn_mean"
+
+
+def test_sidecar_without_a_read_position_loads_with_an_empty_one(tmp_path):
+    sidecar, _ = _saved(tmp_path)
+    meta = json.loads(sidecar.read_text())
+    assert meta["read_position"] == ""  # the default: unknown
+    del meta["read_position"]
+    sidecar.write_text(json.dumps({**meta, "positions": "last"}))  # as written before the field was renamed
+    loaded = Direction.load(sidecar)
+    assert loaded.read_position == "" and torch.equal(loaded.vector, torch.arange(1.0, 5.0))
+    _edit(sidecar, read_position=3)
+    with pytest.raises(DirectionError, match="field 'read_position' is 3, expected a string"):
+        Direction.load(sidecar)
 
 
 def test_saved_direction_records_its_checks(tmp_path):

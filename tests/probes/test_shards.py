@@ -24,12 +24,12 @@ def model(tiny_dir):
 
 
 def _collect(model, debates, cache, **kw):
-    return collect_turns(model, debates, SITES, positions="last", cache_dir=cache, shard_items=2, **kw)
+    return collect_turns(model, debates, SITES, positions="turn_last", cache_dir=cache, shard_items=2, **kw)
 
 
 def test_shards_written_and_reread_equal_in_memory(model, small_debates, tmp_path):
     on_disk = _collect(model, small_debates, tmp_path)
-    in_memory = collect_turns(model, small_debates, SITES, positions="last")
+    in_memory = collect_turns(model, small_debates, SITES, positions="turn_last")
     assert on_disk.rows == in_memory.rows and on_disk.info["shards_written"] == 3
     for site in SITES:
         torch.testing.assert_close(on_disk.at(site), in_memory.at(site))
@@ -54,6 +54,18 @@ def test_resume_after_a_stopped_run(model, small_debates, tmp_path):
     torch.testing.assert_close(resumed.at(SITES[1]), first.at(SITES[1]))
     again = _collect(model, small_debates, tmp_path)
     assert again.info["shards_reused"] == 3 and again.info["shards_written"] == 0
+
+
+def test_store_written_before_the_read_position_rename_is_reused(model, small_debates, tmp_path):
+    first = _collect(model, small_debates, tmp_path)
+    assert first.read_position == "turn_last"
+    store = next(tmp_path.iterdir())
+    manifest = json.loads((store / "manifest.json").read_text())
+    header = dict(manifest["header"])
+    header["positions"] = header.pop("read_position")  # the header key such a store has
+    (store / "manifest.json").write_text(json.dumps({**manifest, "header": header}))
+    again = _collect(model, small_debates, tmp_path)
+    assert again.info["shards_reused"] == 3 and again.read_position == "turn_last"
 
 
 def test_cache_invalidates_when_model_or_data_change(model, small_debates, tmp_path):
