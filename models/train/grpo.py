@@ -84,6 +84,7 @@ def _grpo_args(cfg: GRPOStageConfig, it: IterationPlan, output_dir: Path) -> GRP
         num_iterations=cfg.num_iterations, loss_type=cfg.loss_type, scale_rewards="group",
         mask_truncated_completions=cfg.mask_truncated_completions,
         reward_weights=[it.fmt_weight, 1.0],  # r = w_fmt * R_fmt + R(y; l)
+        # warmup_steps=ratio is right: transformers 5 reads a warmup_steps below 1 as a share of the total steps
         warmup_steps=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm, log_completions=False,
     )
 

@@ -73,6 +73,7 @@ def pretrain(cfg: PretrainConfig) -> Path:
     dataset = pack(docs, tokenizer, cfg.block_size)
 
     work = work_dir(out)
+    # warmup_steps=ratio is right: transformers 5 reads a warmup_steps below 1 as a share of the total steps
     args = TrainingArguments(
         **cfg.trainer_args(work), max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.lr, warmup_steps=cfg.warmup_ratio,

@@ -125,6 +125,7 @@ def sft(cfg: SFTStageConfig) -> Path:
     trace_tokens = completion_tokens(rows, tokenizer)
 
     work = work_dir(out)
+    # warmup_steps=ratio is right: transformers 5 reads a warmup_steps below 1 as a share of the total steps
     args = SFTConfig(
         **cfg.trainer_args(work), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, learning_rate=cfg.lr,
         per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
