@@ -23,8 +23,8 @@ Values, from a flag, a config file or Python code alike (`check_fields` runs in 
   or ``none`` / ``null`` as flag text.
 * ``list[X]`` / ``tuple[X, ...]``: a list whose every item passes X; nested dataclass: a table of its fields.
 
-Ranges are declared next to each field in its metadata: ``min`` / ``max`` (inclusive), ``gt``
-(exclusive lower bound), ``choices``, ``min_len`` (strings and lists; list items get the other keys).
+Ranges are declared next to each field in its metadata: ``min`` / ``max`` (inclusive), ``gt`` / ``lt``
+(exclusive bounds), ``choices``, ``min_len`` (strings and lists; list items get the other keys).
 Rules across fields live in ``__post_init__``. Every refusal is a `ConfigError` naming the flag or
 field, the value, what was expected and, for files, the path.
 """
@@ -59,8 +59,8 @@ RESERVED = ("config", "debug")  # parser-level flags; no config field may take t
 
 def option(help: str, default: Any = dataclasses.MISSING, *, default_factory: Any = dataclasses.MISSING,
            **limits: Any) -> Any:
-    """A config field with its ``--help`` text and range (``min``, ``max``, ``gt``, ``choices``, ``min_len``)."""
-    unknown = set(limits) - {"min", "max", "gt", "choices", "min_len"}
+    """A config field with its ``--help`` text and range (``min``, ``max``, ``gt``, ``lt``, ``choices``, ``min_len``)."""
+    unknown = set(limits) - {"min", "max", "gt", "lt", "choices", "min_len"}
     if unknown:
         raise TypeError(f"option(): unknown range key(s) {sorted(unknown)}")
     return dataclasses.field(default=default, default_factory=default_factory, metadata={"help": help, **limits})
@@ -124,6 +124,8 @@ def _range(value: Any, meta: typing.Mapping[str, Any]) -> None:
     if isinstance(value, (int, float)):
         if "gt" in meta and not value > meta["gt"]:
             raise _Bad(f"must be > {meta['gt']}", value)
+        if "lt" in meta and not value < meta["lt"]:
+            raise _Bad(f"must be < {meta['lt']}", value)
         if "min" in meta and value < meta["min"]:
             raise _Bad(f"must be >= {meta['min']}", value)
         if "max" in meta and value > meta["max"]:
@@ -345,8 +347,8 @@ def _add_field(parser: Any, f: dataclasses.Field, tp: Any, dest: str, default: A
     flag = "--" + dest.replace("_", "-")
     help_text = f.metadata.get("help", "")
     notes = [] if "default" in help_text else [f"default: {default}"]
-    notes += [f"{'>=' if key == 'min' else '<=' if key == 'max' else '>'} {f.metadata[key]}"
-              for key in ("gt", "min", "max") if key in f.metadata]
+    signs = {"gt": ">", "min": ">=", "max": "<=", "lt": "<"}
+    notes += [f"{signs[key]} {f.metadata[key]}" for key in signs if key in f.metadata]
     shown = f"{help_text} ({'; '.join(notes)})" if notes else help_text
     base, optional = _unwrap_optional(tp)
     kwargs: dict[str, Any] = {"dest": dest, "default": _MISSING, "help": shown.replace("%", "%%").replace("%%%%", "%%")}

@@ -26,6 +26,8 @@ GRPOTask = Literal["arithmetic", DebateTrait]
 LossType = Literal["grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo"]
 SEED = {"min": 0, "max": 2**32 - 1}  # what numpy and torch accept as a seed
 RATE = {"min": 0.0, "max": 1.0}
+# transformers 5 reads warmup_steps < 1 as a share of the run but 1.0 as one step: a share must stay below 1
+WARMUP = {"min": 0.0, "lt": 1.0}
 
 
 def _help(text: str, **kw: object) -> dict:
@@ -120,7 +122,7 @@ class PretrainConfig(RunConfig, DataConfig):
     grad_accum: int = field(default=1, metadata=_help("Gradient accumulation steps.", min=1))
     max_steps: int = field(default=2000, metadata=_help("Optimizer steps.", min=1))
     lr: float = field(default=4e-3, metadata=_help("Peak learning rate.", gt=0.0))
-    warmup_ratio: float = field(default=0.05, metadata=_help("Share of steps spent warming up the learning rate.", **RATE))
+    warmup_ratio: float = field(default=0.05, metadata=_help("Share of steps spent warming up the learning rate.", **WARMUP))
     weight_decay: float = field(default=0.1, metadata=_help("AdamW weight decay.", min=0.0))
     gradient_checkpointing: bool = _like(RunConfig, "gradient_checkpointing", False)
     bf16: bool = _like(RunConfig, "bf16", True)
@@ -171,7 +173,7 @@ class SFTStageConfig(RunConfig, DataConfig, LoraConfigFields):
     batch_size: int = field(default=2, metadata=_help("Debates per device per step.", min=1))
     grad_accum: int = field(default=8, metadata=_help("Gradient accumulation steps.", min=1))
     max_length: int = field(default=2048, metadata=_help("Truncate prompt+transcript to this many tokens.", min=1))
-    warmup_ratio: float = field(default=0.1, metadata=_help("Share of steps spent warming up the learning rate.", **RATE))
+    warmup_ratio: float = field(default=0.1, metadata=_help("Share of steps spent warming up the learning rate.", **WARMUP))
     max_grad_norm: float = field(default=0.3, metadata=_help("Gradient clipping norm.", gt=0.0))
 
     def __post_init__(self) -> None:
@@ -218,7 +220,7 @@ class GRPOStageConfig(RunConfig, DataConfig, LoraConfigFields):
     loss_type: LossType = field(default="bnpo", metadata=_help("trl's GRPO loss normalisation."))
     temperature: float = field(default=0.7, metadata=_help("Sampling temperature of the completions.", gt=0.0))
     top_p: float = field(default=0.9, metadata=_help("Nucleus-sampling mass of the completions.", gt=0.0, max=1.0))
-    warmup_ratio: float = field(default=0.1, metadata=_help("Share of steps spent warming up the learning rate.", **RATE))
+    warmup_ratio: float = field(default=0.1, metadata=_help("Share of steps spent warming up the learning rate.", **WARMUP))
     max_grad_norm: float = field(default=0.3, metadata=_help("Gradient clipping norm.", gt=0.0))
     judge: str | None = field(default=None, metadata=_help(
         "ClassifierJudge JSON for evil / hallucination (default: fit one on labelled synthetic text)."))

@@ -169,3 +169,11 @@ def test_parse_config_reports_bad_flags_by_name(argv, message):
 def test_option_refuses_unknown_range_keys() -> None:
     with pytest.raises(TypeError, match="unknown range key"):
         option("x", 1, minimum=0)
+
+
+@pytest.mark.parametrize("stage", [SFTStageConfig, GRPOStageConfig])
+def test_warmup_share_must_stay_below_one(stage) -> None:
+    # transformers 5 reads warmup_steps=1.0 as one step, not the whole run: a silent change of meaning
+    with pytest.raises(ConfigError, match="warmup_ratio must be < 1.0"):
+        stage(warmup_ratio=1.0)
+    assert stage(warmup_ratio=0.99).warmup_ratio == 0.99
