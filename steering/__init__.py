@@ -6,11 +6,13 @@ from steering.frontier import first_suppression, frontier_figure, summarize_swee
 from steering.coherence import Degeneracy, degeneracy, response_perplexity
 from steering.style_metrics import ROUGE_TYPES, auc_trapezoid, relative_improvement, rouge
 from steering.sweep import SweepRow, alpha_sweep
-from steering.prepare import SteeringError, adopt, check_fits, intervention, scale_to_residual, stamp
+from steering.prepare import (
+    SteeringError, adopt, check_fits, intervention, load_vector, save_vector, scale_to_residual, stamp,
+)
 
 __all__ = [
     "ROUGE_TYPES", "CapabilityRow", "Degeneracy", "SteeringError", "SweepRow", "adopt", "alpha_sweep",
     "arithmetic_accuracy", "arithmetic_problems", "auc_trapezoid", "check_fits", "degeneracy", "first_suppression",
-    "frontier_figure", "intervention", "relative_improvement", "response_perplexity", "rouge", "scale_to_residual",
-    "stamp", "steer", "summarize_sweep", "while_speaking",
+    "frontier_figure", "intervention", "load_vector", "relative_improvement", "response_perplexity", "rouge", "save_vector",
+    "scale_to_residual", "stamp", "steer", "summarize_sweep", "while_speaking",
 ]
