@@ -34,7 +34,7 @@ from models.debate import GenerateConfig, generate_debates
 from models.sites import SITE_NAMES
 from probes import Batching, collect_activations, collect_to_store, plan_batches, turn_source
 from probes import Row
-from probes.batching import Input, Read, Runner
+from probes.batching import BatchedReader, Input, Read
 
 from _timing import interleaved  # benchmarks/ is on sys.path when run as a script
 
@@ -86,7 +86,7 @@ def throughput(model_name: str, n_turns: int, positions: str, repeats: int) -> d
     t_bare, t_collect = interleaved(bare, collect, repeats)
     pair_ratios = [b / c for b, c in zip(t_bare, t_collect)]
     # Per batch: the same forward pass with and without the reads, alternated batch by batch.
-    runner = Runner(model, sites, Batching(truncate=True))
+    runner = BatchedReader(model, sites, Batching(truncate=True))
     groups = list(runner.plan(runner.fit_context(
         [x for i, t in enumerate(source.items) for x in source.build(i, t, model)])[0]))
     per_batch = [interleaved(lambda g=g: model.forward(runner.pad(g)), lambda g=g: runner.read(g), repeats)
@@ -132,7 +132,7 @@ def memory_child(model_name: str, n_turns: int, mode: str, shard_items: int) -> 
     baseline = _rss_mb()  # after loading the model and the input debates: what collection adds is measured
     start = time.perf_counter()
     if source is None:
-        runner = Runner(model, sites, Batching())
+        runner = BatchedReader(model, sites, Batching())
         n_ctx = model.info.n_ctx
         rows = max(1, runner.batch_tokens // n_ctx)
         g = torch.Generator().manual_seed(0)
@@ -176,7 +176,7 @@ def memory(model_name: str, turns: list[int], shard_items: int) -> dict:
     shard_mb = shard_items * 6 * n_sites * d * 4 / 2**20  # at most 6 turns per debate
     # A shard's activations are held twice at most: the collected rows and the safetensors write buffer.
     # Per batch, Python bookkeeping (token -> slot dicts and lists) takes ~256 bytes per padded token.
-    bookkeeping_mb = Runner(model, [], Batching()).batch_tokens * 256 / 2**20
+    bookkeeping_mb = BatchedReader(model, [], Batching()).batch_tokens * 256 / 2**20
     bound = worst["peak_above_load_mb"] + 2 * shard_mb + worst["shard_inputs_mb"] + bookkeeping_mb
     growth = runs[-1]["peak_above_load_mb"] - runs[0]["peak_above_load_mb"]
     return {
@@ -201,7 +201,7 @@ def main() -> None:
     p.add_argument("--model", default="tiny-random", help="registry name or HF folder (default tiny-random)")
     p.add_argument("--turns", type=int, nargs="+", default=[1000, 4000], help="turn counts for the memory runs")
     p.add_argument("--throughput-turns", type=int, default=400, help="turns timed for the throughput ratio")
-    p.add_argument("--positions", default="turn_mean", choices=["turn_mean", "last", "agent_tag"])
+    p.add_argument("--positions", default="turn_mean", choices=["turn_mean", "turn_last", "agent_tag"])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--shard-items", type=int, default=64, help="debates per shard in the memory runs")
     p.add_argument("--skip-throughput", action="store_true", help="only run the memory part")

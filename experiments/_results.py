@@ -26,6 +26,7 @@ from typing import Any
 from models.files import TMP_MARK, atomic_folder, is_temp_name
 from models.manifest import hash_json
 from models.provenance import env_info
+from probes.plots import write_figure
 
 STALE_AFTER_S = 6 * 3600  # a temporary run folder this old whose writer is gone is a leftover
 
@@ -76,14 +77,8 @@ class RunFolder:
         return target
 
     def figure(self, fig: Any, stem: str) -> Path:
-        """Interactive HTML (plotly bundled inline, works offline); PNG too when a renderer exists."""
-        html = self.path / "figures" / f"{stem}.html"
-        fig.write_html(str(html), include_plotlyjs=True, full_html=True)
-        try:
-            fig.write_image(str(html.with_suffix(".png")))
-        except Exception:  # noqa: BLE001 -- kaleido/Chrome are optional; HTML is the deliverable
-            pass
-        return html
+        """``figures/<stem>.html`` with plotly bundled inline (works offline); PNG too when a renderer exists."""
+        return write_figure(fig, self.path / "figures" / stem, plotlyjs=True, png_scale=None)[0]
 
 
 def _writer_alive(path: Path) -> bool:

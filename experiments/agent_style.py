@@ -15,32 +15,23 @@ improvement over the base model.
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 from experiments._results import command_line, run_folder
-from models import HookedModel, load
+from models import load
 from models.cli import check_fields, option, parse_config, run as run_cli
-from models.debate.arithmetic import TIERS, work_out
-from models.debate.format import sft_prompt, strip_tags
-from models.debate.personas import ARITHMETIC_PERSONAS, PERSONA_WRITERS
-from models.debate.prompts import math_question_prompt
+from models.debate.arithmetic import TIERS
+from models.debate.format import strip_tags
 from models.errors import ConfigError
-from models.debate.prompts import present
-from models.debate.splits import arithmetic_debates, heldout_problems
-from probes import collect_activations, eq3_directions, eq3_source
-from probes.direction import Direction
-from steering import adopt, alpha_sweep, degeneracy, scale_to_residual, stamp
-from steering.style import ROUGE_TYPES, auc_trapezoid, relative_improvement, rouge
+from steering import adopt
+from steering.persona_style import (
+    PERSONA_NAMES, auc_table, curve_rows, degenerate_rates, mean_rougeL_auc, persona_vectors, style_curves, style_figure,
+    style_prompts, style_references, style_rows,
+)
 
 log = logging.getLogger("agent_style")
-PERSONA_NAMES = {"chain_of_thought": "Chain-of-Thought", "self_critique": "Self-Critique",
-                 "program_of_thought": "Program-of-Thought"}
 
 
 @dataclass
@@ -77,93 +68,6 @@ def parse_args(argv: list[str] | None = None) -> StyleConfig:
     return parse_config(StyleConfig, argv, "experiments/agent_style.py", __doc__)
 
 
-def references(cfg: StyleConfig) -> tuple[list[str], dict[str, list[str]]]:
-    """Held-out questions and, per persona, a correct solution to each written in that persona's style."""
-    problems = heldout_problems(cfg.tier, cfg.n_test, seed=0)
-    rng = random.Random(f"agent-style-{cfg.seed}")
-    refs = {p: [PERSONA_WRITERS[p](work_out(problem), rng) for problem in problems] for p in ARITHMETIC_PERSONAS}
-    return [present(p.question, cfg.question_format) for p in problems], refs  # type: ignore[arg-type]
-
-
-def persona_vectors(sft: HookedModel, site: str, cfg: StyleConfig) -> dict[str, Direction]:
-    """Eq. 3 agent-vs-others direction of each persona (agent k speaks persona k), from training debates."""
-    debates = arithmetic_debates(cfg.n_extract, cfg.tier, seed=cfg.seed + 202,
-                                 exclude=[p.question for p in heldout_problems(cfg.tier, 500, seed=0)])
-    acts = collect_activations(sft, eq3_source(debates, positions="last"), [site], truncate=True, progress=True)
-    directions = eq3_directions(acts, site, normalize=cfg.scale == "unit")
-    if cfg.scale == "residual":
-        directions = {name: scale_to_residual(d, acts.at(site)) for name, d in directions.items()}
-    return {persona: stamp(directions[f"agent{k}"], sft) for k, persona in enumerate(ARITHMETIC_PERSONAS, start=1)}
-
-
-def style_rows(name: str, model: HookedModel, prompts: list[str], vectors: dict[str, Direction],
-               refs: dict[str, list[str]], cfg: StyleConfig) -> list[dict[str, Any]]:
-    """ROUGE of every steered output against its persona reference; one row per (persona, alpha, question)."""
-    rows = []
-    for persona, vector in vectors.items():
-        sweep = alpha_sweep(model, vector, prompts, cfg.alphas, max_new_tokens=cfg.max_new_tokens,
-                            desc=f"{name}/{persona}")
-        for r in sweep:
-            text = strip_tags(r.text)
-            scores = rouge([text], [refs[persona][r.prompt_index]])
-            rows.append({"model": name, "persona": persona, "alpha": r.alpha, "question": r.prompt_index,
-                         **scores, "degenerate": degeneracy(text).degenerate, "text": r.text})
-    return rows
-
-
-def curves(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[tuple[float, float]]]:
-    """(model, persona, metric) -> [(alpha, mean score)] sorted by alpha."""
-    sums: dict[tuple[str, str, str, float], list[float]] = {}
-    for r in rows:
-        for metric in ROUGE_TYPES:
-            sums.setdefault((r["model"], r["persona"], metric, r["alpha"]), []).append(r[metric])
-    out: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
-    for (model, persona, metric, alpha), values in sorted(sums.items()):
-        out.setdefault((model, persona, metric), []).append((alpha, sum(values) / len(values)))
-    return out
-
-
-def steering_gain_auc(points: list[tuple[float, float]]) -> float:
-    """Area under ROUGE(alpha) - ROUGE(lowest alpha): what steering adds over the unsteered output.
-
-    The paper's AUC also counts the unsteered score, so a model whose plain output already resembles
-    a persona wins without any steering; this one does not.
-    """
-    xs, ys = zip(*points)
-    return auc_trapezoid(xs, [y - ys[0] for y in ys])
-
-
-def auc_table(curve: dict[tuple[str, str, str], list[tuple[float, float]]]) -> list[dict[str, Any]]:
-    """Per persona and metric: base AUC, distilled AUC, relative improvement (%), as in the paper's Table 8."""
-    table = []
-    for persona in ARITHMETIC_PERSONAS:
-        for metric in ROUGE_TYPES:
-            aucs = {m: auc_trapezoid(*zip(*curve[(m, persona, metric)])) for m in ("base", "distilled")}
-            gains = {m: steering_gain_auc(curve[(m, persona, metric)]) for m in ("base", "distilled")}
-            improvement = relative_improvement(aucs["base"], aucs["distilled"]) if aucs["base"] > 0 else None
-            table.append({"persona": persona, "metric": metric, "base_auc": aucs["base"],
-                          "distilled_auc": aucs["distilled"], "improvement_pct": improvement,
-                          "base_gain_auc": gains["base"], "distilled_gain_auc": gains["distilled"]})
-    return table
-
-
-def style_figure(curve: dict[tuple[str, str, str], list[tuple[float, float]]], metric: str = "rougeL") -> go.Figure:
-    """ROUGE-vs-alpha per persona, base and distilled side by side."""
-    fig = make_subplots(rows=1, cols=3, shared_yaxes=True,
-                        subplot_titles=[f"toward {PERSONA_NAMES[p]}" for p in ARITHMETIC_PERSONAS])
-    colors = {"base": "#636EFA", "distilled": "#EF553B"}
-    for col, persona in enumerate(ARITHMETIC_PERSONAS, start=1):
-        for model in ("base", "distilled"):
-            xs, ys = zip(*curve[(model, persona, metric)])
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=model, legendgroup=model,
-                                     showlegend=col == 1, line={"color": colors[model]}), row=1, col=col)
-        fig.update_xaxes(title_text="steering strength alpha", row=1, col=col)
-    fig.update_yaxes(title_text=f"{metric} F1 vs held-out persona solutions", row=1, col=1)
-    fig.update_layout(title=f"Steering toward each debate persona: {metric} against that persona's own writing",
-                      height=420, width=1200, legend_title_text="model")
-    return fig
-
-
 def summary_markdown(cfg: StyleConfig, site: str, table: list[dict[str, Any]], mean_l: dict[str, float],
                      examples: list[dict[str, Any]]) -> str:
     fmt = lambda v: "-" if v is None else f"{v:+.2f} %"  # noqa: E731
@@ -196,32 +100,26 @@ def main(cfg: StyleConfig) -> Path:
         sft = load(cfg.sft, backend=cfg.backend)
         layer = cfg.layer if cfg.layer >= 0 else sft.info.n_layers // 2
         site = str(sft.site(("resid_post", layer)))
-        vectors = persona_vectors(sft, site, cfg)
+        vectors = persona_vectors(sft, site, n_extract=cfg.n_extract, tier=cfg.tier, seed=cfg.seed, scale=cfg.scale)
         for persona, v in vectors.items():
             v.save(run.path / "vectors" / persona)
         del sft
-        questions, refs = references(cfg)
+        questions, refs = style_references(cfg.tier, cfg.n_test, cfg.seed, cfg.question_format)
         rows: list[dict[str, Any]] = []
         for name, checkpoint in (("base", cfg.base), ("distilled", cfg.distilled)):
             model = load(checkpoint, backend=cfg.backend)
-            # The base model answers in its chat format; Stage 1/2 models were trained on "Problem: q".
-            prompts = ([model.chat_prompt(math_question_prompt(q)) for q in questions] if name == "base"
-                       else [sft_prompt(q) for q in questions])
             # The same vectors steer both models, as in the paper (their tokenizers differ by the debate tags).
             adopted = {persona: adopt(v, model) for persona, v in vectors.items()}
-            rows += style_rows(name, model, prompts, adopted, refs, cfg)
+            rows += style_rows(name, model, style_prompts(model, name, questions), adopted, refs, alphas=cfg.alphas,
+                               max_new_tokens=cfg.max_new_tokens)
         run.jsonl("rows.jsonl", rows)
-        curve = curves(rows)
+        curve = style_curves(rows)
         table = auc_table(curve)
         run.csv("auc.csv", table)
-        run.csv("curves.csv", [{"model": m, "persona": p, "metric": k, "alpha": a, "score": s}
-                               for (m, p, k), points in curve.items() for a, s in points])
-        mean_l = {m: sum(r[f"{m}_auc"] for r in table if r["metric"] == "rougeL") / len(ARITHMETIC_PERSONAS)
-                  for m in ("base", "distilled")}
-        degenerate = {m: sum(r["degenerate"] for r in rows if r["model"] == m) / max(1, sum(r["model"] == m for r in rows))
-                      for m in ("base", "distilled")}
+        run.csv("curves.csv", curve_rows(curve))
+        mean_l = mean_rougeL_auc(table)
         run.json("metrics.json", {"site": site, "auc": table, "mean_rougeL_auc": mean_l,
-                                  "degenerate_rate": degenerate})
+                                  "degenerate_rate": degenerate_rates(rows)})
         run.figure(style_figure(curve), "agent_style")
         shown = {0.0, 1.0, max(cfg.alphas)}
         examples = [r for r in rows if r["question"] == 0 and r["alpha"] in shown]

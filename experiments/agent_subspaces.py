@@ -15,21 +15,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-import torch
+from typing import Literal
 
 from experiments._results import command_line, run_folder
 from models import load
-from models.sites import site_layer
 from models.cli import check_fields, option, parse_config, run as run_cli
 from models.debate import GenerateConfig, generate_debates, read_transcripts
 from models.debate.arithmetic import TIERS
 from models.vocab import DebateTrait
-from probes import collect_activations, collect_turns, eq3_source
-from probes.analysis import AgentAnalysis, analyze_agents, compare_checkpoints
-from probes.plots import cosine_heatmap, pca_scatter, principal_angle_figure, probe_accuracy_figure, write_figure
-from probes.subspaces import cosine_matrix
+from probes.agent_comparison import analyze_checkpoint, comparison_figures, comparison_metrics, save_vectors
+from probes.analysis import compare_checkpoints
+from probes.plots import write_figure
 
 # The shipped tiny checkpoints (models/assets/checkpoints): the pretrained base and the internalized model.
 DEFAULT_BASE = "tiny-base"
@@ -50,11 +46,11 @@ class Config:
                        choices=sorted(TIERS))
     template: str | None = option("override the arithmetic expression template, e.g. 'a*b-c' (shorter debates)", None)
     seed: int = option("seed for generation and cross-validation folds", 0, min=0, max=2**32 - 1)
-    positions: Literal["turn_mean", "last", "agent_tag"] = option("turn read position", "turn_mean")
+    positions: Literal["turn_mean", "turn_last", "agent_tag"] = option("turn read position", "turn_mean")
     site: Literal["resid_pre", "resid_post"] = option("site kind read at every layer", "resid_post")
     eq3: bool = option("also collect the paper's Eq. 3 contrast (3 rows per turn)", True)
-    eq3_positions: Literal["", "last", "turn_mean"] = option(
-        "Eq. 3 read position over the response; '' = as --positions ('last' for agent_tag)", "")
+    eq3_positions: Literal["", "turn_last", "turn_mean"] = option(
+        "Eq. 3 read position over the response; '' = as --positions ('turn_last' for agent_tag)", "")
     pca_k: int = option("principal components per subspace", 3, min=1, max=10_000)
     folds: int = option("cross-validation folds (grouped by question; at least 2 for held-out accuracy)", 5,
                         min=2, max=1000)
@@ -80,79 +76,6 @@ def _debates(cfg: Config) -> list:
     debates, _ = generate_debates(GenerateConfig(kind=cfg.kind, n=cfg.n_debates, seed=cfg.seed, tier=cfg.tier,
                                                  template=cfg.template or None))
     return debates
-
-
-def _analyze(name: str, checkpoint: str, debates: list, cfg: Config, run: Path) -> AgentAnalysis:
-    model = load(checkpoint, backend=cfg.backend)
-    sites = [f"blocks.{layer}.hook_{cfg.site}" for layer in range(model.info.n_layers)]
-    opts = dict(truncate=cfg.truncate, batch_tokens=cfg.batch_tokens or None, cache_dir=cfg.cache_dir or None,
-                progress=cfg.progress)
-    acts = collect_turns(model, debates, sites, cfg.positions, **opts)
-    eq3_positions = cfg.eq3_positions or ("last" if cfg.positions == "agent_tag" else cfg.positions)
-    eq3 = collect_activations(model, eq3_source(debates, eq3_positions), sites, **opts) if cfg.eq3 else None
-    analysis = analyze_agents(acts, name, k=cfg.pca_k, folds=cfg.folds, seed=cfg.seed, eq3_acts=eq3,
-                              progress=cfg.progress)
-    for site, layer in analysis.layers.items():
-        folder = run / "vectors" / name / f"layer{layer.layer:02d}"
-        for prefix, dirs in (("", layer.directions), ("", layer.round_directions), ("own_turn_", layer.own_turn),
-                             ("eq3_", layer.eq3)):
-            for key, d in dirs.items():
-                d.save(folder / f"{prefix}{key}")
-        for key, sub in layer.subspaces().items():
-            sub.save(folder / f"subspace_{key}")
-    return analysis
-
-
-def _figures(analyses: dict[str, AgentAnalysis], comparison: dict, run: Path) -> list[str]:
-    figs = run / "figures"
-    written = write_figure(probe_accuracy_figure({n: a.sweep.details for n, a in analyses.items()}),
-                           figs / "probe_accuracy_agent")
-    traits = {n: {s: la.trait_probe for s, la in a.layers.items()} for n, a in analyses.items()
-              if a.best.trait_probe is not None}
-    if traits:
-        written += write_figure(probe_accuracy_figure(traits), figs / "probe_accuracy_trait")
-    for name, a in analyses.items():
-        best = a.best
-        for by in ("agent", "round"):
-            title = f"{name}: turns on the top two joint principal axes at layer {best.layer}, coloured by {by}"
-            written += write_figure(pca_scatter(a.acts, best.pca["joint"], best.site, by, title),
-                                    figs / f"pca_{name}_by_{by}")
-        dirs = {f"mean-diff {k}": d for k, d in best.directions.items()}
-        dirs |= {f"Eq.3 {k}": d for k, d in best.eq3.items()}
-        title = f"{name}: cosine between agent-vs-others directions at layer {best.layer}"
-        written += write_figure(cosine_heatmap(cosine_matrix(dirs), list(dirs), title), figs / f"cosine_{name}")
-    kinds = {"joint PCA": "pca_joint", "agent-direction span": "agents"}
-    curves = {label: {site_layer(s): c["principal_angles"][key] for s, c in comparison.items()}
-              for label, key in kinds.items()}
-    names = list(analyses)
-    written += write_figure(principal_angle_figure(curves, f"Principal angles between {names[0]} and {names[1]} "
-                                                           "subspaces, per layer"), figs / "principal_angles")
-    return [str(p.relative_to(run)) for p in written]
-
-
-def _metrics(analyses: dict[str, AgentAnalysis], comparison: dict) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, a in analyses.items():
-        best = a.best
-        out[name] = {"checkpoint": a.acts.model, "fingerprint": a.acts.checkpoint, "n_turns": len(a.acts),
-                     "dropped_beyond_context": a.acts.info.get("dropped_beyond_context", 0),
-                     "best_layer": best.layer, "best_agent_probe_accuracy": best.agent_probe.accuracy,
-                     "best_agent_probe_std": best.agent_probe.std, "chance": best.agent_probe.chance,
-                     "agent_probe_accuracy_by_layer": {la.layer: la.agent_probe.accuracy for la in a.layers.values()},
-                     "criterion": a.sweep.statement}
-    base, distilled = (analyses[n] for n in ("base", "distilled"))
-    diff = distilled.best.agent_probe.accuracy - base.best.agent_probe.accuracy
-    out["distilled_minus_base_best_accuracy"] = diff
-    # A difference inside the folds' spread is not evidence either way.
-    spread = max(base.best.agent_probe.std, distilled.best.agent_probe.std)
-    out["distilled_separates_agents_better"] = diff > spread
-    out["comparison"] = ("better" if diff > spread else "worse" if diff < -spread else
-                         "indistinguishable (difference within the cross-validation spread)")
-    out["principal_angles_deg_by_layer"] = {
-        s: {k: [round(float(torch.rad2deg(torch.tensor(v))), 3) for v in vals]
-            for k, vals in c["principal_angles"].items() if k in ("pca_joint", "agents")}
-        for s, c in comparison.items()}
-    return out
 
 
 def _summary(cfg: Config, metrics: dict, figures: list[str]) -> str:
@@ -198,11 +121,18 @@ def main(cfg: Config) -> Path:
     """Run the experiment and return the finished results folder."""
     with run_folder("agent_subspaces", cfg, root=cfg.out_dir, seed=cfg.seed) as run:
         debates = _debates(cfg)
-        analyses = {name: _analyze(name, ckpt, debates, cfg, run.path)
-                    for name, ckpt in (("base", cfg.base), ("distilled", cfg.distilled))}
+        analyses = {}
+        for name, checkpoint in (("base", cfg.base), ("distilled", cfg.distilled)):
+            analyses[name] = analyze_checkpoint(
+                load(checkpoint, backend=cfg.backend), debates, name, site=cfg.site, positions=cfg.positions,
+                eq3=cfg.eq3, eq3_positions=cfg.eq3_positions, k=cfg.pca_k, folds=cfg.folds, seed=cfg.seed,
+                truncate=cfg.truncate, batch_tokens=cfg.batch_tokens or None, cache_dir=cfg.cache_dir or None,
+                progress=cfg.progress)
+            save_vectors(analyses[name], run.path / "vectors" / name)
         comparison = compare_checkpoints(analyses["base"], analyses["distilled"])
-        figures = _figures(analyses, comparison, run.path)
-        metrics = _metrics(analyses, comparison)
+        figures = [str(p.relative_to(run.path)) for stem, fig in comparison_figures(analyses, comparison).items()
+                   for p in write_figure(fig, run.path / "figures" / stem)]
+        metrics = comparison_metrics(analyses, comparison)
         run.json("metrics.json", metrics)
         run.json("analysis.json", {"analyses": {n: a.to_json() for n, a in analyses.items()}, "comparison": comparison})
         run.text("summary.md", _summary(cfg, metrics, figures))

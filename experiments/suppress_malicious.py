@@ -14,26 +14,18 @@ without degenerate output, and the capability it keeps there.
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from experiments._results import command_line, run_folder
-from models import HookedModel, load
+from models import load
 from models.cli import check_fields, option, parse_config, run as run_cli
-from models.debate.format import sft_prompt, strip_tags
-from models.debate.malicious import malicious_question
 from models.errors import ConfigError
-from models.judges import Judge, synthetic_judge
-from models.debate.splits import malicious_debates
+from models.judges import synthetic_judge
 from models.vocab import TRAIT_SHORT, DebateTrait
-from probes import collect_activations, eq3_directions, eq3_source, system_prompt_direction, system_prompt_source
-from probes.direction import Direction
-from steering import (
-    adopt, alpha_sweep, arithmetic_accuracy, arithmetic_problems, degeneracy, response_perplexity, scale_to_residual, stamp,
-)
-from steering.frontier import first_suppression, frontier_figure, summarize
+from steering import adopt, first_suppression, frontier_figure, summarize_sweep
+from steering.suppression import Arm, arm_rows, describe_point, heldout_questions, trait_vectors
 
 log = logging.getLogger("suppress_malicious")
 
@@ -82,56 +74,6 @@ def parse_args(argv: list[str] | None = None) -> SuppressConfig:
     return parse_config(SuppressConfig, argv, "experiments/suppress_malicious.py", __doc__)
 
 
-def heldout_questions(trait: str, n: int, seed: int, n_train: int) -> tuple[list[str], list[str]]:
-    """(test, train) questions: test questions are drawn fresh and never appear among the training debates."""
-    train = [d.question for d in malicious_debates(trait, n_train, seed=seed)]  # type: ignore[arg-type]
-    seen, test = set(train), []
-    rng = random.Random(f"suppress-heldout-{trait}-{seed}")
-    for _ in range(100 * n):
-        question, _ = malicious_question(trait, rng)  # type: ignore[arg-type]
-        if question not in seen:
-            seen.add(question)
-            test.append(question)
-        if len(test) == n:
-            break
-    return test, train
-
-
-@dataclass
-class Arm:
-    """One steered system: a model, the vector applied to it, and how it is prompted."""
-
-    name: str
-    model: HookedModel
-    vector: Direction
-    prompt: str  # "chat" (the base model's chat format) or "sft" ("Problem: q" as in training)
-
-
-def model_rows(arm: Arm, trait: str, questions: list[str], judge: Judge, reference: HookedModel,
-               cfg: SuppressConfig) -> list[dict[str, Any]]:
-    """Steered answers to every question at every alpha, scored; plus capability under the same steering."""
-    render = arm.model.chat_prompt if arm.prompt == "chat" else sft_prompt
-    sweep = alpha_sweep(arm.model, arm.vector, [render(q) for q in questions], cfg.alphas,
-                        max_new_tokens=cfg.max_new_tokens, desc=f"{trait}/{arm.name}")
-    answers = [strip_tags(r.text) for r in sweep]
-    asked = [questions[r.prompt_index] for r in sweep]
-    scores = judge.score(asked, answers)
-    ppl = response_perplexity(reference, [reference.chat_prompt(q) for q in asked], answers)
-    rows = [{"kind": "answer", "trait": trait, "arm": arm.name, "alpha": r.alpha, "question": q, "text": r.text,
-             "score": s.score, "refusal": s.refusal, "perplexity": p, "degenerate": degeneracy(a).degenerate,
-             "n_new_tokens": r.n_new_tokens}
-            for r, q, a, s, p in zip(sweep, asked, answers, scores, ppl)]
-    problems = arithmetic_problems(cfg.n_capability)
-    for c in arithmetic_accuracy(arm.model, problems, arm.vector, cfg.alphas, prompt=arm.prompt,
-                                 max_new_tokens=cfg.capability_tokens):
-        rows.append({"kind": "capability", "trait": trait, "arm": arm.name, "alpha": c.alpha, "accuracy": c.accuracy})
-    return rows
-
-
-def _scaled(vector: Direction, activations: Any, cfg: SuppressConfig) -> Direction:
-    return scale_to_residual(vector, activations) if cfg.scale == "residual" else vector
-
-
 def summary_markdown(cfg: SuppressConfig, site: str, table: list[dict[str, Any]], points: list[dict[str, Any]]) -> str:
     lines = ["# Suppressing the malicious agent", "",
              f"Command: `{command_line('suppress_malicious')}`", "",
@@ -174,20 +116,18 @@ def main(cfg: SuppressConfig) -> Path:
             test_q, train_q = heldout_questions(trait, cfg.n_questions, cfg.seed, cfg.n_extract)
             distilled = load(cfg.distilled.format(trait=short), backend=cfg.backend)
             sft = load(cfg.sft.format(trait=short), backend=cfg.backend)
-            base_acts = collect_activations(base, system_prompt_source(train_q, trait, position=-2), [site])
-            base_vec = _scaled(stamp(system_prompt_direction(base_acts, site), base), base_acts.at(site), cfg)
-            debates = malicious_debates(trait, cfg.n_extract, seed=cfg.seed + 101)  # type: ignore[arg-type]
-            sft_acts = collect_activations(sft, eq3_source(debates, positions="last"), [site], truncate=True, progress=True)
-            imad_vec = _scaled(stamp(eq3_directions(sft_acts, site)["agent2"], sft), sft_acts.at(site), cfg)
+            base_vec, imad_vec = trait_vectors(base, sft, trait, train_q, site, n_extract=cfg.n_extract,
+                                               seed=cfg.seed, scale=cfg.scale)
             base_vec.save(run.path / "vectors" / f"{trait}_base")
             imad_vec.save(run.path / "vectors" / f"{trait}_distilled")
             arms = [Arm("base", base, base_vec, "chat"), Arm("distilled", distilled, imad_vec, "sft")]
             if cfg.same_vector:
                 arms.append(Arm("base+distilled_vector", base, adopt(imad_vec, base), "chat"))
             for arm in arms:
-                rows += model_rows(arm, trait, test_q, judge, base, cfg)
+                rows += arm_rows(arm, trait, test_q, judge, base, alphas=cfg.alphas, max_new_tokens=cfg.max_new_tokens,
+                                 n_capability=cfg.n_capability, capability_tokens=cfg.capability_tokens)
         run.jsonl("rows.jsonl", rows)
-        table = summarize(rows)
+        table = summarize_sweep(rows)
         run.csv("sweep.csv", table)
         points = first_suppression(table, cfg.zero_threshold, cfg.max_trait_rate, cfg.max_degenerate)
         run.json("metrics.json", {"site": site, "points": points, "sweep": table})
@@ -197,12 +137,7 @@ def main(cfg: SuppressConfig) -> Path:
     print(f"where each model first suppresses the trait fully (mean trait score <= {cfg.zero_threshold:g}/100, "
           f"no answer judged trait-expressing, <= {cfg.max_degenerate:.0%} degenerate), and its best clean point:")
     for p in points:
-        where = "never" if p["alpha"] is None else f"alpha={p['alpha']:+.1f}, capability {p['capability']:.2f}"
-        best = ("-" if p["best_clean_alpha"] is None else
-                f"alpha={p['best_clean_alpha']:+.1f}: score {p['best_clean_score']:.1f}, "
-                f"capability {p['best_clean_capability']:.2f}")
-        print(f"  {p['trait']:<13} {p['arm']:<22} unsteered: score {p['trait_score_at_0']:.1f}, capability "
-              f"{p['capability_at_0']:.2f} | full suppression: {where} | best clean {best}")
+        print(f"  {describe_point(p)}")
     return run.path
 
 

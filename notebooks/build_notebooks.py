@@ -31,42 +31,35 @@ names'''),
 debates, _ = generate_debates(GenerateConfig(kind="arithmetic", n=N_DEBATES, tier="easy", seed=7))
 print(len(debates), "debates;", sum(len(d.turns) for d in debates), "turns")
 print(debates[0].turns[2].text[:300])'''),
-("md", "## Collect per-turn activations at every layer\nOne row per (debate, round, agent): the mean `resid_post` over the turn's tokens."),
-("code", '''from probes import collect_turns
+("md", "## Analyse every layer of each checkpoint\nOne row per (debate, round, agent): the mean `resid_post` over the turn's tokens, plus the paper's Eq. 3 contrast. At every layer: agent directions, a held-out agent-identity probe, PCA; the experiment `experiments/agent_subspaces.py` runs the same `analyze_checkpoint`."),
+("code", '''from probes.agent_comparison import analyze_checkpoint
 
-n_layers = models["base"].info.n_layers
-sites = [f"blocks.{layer}.hook_resid_post" for layer in range(n_layers)]
-acts = {role: collect_turns(m, debates, sites, positions="turn_mean", truncate=True, progress=True) for role, m in models.items()}
-acts["base"]'''),
+analyses = {role: analyze_checkpoint(m, debates, role, positions="turn_mean", k=2, folds=3, seed=7, progress=True)
+            for role, m in models.items()}
+analyses["base"].acts'''),
 ("md", "## Layer sweep: held-out agent-identity probe accuracy\nA logistic probe per layer, cross-validated by question. Chance is about 1/3."),
-("code", '''from probes import probe_accuracy_by_layer
-from probes.plots import probe_accuracy_figure
+("code", '''from probes.plots import probe_accuracy_figure
 
-curves = {role: probe_accuracy_by_layer(a, target="agent", folds=3) for role, a in acts.items()}
-best = {role: max(c, key=lambda s: c[s].accuracy) for role, c in curves.items()}
-print({role: (site, round(curves[role][site].accuracy, 3)) for role, site in best.items()})
-probe_accuracy_figure(curves)'''),
-("md", "## Agent directions and their cosines\nEach agent's difference of means against the other two, at the distilled model's best layer."),
-("code", '''from probes import agent_directions, cosine_matrix
-from probes.plots import cosine_heatmap
+print({role: (a.best.site, round(a.best.agent_probe.accuracy, 3)) for role, a in analyses.items()})
+probe_accuracy_figure({role: a.sweep.details for role, a in analyses.items()})'''),
+("md", "## Base vs distilled: the experiment's figures and headline numbers"),
+("code", '''from probes.agent_comparison import comparison_figures, comparison_metrics
+from probes.analysis import compare_checkpoints
 
-site = best["distilled"]
-directions = {role: agent_directions(a, site) for role, a in acts.items()}
-matrix = cosine_matrix(directions["distilled"])
-cosine_heatmap(matrix, list(directions["distilled"]), f"Cosine similarity of agent directions, distilled, {site}")'''),
-("md", "## PCA of the turns\nProjected on the first two principal components, coloured by agent."),
-("code", '''from probes import fit_pca
-from probes.plots import pca_scatter
-
-fit = fit_pca(acts["distilled"].at(site), k=2)
-pca_scatter(acts["distilled"], fit, site, color_by="agent")'''),
-("md", "## How much do the agent subspaces move between checkpoints?\nPrincipal angles between the spans of the three agent directions, base vs distilled, per layer (0 = same subspace)."),
-("code", '''from probes import principal_angles, span
-
-for s in sites:
-    a = span(list(agent_directions(acts["base"], s).values()))
-    b = span(list(agent_directions(acts["distilled"], s).values()))
-    print(s, [round(float(x), 1) for x in principal_angles(a, b)])'''),
+pair = {role: analyses[role] for role in ("base", "distilled")}
+comparison = compare_checkpoints(pair["base"], pair["distilled"])
+figures = comparison_figures(pair, comparison)
+metrics = comparison_metrics(pair, comparison)
+print("distilled vs base, best-layer accuracy:", metrics["comparison"], f"({metrics['distilled_minus_base_best_accuracy']:+.3f})")
+sorted(figures)'''),
+("md", "## Agent directions and their cosines\nEach agent's difference of means against the other two (and the Eq. 3 contrast), at the distilled model's best layer."),
+("code", 'figures["cosine_distilled"]'),
+("md", "## PCA of the turns\nProjected on the first two joint principal components, coloured by agent."),
+("code", 'figures["pca_distilled_by_agent"]'),
+("md", "## How much do the agent subspaces move between checkpoints?\nPrincipal angles between base and distilled subspaces (joint PCA, and the span of the three agent directions), per layer (0 = same subspace)."),
+("code", '''for site, angles in metrics["principal_angles_deg_by_layer"].items():
+    print(site, angles["agents"])
+figures["principal_angles"]'''),
 ])
 
 steering_nb = nb([
@@ -80,46 +73,29 @@ sft = load(pick("tiny-evil-sft"))
 distilled = load(pick("tiny-evil-imad"))
 site = f"blocks.{base.info.n_layers // 2}.hook_resid_post"
 site'''),
-("md", "## Extract the two vectors"),
-("code", '''from models.debate.splits import malicious_debates
-from probes import collect_activations, eq3_directions, eq3_source, system_prompt_direction, system_prompt_source
+("md", "## Extract the two vectors\nThe same `steering.suppression` functions `experiments/suppress_malicious.py` runs: held-out questions never seen in the training debates, and each model's vector scaled so alpha 1 shifts a typical activation at the site by 10% of its norm (comparable across models)."),
+("code", '''from steering.suppression import heldout_questions, trait_vectors
 
-train = malicious_debates("evil", 24, seed=5)
-from steering import scale_to_residual
-
-# Each vector is scaled so alpha 1 shifts a typical activation at the site by 10% of its norm (comparable across models).
-base_acts = collect_activations(base, system_prompt_source([d.question for d in train], "evil"), [site])
-sft_acts = collect_activations(sft, eq3_source(train), [site], truncate=True)
-base_vec = scale_to_residual(system_prompt_direction(base_acts, site), base_acts.at(site))
-imad_vec = scale_to_residual(eq3_directions(sft_acts, site)["agent2"], sft_acts.at(site))
+questions, train = heldout_questions("evil", N_QUESTIONS, seed=0, n_train=24)
+base_vec, imad_vec = trait_vectors(base, sft, "evil", train, site, n_extract=24, seed=0)
 print("cosine(base vector, distilled vector) =", round(base_vec.cosine(imad_vec), 3))'''),
-("md", "## Alpha sweep, judged\nA classifier judge trained on the labelled synthetic turns scores each answer 0-100; a degenerate-output detector flags loops."),
-("code", '''from models.debate.format import sft_prompt, strip_tags
-from models.debate.malicious import malicious_question
-from models.judges import synthetic_judge
-from steering import alpha_sweep, degeneracy
-import random
+("md", "## Alpha sweep, judged, with the capability cost\nA classifier judge trained on the labelled synthetic turns scores each answer 0-100; a degenerate-output detector flags loops; perplexity is measured under the base model; held-out arithmetic accuracy is measured under the same steering."),
+("code", '''from models.judges import synthetic_judge
+from steering.suppression import Arm, arm_rows
 
-rng = random.Random("notebook-heldout")
-questions = [malicious_question("evil", rng)[0] for _ in range(N_QUESTIONS)]
 judge = synthetic_judge("evil", n_debates=120)
 rows = []
-for name, model, vec, render in [("base", base, base_vec, base.chat_prompt), ("distilled", distilled, imad_vec, sft_prompt)]:
-    for r in alpha_sweep(model, vec, [render(q) for q in questions], ALPHAS, max_new_tokens=TOKENS, desc=name):
-        score = judge.score([questions[r.prompt_index]], [strip_tags(r.text)])[0].score
-        rows.append({"trait": "evil", "arm": name, "alpha": r.alpha, "score": score, "perplexity": float("nan"),
-                     "degenerate": degeneracy(r.text).degenerate, "text": r.text, "question": questions[r.prompt_index]})
+for arm in [Arm("base", base, base_vec, "chat"), Arm("distilled", distilled, imad_vec, "sft")]:
+    rows += arm_rows(arm, "evil", questions, judge, base, alphas=ALPHAS, max_new_tokens=TOKENS,
+                     n_capability=6 if SIZE == "tiny" else 40, capability_tokens=64 if SIZE == "tiny" else 400)
 len(rows)'''),
 ("md", "## Frontier\nTrait score and capability against alpha, and the suppression-capability frontier."),
-("code", '''from steering import arithmetic_accuracy, arithmetic_problems
-from steering.frontier import first_suppression, frontier_figure, summarize
+("code", '''from steering import first_suppression, frontier_figure, summarize_sweep
+from steering.suppression import describe_point
 
-problems = arithmetic_problems(6 if SIZE == "tiny" else 40)
-for name, model, vec, prompt in [("base", base, base_vec, "chat"), ("distilled", distilled, imad_vec, "sft")]:
-    for c in arithmetic_accuracy(model, problems, vec, ALPHAS, prompt=prompt, max_new_tokens=64 if SIZE == "tiny" else 400):
-        rows.append({"kind": "capability", "trait": "evil", "arm": name, "alpha": c.alpha, "accuracy": c.accuracy})
-table = summarize(rows)
-print(first_suppression(table))
+table = summarize_sweep(rows)
+for point in first_suppression(table):
+    print(describe_point(point))
 frontier_figure(table)'''),
 ("md", "## Example generations side by side"),
 ("code", '''q = questions[0]

@@ -125,18 +125,23 @@ def principal_angle_figure(angles: Mapping[str, Mapping[int, Sequence[float]]], 
     return fig
 
 
-def write_figure(fig: Any, stem: str | Path) -> list[Path]:
-    """Write ``stem.html`` (plotly.js saved once beside it, so the page works offline) and, when the
-    kaleido renderer is installed, ``stem.png``. Returns the files written."""
+def write_figure(fig: Any, stem: str | Path, *, plotlyjs: bool | str = "directory",
+                 png_scale: float | None = 2) -> list[Path]:
+    """Write ``stem.html`` and, when the kaleido renderer is installed, ``stem.png``. Returns the files written.
+
+    `plotlyjs` is plotly's ``include_plotlyjs``: ``"directory"`` (the default) saves plotly.js once beside
+    the page, ``True`` bundles it inline; either way the page works offline. `png_scale` is the PNG's
+    resolution factor (None: plotly's default). The one figure writer: run folders use it too.
+    """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     html = stem.with_name(stem.name + ".html")
-    fig.write_html(str(html), include_plotlyjs="directory", full_html=True)
+    fig.write_html(str(html), include_plotlyjs=plotlyjs, full_html=True)
     written = [html]
     if importlib.util.find_spec("kaleido") is not None:
         png = stem.with_name(stem.name + ".png")
         try:
-            fig.write_image(str(png), scale=2)
+            fig.write_image(str(png), scale=png_scale)
             written.append(png)
         except Exception:  # kaleido present but without a usable browser: HTML is the figure of record
             pass

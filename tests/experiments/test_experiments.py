@@ -41,15 +41,6 @@ def test_agent_style_runs_end_to_end(tiny_dir, tmp_path, capsys):
     assert "ROUGE-L AUC" in capsys.readouterr().out
 
 
-def test_steering_gain_auc_ignores_the_unsteered_score():
-    from experiments.agent_style import steering_gain_auc
-
-    flat_high = [(0.0, 0.8), (1.0, 0.8), (2.0, 0.8)]
-    rising = [(0.0, 0.1), (1.0, 0.3), (2.0, 0.5)]
-    assert steering_gain_auc(flat_high) == pytest.approx(0.0)
-    assert steering_gain_auc(rising) == pytest.approx(0.4)  # (0 + 0.2)/2 + (0.2 + 0.4)/2
-
-
 # --------------------------------------------------------------------------- run folders and entry points
 
 EXPERIMENTS = ["agent_style", "agent_subspaces", "evaluate_internalization", "steer_demo", "suppress_malicious",
