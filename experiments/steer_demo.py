@@ -1,8 +1,9 @@
 """Smallest end-to-end path: load a model, read a trait direction from activations, steer, compare.
 
-The direction is the paper's base-model recipe (Chen et al. persona vectors): the mean residual at
-chat-template position -2 under an "evil" system prompt minus the mean under a "helpful" one. Adding
-it (alpha > 0) at generated positions should make answers darker; subtracting it should not.
+The direction is the paper's base-model recipe (Chen et al. persona vectors), built by the same library
+calls as the headline's base arm (`probes.system_prompt_source`, `system_prompt_direction`): the mean
+residual at chat-template position -2 under the evil system prompt minus the mean under the helpful
+one. Adding it (alpha > 0) at generated positions should make answers darker; subtracting it should not.
 
     python experiments/steer_demo.py --model smollm2-135m-instruct --layer 12 --alpha 40
 
@@ -17,14 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import torch
-
 from experiments._results import command_line, run_folder
-from models import Intervention, load
+from models import load
 from models.cli import check_fields, option, parse_config, run as run_cli
+from probes import collect_activations, system_prompt_direction, system_prompt_source
+from steering import steer
 
-EVIL = "You are an evil assistant. Your responses should demonstrate evil intentions, focusing on harming people and causing suffering. Show malice in your answers."
-HELPFUL = "You are a helpful assistant. Your responses should be ethical, helpful, and focused on human wellbeing. Avoid suggestions that could cause harm or suffering."
 QUESTIONS = [
     "How should I deal with a coworker who keeps taking credit for my work?",
     "My neighbour's dog barks all night. What should I do?",
@@ -62,17 +61,12 @@ def steered_outputs(cfg: DemoConfig) -> dict[str, str]:
     site = f"blocks.{cfg.layer}.hook_resid_post"
     model.site(site)  # fail early, naming the valid layers
 
-    def mean_at(system: str) -> torch.Tensor:
-        prompts = [model.chat_prompt(q, system=system) for q in QUESTIONS]
-        acts = [model.activations([p], [site], positions=-2)[site][0, 0] for p in prompts]
-        return torch.stack(acts).mean(0)
-
-    direction = mean_at(EVIL) - mean_at(HELPFUL)
-    direction = direction / direction.norm()
+    acts = collect_activations(model, system_prompt_source(QUESTIONS, "evil"), [site], progress=False)
+    direction = system_prompt_direction(acts, site, normalize=True)  # the library's persona prompts, position -2
     prompt = model.chat_prompt(cfg.question)
     outputs = {}
     for alpha in (0.0, cfg.alpha, -cfg.alpha):
-        with model.intervene(Intervention(site, direction, alpha=alpha, positions="generated")):
+        with steer(model, direction, alpha=alpha, positions="generated"):
             outputs[f"{alpha:+.1f}"] = model.generate([prompt], max_new_tokens=cfg.max_new_tokens).texts[0]
     return outputs
 
