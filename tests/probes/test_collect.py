@@ -7,7 +7,7 @@ import torch
 
 from models import SiteError, Spans
 from models.debate import AgentTurn, Transcript, parse_sft, render_sft, token_spans
-from probes import ActivationSet, Input, ProbeError, Read, Row, Source, collect_activations, collect_turns
+from probes import Input, ProbeError, Read, Row, Source, collect_activations, collect_turns
 from tests.probes._data import make_debate
 
 SITES = ["blocks.1.hook_resid_post", "blocks.3.hook_mlp_out", "blocks.0.hook_attn_out", "blocks.2.hook_resid_pre"]
@@ -97,7 +97,9 @@ def test_unknown_read_position_and_empty_input(tiny_hf, small_debates):
         collect_turns(tiny_hf, small_debates, SITES[:1], positions="last")
     with pytest.raises(ProbeError, match="no items"):
         collect_turns(tiny_hf, [], SITES[:1])
-    assert isinstance(collect_turns(tiny_hf, small_debates[:1], SITES[:1]), ActivationSet)
+    one = collect_turns(tiny_hf, small_debates[:1], SITES[:1])  # the default read position is turn_mean
+    assert len(one) == len(small_debates[0].turns) == 6 and list(one.values) == SITES[:1]
+    assert one.read_position == "turn_mean" and one.at(SITES[0]).shape == (6, tiny_hf.info.d_model)
 
 
 def test_generic_source_with_overlapping_and_single_token_reads(tiny_hf):

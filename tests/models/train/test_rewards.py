@@ -75,15 +75,3 @@ def test_schedule_reaches_its_end_values() -> None:
     assert four[0].clip_tokens == 800 and four[-1].clip_tokens == 200 and four[-1].fmt_weight == 0.05
     assert [p.clip_tokens for p in four] == sorted((p.clip_tokens for p in four), reverse=True)
     assert [(p.clip_tokens, p.fmt_weight) for p in schedule(1, 600, 150, 1.0, 0.05)] == [(150, 0.05)]
-
-
-def test_default_clip_comes_from_the_sft_manifest() -> None:
-    from models.manifest import Manifest
-    from models.train.config import GRPOStageConfig
-    from models.train.grpo import plan
-
-    parent = Manifest(name="sft", stage="sft", metrics={"mean_trace_tokens": 640.4})
-    plans = plan(GRPOStageConfig(iterations=3), parent)
-    assert [p.clip_tokens for p in plans] == [640, 400, 160]
-    with pytest.raises(ValueError, match="clip-start"):
-        plan(GRPOStageConfig(), Manifest(name="x", stage="pretrained"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from debate_samples import EVIL, ONE_ROUND, TWO_ROUND
 
 from models.debate import (
     DEBATE_TAGS,
@@ -22,8 +21,8 @@ from models.debate import (
     parse_sft,
     render,
     render_sft,
-    token_spans,
 )
+from tests.models.debate.debate_samples import EVIL, ONE_ROUND, TWO_ROUND
 
 
 def test_tag_vocabulary_is_the_papers_ten_tags():
@@ -137,34 +136,6 @@ def test_sft_text_spans_index_the_full_text():
     assert parsed.prompt.of(text) == "Problem: 27+23*96+79-21*85\n\n"
     for span, turn in zip(parsed.turns, t.turns):
         assert span.text.of(text) == turn.text and span.tag.of(text) == turn.tag
-
-
-def test_token_spans_match_the_text(tag_tokenizer):
-    tok = tag_tokenizer
-    t = parse(TWO_ROUND).transcript
-    text = render_sft(Transcript("27+23*96+79-21*85", t.turns, t.consensus))
-    parsed = parse_sft(text)
-    spans = token_spans(parsed, tok)
-    ids = list(spans.input_ids)
-    assert ids == tok(text)["input_ids"]
-    assert ids[0] == tok.bos_token_id and spans.prompt.start == 1  # BOS belongs to no span
-    for span, turn in zip(spans.turns, parsed.transcript.turns):
-        assert span.tag.of(ids) == [tok.convert_tokens_to_ids(turn.tag)]  # each tag is one token
-        assert tok.decode(span.text.of(ids)).strip() == turn.text.strip()
-        assert span.tag.end <= span.text.start
-    assert spans.consensus_tag.of(ids) == [tok.convert_tokens_to_ids("<|Consensus|>")]
-    assert tok.decode(spans.consensus.of(ids)).strip() == parsed.transcript.consensus
-    assert spans.end_tag == type(spans.end_tag)(len(ids) - 1, len(ids))
-    starts = [s.text.start for s in spans.turns]
-    assert starts == sorted(starts) and all(a.text.end <= b.tag.start for a, b in zip(spans.turns, spans.turns[1:]))
-
-
-def test_token_spans_refuse_slow_tokenizers():
-    class Slow:
-        is_fast = False
-
-    with pytest.raises(ValueError, match="fast tokenizer"):
-        token_spans(parse(ONE_ROUND), Slow())
 
 
 def test_strip_tags_leaves_the_words() -> None:

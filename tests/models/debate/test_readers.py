@@ -7,7 +7,6 @@ import logging
 import os
 
 import pytest
-from debate_samples import EVIL, ONE_ROUND, TWO_ROUND
 
 from models.debate import (
     AgentTurn,
@@ -23,6 +22,7 @@ from models.debate import (
     steering_pairs,
     transcript_entry,
 )
+from tests.models.debate.debate_samples import EVIL, ONE_ROUND, TWO_ROUND
 
 
 def _write(path, obj):

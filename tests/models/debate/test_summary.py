@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from debate_samples import EVIL, ONE_ROUND, TWO_ROUND
-
 from models.debate.summary import main
+from tests.models.debate.debate_samples import EVIL, ONE_ROUND, TWO_ROUND
 
 
 def test_summary_of_every_schema(tmp_path, capsys):

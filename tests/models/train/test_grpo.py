@@ -1,0 +1,83 @@
+"""Stage 2 (models.train.grpo): iterations stack on the SFT weights, the clip schedule, masking, resume."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from models import load
+from models.errors import CheckpointError
+from models.identity import folder_fingerprint as fingerprint
+from models.manifest import Manifest
+from tests.models.train._weights import same_weights, weights
+
+
+def test_grpo_iterations_stack_on_sftweights(tiny_sft: Path, tiny_imad: Path) -> None:
+    work = tiny_imad.with_name(tiny_imad.name + ".work")
+    it1, it2 = work / "iter1", work / "iter2"
+    m1, m2 = Manifest.load(it1), Manifest.load(it2)
+    assert m1 is not None and m2 is not None
+    assert m1.parent == str(tiny_sft) and m2.parent == str(it1)
+    assert m2.config["parent_fingerprint"] == fingerprint(it1)
+    # iteration 2 = iteration 1's weights + iteration 2's LoRA; iteration 1 = SFT weights + its LoRA
+    for parent, child in ((tiny_sft, it1), (it1, it2)):
+        merged = load(parent, adapter=child / "adapter").hf_model.state_dict()
+        saved = weights(child)
+        assert all(torch.allclose(merged[k], saved[k], atol=1e-5) for k in saved)
+    assert any(not torch.equal(weights(tiny_sft)[k], weights(it1)[k]) for k in weights(it1))
+    final = Manifest.load(tiny_imad)
+    assert final is not None and final.stage == "grpo" and final.parent == str(tiny_sft)
+    assert all(torch.equal(weights(tiny_imad)[k], v) for k, v in weights(it2).items())
+
+def test_grpo_schedule_recorded_per_iteration(tiny_imad: Path) -> None:
+    m = Manifest.load(tiny_imad)
+    assert m is not None
+    assert [(p["clip_tokens"], p["fmt_weight"]) for p in m.metrics["schedule"]] == [(24, 1.0), (6, 0.05)]
+    iters = m.metrics["iterations"]
+    assert [i["clip_tokens"] for i in iters] == [24, 6] and [i["fmt_weight"] for i in iters] == [1.0, 0.05]
+    assert all(i["steps"] == 2 for i in iters)
+    assert "first_reward" in iters[0]
+
+def test_truncated_completions_teach_nothing_when_masked(tiny_sft: Path, tmp_path: Path, grpo_cfg) -> None:
+    from models.train.grpo import grpo
+
+    # clip 8: no completion of the barely trained model finishes within 8 tokens, so nothing is learned
+    out = grpo(grpo_cfg(tiny_sft, tmp_path / "masked", iterations=1, clip_start=8, mask_truncated_completions=True))
+    before, after = weights(tiny_sft), weights(out)
+    assert all(torch.isfinite(v).all() for v in after.values())
+    assert all(torch.allclose(before[k], after[k], atol=1e-6) for k in after)
+
+def test_grpo_on_an_untagged_parent_is_refused(tiny_base: Path, tmp_path: Path, grpo_cfg) -> None:
+    from models.train.grpo import grpo
+
+    with pytest.raises(CheckpointError, match="run `python -m models.train sft` first"):
+        grpo(grpo_cfg(tiny_base, tmp_path / "out"))
+
+def test_grpo_resume_skips_finished_iterations(tiny_sft: Path, tmp_path: Path, grpo_cfg) -> None:
+    from models.train.grpo import grpo
+
+    out = tmp_path / "imad"
+    grpo(grpo_cfg(tiny_sft, out, keep_work=True))
+    work = tmp_path / "imad.work"
+    first = Manifest.load(work / "iter1")
+    shutil.rmtree(work / "iter2")  # interrupted during iteration 2
+    shutil.rmtree(out)
+    grpo(grpo_cfg(tiny_sft, out, keep_work=True, resume=True))
+    again = Manifest.load(work / "iter1")
+    assert first is not None and again is not None and again.created == first.created, "iteration 1 was not redone"
+    assert Manifest.load(work / "iter2") is not None and Manifest.load(out) is not None
+    assert same_weights(work / "iter2", out)
+
+def test_default_clip_comes_from_the_sft_manifest() -> None:
+    from models.manifest import Manifest
+    from models.train.config import GRPOStageConfig
+    from models.train.grpo import plan
+
+    parent = Manifest(name="sft", stage="sft", metrics={"mean_trace_tokens": 640.4})
+    plans = plan(GRPOStageConfig(iterations=3), parent)
+    assert [p.clip_tokens for p in plans] == [640, 400, 160]
+    with pytest.raises(ValueError, match="clip-start"):
+        plan(GRPOStageConfig(), Manifest(name="x", stage="pretrained"))
