@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from outcomes import Tally
+from tests.fuzz.outcomes import Tally
 
 from models.cli import _hints, _is_dataclass_type, _unwrap_optional, parse_config, run
 from models.errors import CheckpointError, ConfigError

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from outcomes import Tally
+from tests.fuzz.outcomes import Tally
 
 from models.debate import Transcript, parse, read_debate_file, steering_pairs, transcript_entry
 from models.files import is_temp_name, write_tensors

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import torch
-from outcomes import Tally
+from tests.fuzz.outcomes import Tally
 
 from models import Batch, Intervention, Spans
 from tests.conftest import PROMPTS

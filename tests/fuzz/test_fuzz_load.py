@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from outcomes import Tally
+from tests.fuzz.outcomes import Tally
 from safetensors.torch import load_file, save_file
 
 from models.files import is_temp_name

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ import torch
 from models.manifest import Manifest
 from models.train.config import PipelineConfig
 
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +58,7 @@ def test_pipeline_resume_skips_finished_stages(pipeline_dir: Path) -> None:
 
 
 def test_evaluation_writes_table_json_and_figure(pipeline_dir: Path, tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT / "experiments"))
-    import evaluate_internalization as ev
+    from experiments import evaluate_internalization as ev
 
     cfg = ev.EvalConfig(base=str(pipeline_dir / "tiny-base"), sft=str(pipeline_dir / "tiny-sft"),
                         imad=str(pipeline_dir / "tiny-imad"), n=3, out=str(tmp_path), batch_size=4,
