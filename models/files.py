@@ -196,10 +196,10 @@ def read_object(path: str | Path, what: str = "JSON file") -> dict[str, Any]:
     return data
 
 
-def _check_depth(text: str, source: str | Path) -> None:
-    depth = 0
+def json_punctuation(text: str) -> Iterator[tuple[int, str]]:
+    """``(index, char)`` of every JSON bracket, colon and comma outside strings (a cheap scan, no parse)."""
     in_string = escaped = False
-    for ch in text:
+    for i, ch in enumerate(text):
         if in_string:
             if escaped:
                 escaped = False
@@ -209,7 +209,14 @@ def _check_depth(text: str, source: str | Path) -> None:
                 in_string = False
         elif ch == '"':
             in_string = True
-        elif ch in "[{":
+        elif ch in "{}[]:,":
+            yield i, ch
+
+
+def _check_depth(text: str, source: str | Path) -> None:
+    depth = 0
+    for _, ch in json_punctuation(text):
+        if ch in "[{":
             depth += 1
             if depth > MAX_JSON_DEPTH:
                 raise FileFormatError(f"{source}: JSON is nested more than {MAX_JSON_DEPTH} levels deep")

@@ -22,7 +22,7 @@ import torch
 from tests.fuzz.outcomes import Tally
 
 from models.debate import Transcript, parse, read_debate_file, steering_pairs, transcript_entry
-from models.files import is_temp_name, write_tensors
+from models.files import is_temp_name, json_punctuation, write_tensors
 from models.judges.classifier import ClassifierJudge
 from probes.activations import Row
 from probes.directions import Direction
@@ -40,20 +40,7 @@ def _no_temp_files(root: Path) -> None:
 
 def _structural_positions(text: str) -> list[int]:
     """Indexes of JSON punctuation outside strings: replacing one with a letter always breaks the JSON."""
-    out, in_string, escaped = [], False, False
-    for i, ch in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{}[]:,":
-            out.append(i)
-    return out
+    return [i for i, _ in json_punctuation(text)]
 
 
 def _break_json(rng: random.Random, text: str) -> list[tuple[str, str]]:
