@@ -20,6 +20,11 @@ Unreadable files (missing, a folder or FIFO, not UTF-8, bad or absurdly nested J
 before parsing, through `models.files`; a UTF-8 byte-order mark is allowed. An arithmetic or mixture
 answer may be ``null`` (ours: a debate run without a known answer), never an empty string.
 
+Validation is written here rather than as pydantic models: most checks are across fields and turns
+(a consensus line against the agents' boxed answers, tag order inside a context), which pydantic would
+hold as validators anyway, and its lax mode would coerce ``"3"`` to 3 where a published file that
+changed type should be named; `strict=False` skipping and counting bad entries is ours too.
+
 Example:
     >>> data = read_debate_file("data/arithmetic_3_2.json")
     >>> data.schema, len(data.transcripts), data.n_skipped
