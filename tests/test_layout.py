@@ -49,7 +49,6 @@ MISSING_TESTS: set[str] = {
     "models/debate/records.py",
     "models/debate/splits.py",
     "models/errors.py",
-    "models/identity.py",
     "models/manifest.py",
     "models/provenance.py",
     "models/tiny.py",

@@ -14,7 +14,6 @@ import torch
 from models import CheckpointError, Manifest, load, materialize
 from models import registry
 from models.files import is_temp_name
-from models.identity import folder_fingerprint, model_fingerprint, weights_fingerprint
 from models.load import resolve_folder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,20 +193,3 @@ def test_gguf_conversions_are_cached_per_file_not_per_stem(cache, tmp_path, monk
     assert first != second and first.name.startswith("gguf-same-")
     assert resolve_folder(files[0]) == first and len(calls) == 2  # the second call reused the conversion
     assert not [p for p in cache.iterdir() if is_temp_name(p)]
-
-
-# --------------------------------------------------------------------------- identity
-
-def test_identity_has_one_definition(tiny_dir, tiny_hf):
-    assert folder_fingerprint(tiny_dir) == folder_fingerprint(tiny_dir)
-    assert model_fingerprint(tiny_hf) == weights_fingerprint(tiny_hf.hf_model)
-
-
-def test_weights_fingerprint_notices_an_edit(tiny_dir):
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(tiny_dir)
-    before = weights_fingerprint(model)
-    with torch.no_grad():
-        model.lm_head.weight[0, 0] += 1.0
-    assert weights_fingerprint(model) != before
