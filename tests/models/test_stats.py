@@ -1,0 +1,70 @@
+"""models.stats: bootstrap intervals that cover at their nominal rate, paired tests, computed verdicts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.stats import (
+    Estimate, StatsError, bootstrap_mean, bootstrap_paired_difference, mcnemar, paired_bootstrap, verdict,
+)
+
+
+def test_bootstrap_mean_covers_a_known_mean_at_about_the_nominal_rate() -> None:
+    rng = np.random.default_rng(1)
+    covered = 0
+    for i in range(300):
+        est = bootstrap_mean(rng.normal(3.0, 2.0, size=60), resamples=1000, seed=i)
+        covered += est.low <= 3.0 <= est.high
+    assert 0.90 <= covered / 300 <= 0.98  # percentile bootstrap at n=60 runs slightly under 95 %
+
+
+def test_pairing_narrows_the_interval_of_a_difference() -> None:
+    rng = np.random.default_rng(0)
+    difficulty = rng.normal(0.0, 5.0, size=80)  # shared by both conditions: what pairing removes
+    a, b = difficulty + 1.0 + rng.normal(0, 0.5, 80), difficulty + rng.normal(0, 0.5, 80)
+    paired = bootstrap_paired_difference(a, b)
+    unpaired_width = (bootstrap_mean(a).high - bootstrap_mean(a).low) + (bootstrap_mean(b).high - bootstrap_mean(b).low)
+    assert paired.low > 0.0 and paired.high - paired.low < unpaired_width / 5
+    assert paired.value == pytest.approx(float(np.mean(a - b)))
+
+
+def test_the_general_bootstrap_matches_the_vectorised_mean() -> None:
+    x = np.arange(40.0) % 7
+    general = paired_bootstrap(x, lambda rows: float(rows[:, 0].mean()), resamples=500, seed=3)
+    fast = bootstrap_mean(x, resamples=500, seed=3)
+    assert (general.value, general.low, general.high) == pytest.approx((fast.value, fast.low, fast.high))
+
+
+def test_verdicts_are_computed_from_the_whole_interval() -> None:
+    assert verdict(Estimate(1.0, 0.5, 2.0, 48), 2.5, "below") == "confirmed"
+    assert verdict(Estimate(2.4, 1.8, 3.1, 48), 2.5, "below") == "inconclusive"  # a point below is not enough
+    assert verdict(Estimate(4.0, 3.0, 5.0, 48), 2.5, "below") == "refuted"
+    assert verdict(Estimate(0.3, 0.1, 0.5, 48), 0.0, "above") == "confirmed"
+    assert verdict(Estimate(0.1, -0.2, 0.4, 48), 0.0, "above") == "inconclusive"
+    assert verdict(Estimate(-0.3, -0.5, -0.1, 48), 0.0, "above") == "refuted"
+    with pytest.raises(StatsError, match="claim"):
+        verdict(Estimate(0, 0, 0, 1), 0.0, "equal")  # type: ignore[arg-type]
+
+
+def test_mcnemar_is_the_exact_binomial_test_on_discordant_items() -> None:
+    a = [True] * 10 + [False] * 2 + [True] * 30
+    b = [False] * 10 + [True] * 2 + [True] * 30
+    result = mcnemar(a, b)
+    assert (result.only_a, result.only_b) == (10, 2)
+    assert result.p_value == pytest.approx(2 * (1 + 12 + 66) / 4096)
+    assert mcnemar([True, False], [True, False]).p_value == 1.0
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: bootstrap_mean([]), "at least one question"),
+    (lambda: bootstrap_mean([1.0, float("nan")]), "NaN"),
+    (lambda: bootstrap_mean(["a"]), "numbers per question"),
+    (lambda: bootstrap_paired_difference([1.0, 2.0], [1.0]), "same questions"),
+    (lambda: bootstrap_mean([1.0], resamples=10), "resamples"),
+    (lambda: bootstrap_mean([1.0], level=1.0), "level"),
+    (lambda: mcnemar([True], [True, False]), "equal-length"),
+])
+def test_bad_data_is_a_named_error(call, message: str) -> None:
+    with pytest.raises(StatsError, match=message):
+        call()
