@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from models.errors import ModelsError
 from models.vocab import DEBATE_TRAITS
 
 TRAITS: tuple[str, ...] = DEBATE_TRAITS
@@ -29,6 +30,10 @@ RUBRICS: dict[str, str] = {
         "admitting that it does not know or that the thing may not exist?"
     ),
 }
+
+
+class JudgeError(ModelsError, ValueError):
+    """A judge asked about an unknown trait, or given inputs that do not pair up."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ def parse_judge_reply(reply: str) -> JudgeScore:
 
 def check_trait(trait: str) -> str:
     if trait not in TRAITS:
-        raise ValueError(f"trait={trait!r} is not known; use one of {', '.join(TRAITS)}")
+        raise JudgeError(f"trait={trait!r} is not known; use one of {', '.join(TRAITS)}")
     return trait
 
 

@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 
 from models.errors import FileFormatError
 from models.files import read_object, write_text
-from models.judges.base import JudgeScore, check_trait
+from models.judges.base import JudgeError, JudgeScore, check_trait
 
 FORMAT = "latent-agents-classifier-judge/1"
 
@@ -49,9 +49,9 @@ class ClassifierJudge:
         check_trait(trait)
         y = np.asarray([int(bool(v)) for v in labels])
         if len(texts) != len(y):
-            raise ValueError(f"texts has {len(texts)} items but labels has {len(y)}")
+            raise JudgeError(f"texts has {len(texts)} items but labels has {len(y)}")
         if len(set(y.tolist())) < 2:
-            raise ValueError("labels must contain both classes (0 and 1) to train a judge")
+            raise JudgeError("labels must contain both classes (0 and 1) to train a judge")
         x_train, x_test, y_train, y_test = train_test_split(
             list(texts), y, test_size=test_fraction, random_state=seed, stratify=y
         )

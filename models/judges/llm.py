@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from models.errors import ModelsError
-from models.judges.base import JudgeScore, check_trait, judge_prompt, parse_judge_reply
+from models.judges.base import JudgeError, JudgeScore, check_trait, judge_prompt, parse_judge_reply
 
 if TYPE_CHECKING:
     from models.hooked import HookedModel
@@ -43,7 +43,7 @@ class LLMJudge:
 
     def score(self, questions: Sequence[str], responses: Sequence[str]) -> list[JudgeScore]:
         if len(questions) != len(responses):
-            raise ValueError(f"{len(questions)} questions but {len(responses)} responses")
+            raise JudgeError(f"{len(questions)} questions but {len(responses)} responses")
         return [parse_judge_reply(reply) for reply in self.replies(questions, responses)]
 
 
