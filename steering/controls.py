@@ -1,0 +1,64 @@
+"""Control directions: what a steering effect must beat before it counts.
+
+A steering result is read against baselines at the same site, norm, α grid and positions: random
+directions of the same norm in absolute residual units (Gaussian, then rescaled), the sign-flipped
+vector, and the spread of the controls' outcomes as a percentile band. An effect counts when it
+leaves that band (Tan et al. 2024; Turner et al.).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from probes.directions import Direction
+from steering.prepare import SteeringError
+
+
+def random_directions(direction: Direction, n: int, seed: int = 0) -> list[Direction]:
+    """`n` Gaussian directions at `direction`'s site, each rescaled to exactly its norm (seeded)."""
+    if n < 1:
+        raise SteeringError(f"random_directions needs n >= 1, got {n}")
+    norm = float(direction.vector.float().norm())
+    if not norm > 0.0:
+        raise SteeringError(f"{direction.label or direction.site}: a zero vector has no norm to match")
+    generator = torch.Generator().manual_seed(seed)
+    out = []
+    for k in range(n):
+        v = torch.randn(direction.d_model, generator=generator, dtype=torch.float64)
+        v = (v * (norm / float(v.norm()))).to(direction.vector.dtype)
+        out.append(replace(direction, vector=v, method="random_control", label=f"random{k}",
+                           params={**direction.params, "control": "random", "seed": seed, "index": k}))
+    return out
+
+
+def sign_flipped(direction: Direction) -> Direction:
+    """The negated vector: a real effect of the direction reverses (or vanishes) under it."""
+    return replace(-direction, method="sign_flip_control", label=f"-{direction.label}" if direction.label else "-",
+                   params={**direction.params, "control": "sign_flip"})
+
+
+@dataclass(frozen=True)
+class Band:
+    """Percentile band of the controls' outcomes at one setting (e.g. one α)."""
+
+    low: float
+    high: float
+    n: int
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+def control_band(outcomes: Sequence[float], low: float = 5.0, high: float = 95.0) -> Band:
+    """The `low`-`high` percentile band of control outcomes (finite values only)."""
+    values = np.asarray(outcomes, dtype=float)
+    if values.size == 0 or not np.isfinite(values).all():
+        raise SteeringError(f"control_band needs finite control outcomes, got {list(outcomes)[:5]}")
+    if not 0.0 <= low < high <= 100.0:
+        raise SteeringError(f"control_band needs 0 <= low < high <= 100, got {low}, {high}")
+    lo, hi = np.percentile(values, [low, high])
+    return Band(float(lo), float(hi), int(values.size))
