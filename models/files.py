@@ -17,7 +17,7 @@ import shutil
 import stat
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -257,15 +257,22 @@ def read_safetensors_header(path: str | Path, what: str = "safetensors file") ->
     return header
 
 
-def load_tensors(path: str | Path, what: str = "safetensors file", *, finite: bool = True) -> dict[str, Any]:
-    """All tensors of a safetensors file; corrupt files and (with ``finite``) NaN/inf values are named errors."""
+def load_tensors(path: str | Path, what: str = "safetensors file", *, finite: bool = True,
+                 names: Sequence[str] | None = None) -> dict[str, Any]:
+    """The tensors of a safetensors file (all, or only `names`); corrupt files, missing names and (with
+    ``finite``) NaN/inf values are named errors. Reading only `names` leaves the others on disk."""
     import torch
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors import SafetensorError, safe_open
 
-    read_safetensors_header(path, what)
+    header = read_safetensors_header(path, what)
+    stored = [n for n in header if n != "__metadata__"]
+    wanted = stored if names is None else list(names)
+    missing = [n for n in wanted if n not in stored]
+    if missing:
+        raise FileFormatError(f"{path}: {what} has no tensor(s) {missing}; it holds {stored}")
     try:
-        tensors = load_file(str(path))
+        with safe_open(str(path), framework="pt") as f:
+            tensors = {n: f.get_tensor(n) for n in wanted}
     except (SafetensorError, OSError, ValueError) as e:
         raise FileFormatError(f"{path}: {what} cannot be read ({e})") from None
     if finite:

@@ -137,8 +137,9 @@ class ShardStore:
         self._check_header(index, tensors, rows)
         return True
 
-    def _check_header(self, index: int, tensors: Path, rows: Path) -> dict[str, str]:
-        """The shard's header metadata, after checking it names this store's key, this index and these rows."""
+    def _check_header(self, index: int, tensors: Path, rows: Path) -> tuple[dict[str, str], list[str], str]:
+        """The shard's header metadata, its site names and its rows text, after checking that the header
+        names this store's key, this index and these rows."""
         try:
             header = read_safetensors_header(tensors, "activation shard")
         except FileFormatError as e:
@@ -171,7 +172,7 @@ class ShardStore:
             raise ShardError(str(e)) from None
         if meta.get("rows_sha256") != _sha(text):
             raise ShardError(f"{rows} does not match {tensors.name} (rows hash differs); delete both to recollect")
-        return meta
+        return meta, [name for name in header if name != "__metadata__"], text
 
     # ------------------------------------------------------------- write and read
     def write_shard(self, index: int, rows: Sequence[Row], values: Mapping[str, Tensor],
@@ -202,14 +203,10 @@ class ShardStore:
         tensors, rows_path = self._paths(index)
         if not (tensors.exists() and rows_path.exists()):
             raise ShardError(f"shard {index} of {self.root} is missing; rerun the collection to resume it")
-        meta = self._check_header(index, tensors, rows_path)
-        rows = _read_rows(rows_path)
+        meta, stored, text = self._check_header(index, tensors, rows_path)
+        rows = _parse_rows(rows_path, text)
         if int(meta["n_rows"]) != len(rows):
             raise ShardError(f"{tensors} says {meta['n_rows']} rows but {rows_path.name} has {len(rows)}")
-        try:
-            stored = load_tensors(tensors, "activation shard", finite=True)
-        except FileFormatError as e:
-            raise ShardError(f"{e}; delete it to recollect") from None
         expected = self.header.get("sites")
         if isinstance(expected, list) and sorted(stored) != sorted(expected):
             raise ShardError(f"{tensors} holds site(s) {sorted(stored)} but the store was collected at "
@@ -218,13 +215,17 @@ class ShardStore:
         unknown = [s for s in wanted if s not in stored]
         if unknown:
             raise ShardError(f"{tensors} has no site(s) {unknown}; it holds {list(stored)}")
+        try:  # only the wanted sites are read, so streaming one site of a many-site store keeps memory flat
+            values = load_tensors(tensors, "activation shard", finite=True, names=wanted)
+        except FileFormatError as e:
+            raise ShardError(f"{e}; delete it to recollect") from None
         try:
             info = parse_json(meta.get("info", "{}"), f"{tensors} header field 'info'")
         except FileFormatError as e:
             raise ShardError(str(e)) from None
         if not isinstance(info, dict):
             raise ShardError(f"{tensors} header field 'info' is {type(info).__name__}, not an object")
-        return rows, {s: stored[s] for s in wanted}, info
+        return rows, values, info
 
     def iter_shards(self, sites: Sequence[str] | None = None) -> Iterator[tuple[list[Row], dict[str, Tensor]]]:
         """Shards one at a time, so a reduction over many rows keeps memory flat."""
@@ -283,14 +284,10 @@ def _manifest_state(path: Path, manifest: dict[str, Any]) -> tuple[bool, int | N
     return complete, n_shards
 
 
-def _read_rows(path: Path) -> list[Row]:
-    """One `Row` per line; a line that is not a row object is named by file and line number."""
-    try:
-        lines = read_text(path, "shard rows file").splitlines()
-    except FileFormatError as e:
-        raise ShardError(str(e)) from None
+def _parse_rows(path: Path, text: str) -> list[Row]:
+    """One `Row` per line of `path`'s `text`; a line that is not a row object is named by file and line number."""
     rows = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line:
             continue
         try:

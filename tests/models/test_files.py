@@ -113,3 +113,12 @@ def test_sweep_stale_removes_only_old_temp_names(tmp_path: Path) -> None:
     os.utime(keep, (past, past))
     assert sweep_stale(tmp_path) == [old_file]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([keep.name, young_dir.name])
+
+
+def test_tensors_can_be_read_by_name_leaving_the_others_on_disk(tmp_path: Path) -> None:
+    path = write_tensors(tmp_path / "t.safetensors", {"a": torch.ones(2), "b": torch.tensor([float("nan")])})
+    assert list(load_tensors(path, names=["a"])) == ["a"]  # b's NaN is not read, so not refused
+    with pytest.raises(FileFormatError, match="'b' holds NaN"):
+        load_tensors(path, names=["a", "b"])
+    with pytest.raises(FileFormatError, match=r"no tensor\(s\) \['c'\]"):
+        load_tensors(path, names=["c"])
