@@ -327,13 +327,17 @@ def check_weights_match_config(folder: Path, config: Any, skeleton: torch.nn.Mod
                               f"({'; '.join(parts)}); a missing weight would be initialised at random")
 
 
-def check_finite(model: torch.nn.Module, where: Path | str) -> None:
-    """Refuse weights holding NaN or infinity, naming the first such tensor.
+def check_finite(model: torch.nn.Module, where: Path | str, names: set[str] | None = None) -> None:
+    """Refuse weights holding NaN or infinity, naming the first such tensor (only `names`, when given).
 
     A float64 sum is non-finite exactly when some element is (finite fp32/16 weights cannot overflow it), and
     is a single pass without a mask as large as the tensor; the count is only taken on failure.
     """
-    for name, t in list(model.named_parameters()) + list(model.named_buffers()):
+    # with `names`, tied weights are listed under every name, so a tied lm_head is found by its own name
+    params = model.named_parameters(remove_duplicate=names is None)
+    for name, t in list(params) + list(model.named_buffers()):
+        if names is not None and name not in names:
+            continue
         if not t.is_floating_point() or t.device.type == "meta":
             continue
         if not bool(torch.isfinite(t.detach().sum(dtype=torch.float64))):
@@ -457,15 +461,25 @@ def merge_adapter(
     _check_adapter_finite(adapter / ADAPTER_WEIGHTS)
     _check_declared_base(adapter, cfg, model)
     tokenizer = _adapter_tokenizer(adapter, cfg, model, base_tokenizer)
+    resized: set[str] = set()
     if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
         model.resize_token_embeddings(len(tokenizer))
-    _check_adapter_shapes(adapter, shapes, model)
+        resized = _embedding_weights(model)
+    changed = _check_adapter_shapes(adapter, shapes, model) | resized
     from peft import PeftModel
 
     with _named(adapter, "merging the LoRA adapter"):
         model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
-    check_finite(model, adapter)
+    # The base was checked before the merge and the adapter's own tensors just now: only the weights the
+    # merge wrote can have overflowed, so only those are scanned again (a full pass costs seconds on 135M).
+    check_finite(model, adapter, names=changed)
     return model, tokenizer
+
+
+def _embedding_weights(model: torch.nn.Module) -> set[str]:
+    """State-dict names of the input and output embedding weights (what a vocabulary resize rewrites)."""
+    modules = {id(m) for m in (model.get_input_embeddings(), model.get_output_embeddings()) if m is not None}
+    return {f"{name}.weight" if name else "weight" for name, m in model.named_modules() if id(m) in modules}
 
 
 def _check_adapter_finite(path: Path) -> None:
@@ -537,9 +551,13 @@ def _adapter_tokenizer(
 _LORA_KEY = re.compile(r"^(?P<module>.+)\.(?P<kind>lora_A|lora_B|lora_embedding_A|lora_embedding_B)(?:\.weight)?$")
 
 
-def _check_adapter_shapes(adapter: Path, shapes: dict[str, tuple[int, ...]], model: torch.nn.Module) -> None:
-    """Every adapter tensor must fit the base module it targets (LoRA A: in_features, B: out_features)."""
+def _check_adapter_shapes(adapter: Path, shapes: dict[str, tuple[int, ...]], model: torch.nn.Module) -> set[str]:
+    """Every adapter tensor must fit the base module it targets (LoRA A: in_features, B: out_features).
+
+    Returns the base weights the adapter writes to when merged.
+    """
     base = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    targets: set[str] = set()
     path = adapter / ADAPTER_WEIGHTS
     if not shapes:
         raise CheckpointError(f"{path}: the adapter holds no tensors")
@@ -552,6 +570,7 @@ def _check_adapter_shapes(adapter: Path, shapes: dict[str, tuple[int, ...]], mod
             if weight is None or len(shape) != 2 or shape[1] != weight[-1]:
                 raise CheckpointError(f"{path}: tensor {key!r} of shape {list(shape)} does not fit the base's "
                                       f"{module} ({weight and list(weight)}); the adapter was trained for another base")
+            targets.add(f"{module}.weight")
             continue
         m = _LORA_KEY.match(name)
         if m is None:  # a fully saved module (modules_to_save) or bias: must match the base tensor
@@ -562,6 +581,7 @@ def _check_adapter_shapes(adapter: Path, shapes: dict[str, tuple[int, ...]], mod
             if want != shape:
                 raise CheckpointError(f"{path}: tensor {key!r} has shape {list(shape)} but the base's {name} is "
                                       f"{list(want)}; the adapter was trained for another base checkpoint")
+            targets.add(name)
             continue
         module, kind = m.group("module"), m.group("kind")
         weight = base.get(f"{module}.weight")
@@ -577,6 +597,8 @@ def _check_adapter_shapes(adapter: Path, shapes: dict[str, tuple[int, ...]], mod
             raise CheckpointError(
                 f"{path}: tensor {key!r} has shape {list(shape)} but the base's {module} has {label}={need}; the "
                 "adapter was trained for another base checkpoint")
+        targets.add(f"{module}.weight")
+    return targets
 
 
 # --------------------------------------------------------------------------- the hooked model

@@ -300,3 +300,20 @@ def test_adapter_with_nan_names_the_tensor(tiny_dir, lora_adapter, tmp_path):
     save_file(tensors, str(adapter / "adapter_model.safetensors"))
     with pytest.raises(FileFormatError, match=f"tensor '{name}' holds NaN or infinite"):
         load(tiny_dir, adapter=adapter)
+
+
+def test_a_merge_that_overflows_is_refused_naming_the_merged_weight(tiny_dir, tmp_path):
+    # finite base, finite adapter: only the merge itself (B @ A in float16) can produce inf, so the
+    # post-merge check must cover the weights the adapter writes to
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_dir),
+                                LoraConfig(r=4, lora_alpha=4, target_modules=["v_proj"]))
+    with torch.no_grad():
+        for name, param in peft_model.named_parameters():
+            if "lora_A" in name or "lora_B" in name:
+                param.fill_(300.0)  # 4 * 300 * 300 = 360000 > float16's 65504
+    peft_model.save_pretrained(tmp_path / "loud")
+    with pytest.raises(CheckpointError, match=r"v_proj\.weight' holds .* NaN or infinite"):
+        load(tiny_dir, adapter=tmp_path / "loud", dtype="float16")
