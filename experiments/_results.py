@@ -9,13 +9,10 @@ writer process is gone and it is older than `STALE_AFTER_S`.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import json
-import os
 import shlex
-import shutil
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,13 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from models.files import TMP_MARK, atomic_folder, is_temp_name
+from models.files import STALE_AFTER_S, atomic_folder, sweep_stale
 from models.manifest import hash_json
 from models.provenance import env_info
 from probes.plots import write_figure
-
-STALE_AFTER_S = 6 * 3600  # a temporary run folder this old whose writer is gone is a leftover
-
 
 def to_jsonable(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -81,39 +75,10 @@ class RunFolder:
         return write_figure(fig, self.path / "figures" / stem, plotlyjs=True, png_scale=None)[0]
 
 
-def _writer_alive(path: Path) -> bool:
-    """Whether the process named in a temporary name (``.<run>.tmp-<pid>-<hex>``) still runs on this host."""
-    try:
-        pid = int(path.name.split(TMP_MARK, 1)[1].split("-", 1)[0])
-    except (IndexError, ValueError):
-        return False  # a legacy ``<run>.tmp`` folder names no writer
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists but belongs to someone else
-        return True
-    return True
-
-
 def sweep_stale_runs(parent: str | Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
-    """Delete temporary run folders in `parent` left by killed runs: older than `older_than_s`, writer gone.
-
-    Also takes the ``<run>.tmp`` folders of the earlier naming scheme. Returns what was removed.
-    """
-    parent = Path(parent)
-    if not parent.is_dir():
-        return []
-    cutoff = time.time() - older_than_s
-    removed = []
-    for p in parent.iterdir():
-        if not (is_temp_name(p) or p.name.endswith(".tmp")) or not p.is_dir() or p.is_symlink():
-            continue
-        with contextlib.suppress(OSError):
-            if p.stat().st_mtime < cutoff and not _writer_alive(p):
-                shutil.rmtree(p)
-                removed.append(p)
-    return removed
+    """Delete temporary run folders in `parent` left by killed runs (`models.files.sweep_stale`), and the
+    ``<run>.tmp`` folders of the earlier naming scheme. Returns what was removed."""
+    return sweep_stale(parent, older_than_s, legacy=lambda p: p.name.endswith(".tmp") and p.is_dir())
 
 
 def command_line(script: str) -> str:

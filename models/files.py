@@ -17,13 +17,14 @@ import shutil
 import stat
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from models.errors import FileFormatError
 
 TMP_MARK = ".tmp-"
+STALE_AFTER_S = 6 * 3600  # a temporary name this old whose writer process is gone is a leftover
 MAX_JSON_DEPTH = 200  # far deeper than any file we read; deeper input is refused before json recurses
 
 
@@ -39,10 +40,29 @@ def is_temp_name(path: Path) -> bool:
     return path.name.startswith(".") and TMP_MARK in path.name
 
 
-def sweep_stale(parent: str | Path, older_than_s: float = 6 * 3600) -> list[Path]:
-    """Delete temporary siblings in `parent` left by crashed writers, once they are older than `older_than_s`.
+def writer_alive(path: Path) -> bool:
+    """Whether the process named in a temporary name (``.<name>.tmp-<pid>-<hex>``) still runs on this host.
 
-    A live writer's temp file is young, so only leftovers go; returns what was removed.
+    A name that names no process (an older naming scheme) counts as orphaned.
+    """
+    try:
+        pid = int(path.name.split(TMP_MARK, 1)[1].split("-", 1)[0])
+    except (IndexError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
+
+
+def sweep_stale(parent: str | Path, older_than_s: float = STALE_AFTER_S,
+                legacy: Callable[[Path], bool] | None = None) -> list[Path]:
+    """Delete what crashed writers left in `parent`: temporary names older than `older_than_s` whose
+    writer process is gone (a long write by a live process is never touched), plus entries that
+    `legacy` recognises from an older naming scheme. Returns what was removed.
     """
     parent = Path(parent)
     if not parent.is_dir():
@@ -50,10 +70,10 @@ def sweep_stale(parent: str | Path, older_than_s: float = 6 * 3600) -> list[Path
     removed = []
     cutoff = time.time() - older_than_s
     for p in parent.iterdir():
-        if not is_temp_name(p):
+        if not (is_temp_name(p) or (legacy is not None and legacy(p))):
             continue
         with contextlib.suppress(OSError):
-            if p.lstat().st_mtime < cutoff:
+            if p.lstat().st_mtime < cutoff and not writer_alive(p):
                 shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
                 removed.append(p)
     return removed

@@ -102,17 +102,19 @@ def test_atomic_folder_publishes_whole_or_not_at_all(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
 
 
-def test_sweep_stale_removes_only_old_temp_names(tmp_path: Path) -> None:
-    old_file, young_dir = temp_sibling(tmp_path / "a.json"), temp_sibling(tmp_path / "run")
+def test_sweep_stale_removes_only_old_temp_names_of_gone_writers(tmp_path: Path) -> None:
+    old_file = tmp_path / ".a.json.tmp-99999999-0badc0de"  # a pid beyond pid_max: its writer is gone
+    young_dir, live_old = temp_sibling(tmp_path / "run"), temp_sibling(tmp_path / "b.json")  # this process
     old_file.write_text("x")
+    live_old.write_text("z")
     young_dir.mkdir()
     keep = tmp_path / "a.json"
     keep.write_text("y")
     past = time.time() - 7 * 3600
-    os.utime(old_file, (past, past))
-    os.utime(keep, (past, past))
+    for p in (old_file, keep, live_old):
+        os.utime(p, (past, past))
     assert sweep_stale(tmp_path) == [old_file]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([keep.name, young_dir.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([keep.name, young_dir.name, live_old.name])
 
 
 def test_tensors_can_be_read_by_name_leaving_the_others_on_disk(tmp_path: Path) -> None:
