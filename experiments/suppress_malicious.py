@@ -25,7 +25,8 @@ from models.errors import ConfigError
 from models.judges import synthetic_judge
 from models.vocab import TRAIT_SHORT, DebateTrait
 from steering import adopt, first_suppression, frontier_figure, summarize_sweep
-from steering.suppression import Arm, arm_rows, describe_point, heldout_questions, trait_vectors
+from models.debate.splits import heldout_questions
+from steering.suppression import Arm, arm_rows, describe_point, trait_vectors
 
 log = logging.getLogger("suppress_malicious")
 

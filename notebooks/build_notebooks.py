@@ -74,7 +74,8 @@ distilled = load(pick("tiny-evil-imad"))
 site = f"blocks.{base.info.n_layers // 2}.hook_resid_post"
 site'''),
 ("md", "## Extract the two vectors\nThe same `steering.suppression` functions `experiments/suppress_malicious.py` runs: held-out questions never seen in the training debates, and each model's vector scaled so alpha 1 shifts a typical activation at the site by 10% of its norm (comparable across models)."),
-("code", '''from steering.suppression import heldout_questions, trait_vectors
+("code", '''from models.debate.splits import heldout_questions
+from steering.suppression import trait_vectors
 
 questions, train = heldout_questions("evil", N_QUESTIONS, seed=0, n_train=24)
 base_vec, imad_vec = trait_vectors(base, sft, "evil", train, site, n_extract=24, seed=0)

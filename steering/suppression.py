@@ -2,7 +2,7 @@
 
 The pipeline `experiments/suppress_malicious.py` and the steering notebook share:
 
-* `heldout_questions` -- test questions of a trait that never appear among the training debates;
+* `models.debate.splits.heldout_questions` -- test questions of a trait outside the training debates;
 * `trait_vectors` -- the trait direction read the paper's way for each model: base, the system-prompt
   contrast at chat position -2; distilled, Agent 2 vs the other agents (Eq. 3) on the Stage 1 (SFT)
   checkpoint; each scaled as asked (`scaled`);
@@ -20,13 +20,11 @@ Example:
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from models import HookedModel
 from models.debate.format import sft_prompt, strip_tags
-from models.debate.malicious import malicious_question
 from models.debate.splits import malicious_debates
 from models.judges import Judge
 from models.vocab import DebateTrait
@@ -39,21 +37,6 @@ from steering.sweep import alpha_sweep
 
 Scale = Literal["residual", "unit"]
 Prompting = Literal["chat", "sft"]
-
-
-def heldout_questions(trait: DebateTrait, n: int, seed: int, n_train: int) -> tuple[list[str], list[str]]:
-    """(test, train) questions: test questions are drawn fresh and never appear among the training debates."""
-    train = [d.question for d in malicious_debates(trait, n_train, seed=seed)]
-    seen, test = set(train), []
-    rng = random.Random(f"suppress-heldout-{trait}-{seed}")
-    for _ in range(100 * n):
-        question, _ = malicious_question(trait, rng)
-        if question not in seen:
-            seen.add(question)
-            test.append(question)
-        if len(test) == n:
-            break
-    return test, train
 
 
 def scaled(vector: Direction, activations: Any, scale: Scale) -> Direction:

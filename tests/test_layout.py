@@ -47,7 +47,6 @@ MISSING_TESTS: set[str] = {
     "models/debate/personas.py",
     "models/debate/prompts.py",
     "models/debate/records.py",
-    "models/debate/splits.py",
     "models/errors.py",
     "models/manifest.py",
     "models/provenance.py",

@@ -3,7 +3,8 @@
 `heldout_problems` is the evaluation set of every analysis (trainer evaluation, steering's
 capability cost, experiments); the trainer drops its questions from every stage, so capability is
 always measured on unseen problems. The generators here are what analysis code needs from the
-training data too (persona debates away from the held-out set, malicious debates), so `steering`,
+training data too (persona debates away from the held-out set, malicious debates, and a trait's
+test questions kept out of its training debates: `heldout_questions`), so `steering`,
 `probes` and the experiments read them from the data package, not from the trainer.
 
 Example:
@@ -19,6 +20,7 @@ from collections.abc import Iterable
 from models.debate.arithmetic import TIERS, Problem, sample_problem
 from models.debate.format import Transcript
 from models.debate.generate import GenerateConfig, generate_debates
+from models.debate.malicious import malicious_question
 from models.vocab import DebateTrait
 from models.errors import ModelsError
 
@@ -64,3 +66,18 @@ def malicious_debates(kind: DebateTrait, n: int, seed: int) -> list[Transcript]:
     """`n` synthetic debates in which Agent 2 is `kind` (evil or hallucination), all in one split."""
     debates, _ = generate_debates(GenerateConfig(kind=kind, n=n, seed=seed, test_fraction=0.0))
     return debates
+
+
+def heldout_questions(trait: DebateTrait, n: int, seed: int, n_train: int) -> tuple[list[str], list[str]]:
+    """(test, train) questions: test questions are drawn fresh and never appear among the training debates."""
+    train = [d.question for d in malicious_debates(trait, n_train, seed=seed)]
+    seen, test = set(train), []
+    rng = random.Random(f"suppress-heldout-{trait}-{seed}")
+    for _ in range(100 * n):
+        question, _ = malicious_question(trait, rng)
+        if question not in seen:
+            seen.add(question)
+            test.append(question)
+        if len(test) == n:
+            break
+    return test, train

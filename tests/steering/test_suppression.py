@@ -1,21 +1,10 @@
-"""steering.suppression: held-out questions, vector scaling and the one-line report (the sweep runs end to end
+"""steering.suppression: vector scaling and the one-line report (the sweep runs end to end
 in tests/experiments/test_experiments.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-
-
-@pytest.mark.parametrize("trait", ["evil", "hallucination"])
-def test_heldout_questions_are_fresh_distinct_and_seeded(trait):
-    from steering.suppression import heldout_questions
-
-    test, train = heldout_questions(trait, 6, seed=3, n_train=12)
-    assert len(test) == 6 and len(train) == 12
-    assert len(set(test)) == 6 and not set(test) & set(train)
-    assert heldout_questions(trait, 6, seed=3, n_train=12) == (test, train)
-    assert heldout_questions(trait, 6, seed=4, n_train=12)[0] != test
 
 
 def test_scaled_leaves_unit_vectors_alone_and_rescales_to_the_residual():
