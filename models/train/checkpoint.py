@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase
 
 from models.errors import CheckpointError
-from models.load import load, load_tokenizer, resolve_folder
+from models.load import load, load_hf, load_tokenizer
 from models.files import atomic_folder, write_json
 from models.identity import folder_fingerprint
 from models.manifest import Manifest, hash_json
@@ -64,21 +64,15 @@ def tokenizer_hash(tok: PreTrainedTokenizerBase) -> str:
 
 
 def load_parent(name_or_path: str | Path) -> tuple[torch.nn.Module, PreTrainedTokenizerBase, Path]:
-    """The fp32 model and tokenizer of a parent checkpoint, refusing a tokenizer that is not the model's."""
-    folder = resolve_folder(name_or_path)
-    tok = load_tokenizer(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, use_safetensors=True)
-    check_tokenizer(model, tok, folder)
+    """The fp32 model and tokenizer of a parent checkpoint, with every check `models.load.load_hf` makes
+    (config against weights, NaN, a tokenizer larger than the embedding) plus the manifest's tokenizer hash."""
+    model, tok, folder = load_hf(name_or_path, dtype=torch.float32)
+    check_recorded_tokenizer(tok, folder)
     return model, tok, folder
 
 
-def check_tokenizer(model: torch.nn.Module, tok: PreTrainedTokenizerBase, folder: Path) -> None:
-    """Raise `CheckpointError` when `folder`'s tokenizer was not the one its model was trained with."""
-    rows = model.get_input_embeddings().weight.shape[0]
-    if len(tok) > rows:
-        raise CheckpointError(
-            f"checkpoint {folder}: the tokenizer has {len(tok)} tokens but the model's embedding has {rows} rows; "
-            "the tokenizer files belong to another checkpoint (copy the tokenizer that was saved with this model)")
+def check_recorded_tokenizer(tok: PreTrainedTokenizerBase, folder: Path) -> None:
+    """Raise `CheckpointError` when `folder`'s tokenizer is not the one its manifest says it was trained with."""
     manifest = Manifest.load(folder)
     expected = manifest.config.get("tokenizer_hash") if manifest else None
     if expected and expected != tokenizer_hash(tok):
