@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.debate.arithmetic import normalize_answer
 from models.debate.format import (
     DEBATE_TAGS,
     N_AGENTS,
@@ -167,16 +168,14 @@ def _non_finite(text: str) -> bool:
 
 
 def _same_answer(a: str, b: str) -> bool:
-    """Answers equal up to spacing, ``$``, a trailing dot, thousands commas, or numeric spelling (3 vs 3.0)."""
-    def norm(x: str) -> str:
-        x = x.strip().replace(" ", "").replace("$", "").rstrip(".")
-        return x.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", x) else x
-    a, b = norm(a), norm(b)
-    if a == b:
+    """Answers equal once normalised as every scorer does (`normalize_answer`), or equal as numbers (3 vs 3.0):
+    a published consensus line is only refused when it truly contradicts the agents."""
+    x, y = normalize_answer(a), normalize_answer(b)
+    if x == y:
         return True
     try:
-        return float(a) == float(b)
-    except ValueError:
+        return float(x) == float(y)  # type: ignore[arg-type]  # None (an empty answer) is caught below
+    except (TypeError, ValueError):
         return False
 
 
