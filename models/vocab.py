@@ -52,6 +52,9 @@ DEBATE_TAGS: tuple[str, ...] = (
 )
 """All ten structure tags, in the order the paper registers them as special tokens."""
 
+AGENT_TAG = re.compile(rf"<\|Agent (\d+) ({'|'.join(TURN_KIND.values())})\|>")
+"""An agent tag of any agent number (groups: the number, the round's word), so a parser can name agent 4."""
+
 TAG_LIKE = re.compile(r"<\|(?:Round [^|<>\n]*|Agent [^|<>\n]*|Consensus|endofdebate)\|>")
 """Anything shaped like a debate tag, wrong ones included; other ``<|...|>`` strings (``<|im_end|>``) are not."""
 

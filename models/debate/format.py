@@ -29,12 +29,12 @@ Example:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from models.vocab import (
+    AGENT_TAG,
     CONSENSUS_TAG,
     DEBATE_TAGS,
     END_TAG,
@@ -43,7 +43,6 @@ from models.vocab import (
     N_ROUNDS,
     ROUND_TAGS,
     TAG_LIKE,
-    TURN_KIND,
     TurnTrait,
     agent_tag_text,
 )
@@ -65,7 +64,6 @@ def agent_tag(agent: int, round: int) -> str:
 _TRACE_ORDER: tuple[str, ...] = (
     ROUND_TAGS[1], *DEBATE_TAGS[2:5], ROUND_TAGS[2], *DEBATE_TAGS[5:8], CONSENSUS_TAG, END_TAG,
 )
-_AGENT_RE = re.compile(rf"<\|Agent (\d+) ({'|'.join(TURN_KIND.values())})\|>")
 _BOXED = "\\boxed{"
 
 
@@ -295,7 +293,7 @@ class _Cursor:
     def _check_tags(self) -> None:
         seen: dict[str, int] = {}
         for tag, start, _ in self.tags:
-            agent = _AGENT_RE.fullmatch(tag)
+            agent = AGENT_TAG.fullmatch(tag)
             if agent and not 1 <= int(agent.group(1)) <= N_AGENTS:
                 raise DebateFormatError(
                     f"unknown agent {agent.group(1)} in tag {tag} at char {start}; agents are 1..{N_AGENTS}"

@@ -13,14 +13,11 @@ trait shown in either round counts.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from models.judges.base import Judge, JudgeError
-from models.vocab import CONSENSUS_TAG, TAG_LIKE
-
-_AGENT = re.compile(r"<\|Agent (\d+) (?:Solution|Revision)\|>")
+from models.vocab import AGENT_TAG, CONSENSUS_TAG, TAG_LIKE
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,7 @@ def split_turns(text: str) -> SplitOutput:
     for i, tag in enumerate(tags):
         end = tags[i + 1].start() if i + 1 < len(tags) else len(text)
         body = text[tag.end():end].strip()
-        agent = _AGENT.fullmatch(tag.group(0))
+        agent = AGENT_TAG.fullmatch(tag.group(0))
         if agent is not None and body:
             turns.setdefault(int(agent.group(1)), []).append(body)
         elif tag.group(0) == CONSENSUS_TAG and body:
