@@ -76,6 +76,13 @@ def _table(rows: Sequence[Sequence[float]] | Sequence[float] | np.ndarray, what:
     return data
 
 
+def _check_options(resamples: int, level: float) -> None:
+    if resamples < 100:
+        raise StatsError(f"resamples must be >= 100 for a percentile interval, got {resamples}")
+    if not 0.5 <= level < 1.0:
+        raise StatsError(f"level must be in [0.5, 1), got {level}")
+
+
 def paired_bootstrap(
     rows: Sequence[Sequence[float]] | np.ndarray,
     statistic: Callable[[np.ndarray], float],
@@ -90,10 +97,7 @@ def paired_bootstrap(
         rows: ``[n_questions, n_conditions]`` (or ``[n_questions]``); row i holds question i in every condition.
         statistic: maps a ``[n, n_conditions]`` array to one number (a mean, a difference, an AUC, ...).
     """
-    if resamples < 100:
-        raise StatsError(f"resamples must be >= 100 for a percentile interval, got {resamples}")
-    if not 0.5 <= level < 1.0:
-        raise StatsError(f"level must be in [0.5, 1), got {level}")
+    _check_options(resamples, level)
     data = _table(rows, "rows")
     rng = np.random.default_rng(seed)
     n = data.shape[0]
@@ -124,10 +128,7 @@ def bootstrap_paired_difference(a: Sequence[float] | np.ndarray, b: Sequence[flo
 
 def _fast_mean(x: np.ndarray, resamples: int = DEFAULT_RESAMPLES, level: float = 0.95, seed: int = 0) -> Estimate:
     """`paired_bootstrap` of the mean, vectorised (the same resampling, without a Python loop)."""
-    if resamples < 100:
-        raise StatsError(f"resamples must be >= 100 for a percentile interval, got {resamples}")
-    if not 0.5 <= level < 1.0:
-        raise StatsError(f"level must be in [0.5, 1), got {level}")
+    _check_options(resamples, level)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, x.shape[0], size=(int(resamples), x.shape[0]))
     means = x[picks].mean(axis=1)
