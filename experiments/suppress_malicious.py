@@ -21,11 +21,11 @@ from typing import Any, Literal
 from experiments._results import command_line, run_folder
 from models import load
 from models.cli import check_fields, option, parse_config, run as run_cli
+from models.debate.splits import heldout_questions
 from models.errors import ConfigError
 from models.judges import synthetic_judge
 from models.vocab import TRAIT_SHORT, DebateTrait
 from steering import adopt, first_suppression, frontier_figure, summarize_sweep
-from models.debate.splits import heldout_questions
 from steering.suppression import Arm, arm_rows, describe_point, trait_vectors
 
 log = logging.getLogger("suppress_malicious")
