@@ -27,7 +27,7 @@ import numpy as np
 from models.errors import ModelsError
 
 Verdict = Literal["confirmed", "refuted", "inconclusive"]
-Claim = Literal["below", "above"]
+Claim = Literal["below", "above", "within"]
 DEFAULT_RESAMPLES = 2000
 
 
@@ -138,12 +138,68 @@ def _fast_mean(x: np.ndarray, resamples: int = DEFAULT_RESAMPLES, level: float =
 
 
 def verdict(estimate: Estimate, threshold: float, claim: Claim) -> Verdict:
-    """Confirmed when the whole interval lies on the claim's side of `threshold` (``below``: high <= it)."""
+    """Confirmed when the whole interval lies on the claim's side of `threshold` (``below``: high <= it).
+
+    ``within`` is an equivalence claim (|value| <= threshold, e.g. "matches accuracy within 5 pp"): confirmed
+    when the whole interval lies inside ``[-threshold, threshold]``, refuted when it lies wholly outside.
+    """
+    if claim == "within":
+        if threshold < 0:
+            raise StatsError(f"an equivalence margin must be >= 0, got {threshold}")
+        if -threshold <= estimate.low and estimate.high <= threshold:
+            return "confirmed"
+        return "refuted" if estimate.low > threshold or estimate.high < -threshold else "inconclusive"
     if claim == "below":
         return "confirmed" if estimate.high <= threshold else "refuted" if estimate.low > threshold else "inconclusive"
     if claim == "above":
         return "confirmed" if estimate.low >= threshold else "refuted" if estimate.high < threshold else "inconclusive"
-    raise StatsError(f"claim must be 'below' or 'above', got {claim!r}")
+    raise StatsError(f"claim must be 'below', 'above' or 'within', got {claim!r}")
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A predeclared success criterion: what is measured, which side of which threshold counts as success.
+
+    Experiments hold one per claim in their config (so ``config.json`` records it before any generation)
+    and decide with `decide`, never by picking the favourable point afterwards.
+    """
+
+    claim_text: str  # the sentence being tested, e.g. "the distilled model fully suppresses the evil agent"
+    metric: str  # what the estimate is, e.g. "mean malicious-agent turn score (0-100) at the best clean alpha"
+    claim: Claim
+    threshold: float
+
+    def __post_init__(self) -> None:
+        if self.claim not in ("below", "above", "within"):
+            raise StatsError(f"Criterion.claim must be 'below', 'above' or 'within', got {self.claim!r}")
+        if not np.isfinite(self.threshold):
+            raise StatsError(f"Criterion.threshold must be finite, got {self.threshold}")
+
+    def decide(self, estimate: Estimate) -> Verdict:
+        return verdict(estimate, self.threshold, self.claim)
+
+    def describe(self) -> str:
+        side = {"below": "<=", "above": ">=", "within": "within +/-"}[self.claim]
+        return f"{self.metric} {side} {self.threshold:g} (whole 95% CI)"
+
+
+def verdict_line(criterion: Criterion, estimate: Estimate | None, decided: Verdict | None = None) -> str:
+    """``CONFIRMED: <claim> -- <metric> = v [lo, hi] (criterion: ...)``: the sentence a summary opens with."""
+    if estimate is None:
+        return f"INCONCLUSIVE: {criterion.claim_text} -- no estimate (criterion: {criterion.describe()})"
+    outcome = decided or criterion.decide(estimate)
+    return (f"{outcome.upper()}: {criterion.claim_text} -- {criterion.metric} = {estimate} "
+            f"(criterion: {criterion.describe()})")
+
+
+def seed_spread(values: Sequence[float]) -> dict[str, float | int]:
+    """Mean, standard deviation (ddof 1), min and max of one statistic over seeds."""
+    data = np.asarray(values, dtype=float)
+    if data.ndim != 1 or data.size == 0 or not np.isfinite(data).all():
+        raise StatsError(f"seed_spread needs finite values, one per seed; got {list(values)}")
+    sd = float(data.std(ddof=1)) if data.size > 1 else 0.0
+    return {"mean": float(data.mean()), "sd": sd, "min": float(data.min()), "max": float(data.max()),
+            "n_seeds": int(data.size)}
 
 
 def mcnemar(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> McNemar:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from models.stats import (
-    Estimate, StatsError, bootstrap_mean, bootstrap_paired_difference, mcnemar, paired_bootstrap, verdict,
+    Criterion, Estimate, StatsError, bootstrap_mean, bootstrap_paired_difference, mcnemar, paired_bootstrap,
+    seed_spread, verdict, verdict_line,
 )
 
 
@@ -45,6 +46,26 @@ def test_verdicts_are_computed_from_the_whole_interval() -> None:
     assert verdict(Estimate(-0.3, -0.5, -0.1, 48), 0.0, "above") == "refuted"
     with pytest.raises(StatsError, match="claim"):
         verdict(Estimate(0, 0, 0, 1), 0.0, "equal")  # type: ignore[arg-type]
+
+
+def test_an_equivalence_claim_needs_the_whole_interval_inside_the_margin() -> None:
+    assert verdict(Estimate(0.01, -0.03, 0.04, 500), 0.05, "within") == "confirmed"
+    assert verdict(Estimate(0.03, -0.01, 0.07, 500), 0.05, "within") == "inconclusive"
+    assert verdict(Estimate(-0.1, -0.14, -0.06, 500), 0.05, "within") == "refuted"
+    with pytest.raises(StatsError, match="margin"):
+        verdict(Estimate(0, 0, 0, 1), -1.0, "within")
+
+
+def test_a_criterion_decides_and_writes_the_summary_line() -> None:
+    c = Criterion("the distilled model suppresses the agent", "mean malicious-agent score", "below", 10.0)
+    assert c.decide(Estimate(3.0, 1.0, 6.0, 48)) == "confirmed"
+    line = verdict_line(c, Estimate(3.0, 1.0, 6.0, 48))
+    assert line.startswith("CONFIRMED: the distilled model suppresses the agent") and "<= 10" in line
+    assert verdict_line(c, None).startswith("INCONCLUSIVE")
+    with pytest.raises(StatsError, match="claim"):
+        Criterion("x", "y", "equal", 1.0)  # type: ignore[arg-type]
+    spread = seed_spread([1.0, 2.0, 3.0])
+    assert spread["mean"] == 2.0 and spread["sd"] == pytest.approx(1.0) and spread["n_seeds"] == 3
 
 
 def test_mcnemar_is_the_exact_binomial_test_on_discordant_items() -> None:
