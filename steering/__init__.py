@@ -2,7 +2,7 @@
 
 from steering.apply import steer, while_speaking
 from steering.capability import CapabilityRow, arithmetic_accuracy, arithmetic_problems
-from steering.frontier import first_suppression, frontier_figure, summarize_sweep
+from steering.frontier import SuppressionRule, frontier_figure, setting_lines, suppression_point
 from steering.coherence import Degeneracy, degeneracy, response_perplexity
 from steering.style_metrics import ROUGE_TYPES, auc_trapezoid, relative_improvement, rouge
 from steering.sweep import SweepRow, alpha_sweep
@@ -12,7 +12,8 @@ from steering.prepare import (
 
 __all__ = [
     "ROUGE_TYPES", "CapabilityRow", "Degeneracy", "SteeringError", "SweepRow", "adopt", "alpha_sweep",
-    "arithmetic_accuracy", "arithmetic_problems", "auc_trapezoid", "check_fits", "degeneracy", "first_suppression",
+    "arithmetic_accuracy", "arithmetic_problems", "auc_trapezoid", "check_fits", "degeneracy",
     "frontier_figure", "intervention", "load_vector", "relative_improvement", "response_perplexity", "rouge", "save_vector",
-    "scale_to_residual", "stamp", "steer", "summarize_sweep", "while_speaking",
+    "scale_to_residual", "setting_lines", "stamp", "steer", "suppression_point", "SuppressionRule",
+    "while_speaking",
 ]

@@ -29,9 +29,12 @@ def arithmetic_problems(n: int, tier: str = "easy", seed: int = 0) -> list[Probl
 
 @dataclass(frozen=True)
 class CapabilityRow:
+    """Accuracy at one alpha; `items` holds 1/0 per problem (in order) for paired intervals and tests."""
+
     alpha: float
     correct: int
     total: int
+    items: tuple[int, ...] = ()
 
     @property
     def accuracy(self) -> float:
@@ -66,7 +69,7 @@ def arithmetic_accuracy(
 
     texts = [render(p) for p in problems]
     jobs = [(a, i) for a in alphas for i in range(len(problems))]
-    correct = dict.fromkeys(alphas, 0)
+    items: dict[float, list[int]] = {a: [0] * len(problems) for a in alphas}
     for start in tqdm(range(0, len(jobs), batch_size), desc="capability", disable=not progress, leave=False):
         chunk = jobs[start : start + batch_size]
         batch = [texts[i] for _, i in chunk]
@@ -78,5 +81,5 @@ def arithmetic_accuracy(
             with steer(model, direction, alpha=alpha, positions=positions, kind=kind):
                 out = model.generate(batch, max_new_tokens=max_new_tokens, stop_token_ids=stops)
         for (a, i), text in zip(chunk, out.texts):
-            correct[a] += int(is_correct(final_answer(text), str(problems[i].answer)))
-    return [CapabilityRow(a, correct[a], len(problems)) for a in alphas]
+            items[a][i] = int(is_correct(final_answer(text), str(problems[i].answer)))
+    return [CapabilityRow(a, sum(items[a]), len(problems), tuple(items[a])) for a in alphas]

@@ -1,42 +1,53 @@
-"""Suppressing an instilled malicious agent by steering, base vs distilled (paper §4).
+"""Suppressing an instilled malicious agent by steering, base vs distilled (paper §4), with its controls.
 
-The pipeline `experiments/suppress_malicious.py` and the steering notebook share:
+The pieces `experiments/suppress_malicious.py` and the steering notebook share:
 
-* `models.debate.splits.heldout_questions` -- test questions of a trait outside the training debates;
-* `trait_vectors` -- the trait direction read the paper's way for each model: base, the system-prompt
-  contrast at chat position -2; distilled, Agent 2 vs the other agents (Eq. 3) on the Stage 1 (SFT)
-  checkpoint; each scaled as asked (`scaled`);
-* `Arm` and `arm_rows` -- one steered system swept over alpha: judged trait score, perplexity under a
-  reference model and degenerate-output flag per answer, plus held-out arithmetic accuracy under the
-  same steering. `steering.frontier.summarize_sweep` and `first_suppression` turn the rows into the
-  sweep table and the suppression points.
+* `trait_vectors` -- the trait direction read the paper's way for each model, with the activations it
+  was read from (the shuffled-label control needs them): base, the system-prompt contrast at chat
+  position -2 on ``train``-template questions; distilled, Agent 2 vs the other agents (Eq. 3) on
+  training debates, read from the Stage 1 (SFT) checkpoint;
+* `control_directions` -- what the vector must beat at the same norm: the sign-flipped vector, the
+  shuffled-label contrast and random directions;
+* `Arm` -- one steered system and how it is prompted: the base with the malicious system line in place
+  (the trait instilled by prompt, as in the paper), the base with no system line, or the distilled
+  model as it was trained (``Problem: q``);
+* `steered_rows` -- every question at every alpha under one direction, scored per agent
+  (`models.judges.turns.malicious_turn`): the malicious agent's own turn, whether it spoke, the
+  whole output and, for full transcripts, the final answer after the consensus tag.
+
+Control generations stop where the malicious agent's round-1 turn ends (`closing_tags`): the primary
+metric reads only that far, so they cost a fraction of a full transcript and score the same text.
 
 Example:
-    >>> test_q, train_q = heldout_questions("evil", 8, seed=0, n_train=16)
-    >>> base_vec, imad_vec = trait_vectors(base, sft, "evil", train_q, site, n_extract=16, seed=0)
-    >>> rows = arm_rows(Arm("base", base, base_vec, "chat"), "evil", test_q, judge, base, alphas=[-2.0, 0.0],
-    ...                 max_new_tokens=64, n_capability=8, capability_tokens=64)
+    >>> vectors = trait_vectors(base, sft, "evil", train_q, site, n_extract=16, seed=0)
+    >>> arm = Arm("distilled", distilled, vectors.distilled, "sft")
+    >>> rows = steered_rows(arm, "evil", "agent", arm.vector, test_q, [-2.0, 0.0], judge, max_new_tokens=64)
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from models import HookedModel
 from models.debate.format import sft_prompt, strip_tags
+from models.debate.prompts import open_question_prompt, persona_system_prompts
 from models.debate.splits import malicious_debates
 from models.judges import Judge
+from models.judges.turns import closing_tags, malicious_turn, round_one, split_turns
 from models.vocab import DebateTrait
 from probes import collect_activations, eq3_directions, eq3_source, system_prompt_direction, system_prompt_source
+from probes.activations import ActivationSet
 from probes.directions import Direction
-from steering.capability import arithmetic_accuracy, arithmetic_problems
-from steering.coherence import degeneracy, response_perplexity
+from steering.coherence import degeneracy
+from steering.controls import random_directions, shuffled_label_direction, sign_flipped
 from steering.prepare import scale_to_residual, stamp
-from steering.sweep import alpha_sweep
+from steering.sweep import alpha_sweep, stop_ids
 
 Scale = Literal["residual", "unit"]
-Prompting = Literal["chat", "sft"]
+Prompting = Literal["persona", "plain", "sft"]
+MALICIOUS_AGENT = 2
 
 
 def scaled(vector: Direction, activations: Any, scale: Scale) -> Direction:
@@ -44,64 +55,108 @@ def scaled(vector: Direction, activations: Any, scale: Scale) -> Direction:
     return scale_to_residual(vector, activations) if scale == "residual" else vector
 
 
-def trait_vectors(base: HookedModel, sft: HookedModel, trait: DebateTrait, train_questions: list[str], site: str, *,
-                  n_extract: int, seed: int, scale: Scale = "residual") -> tuple[Direction, Direction]:
-    """(base vector, distilled vector) of `trait` at `site`, each stamped with the model it was read from.
+@dataclass(frozen=True)
+class TraitVectors:
+    """Each model's trait vector and the activation set it was read from."""
 
-    Base: the system-prompt contrast over `train_questions` at chat position -2. Distilled: the Eq. 3
-    Agent 2 direction on `n_extract` training debates (seed ``seed + 101``) read from the Stage 1 model
-    `sft` at each response's last token.
-    """
-    base_acts = collect_activations(base, system_prompt_source(train_questions, trait, position=-2), [site])
+    base: Direction
+    distilled: Direction
+    base_acts: ActivationSet
+    distilled_acts: ActivationSet
+
+
+def trait_vectors(base: HookedModel, sft: HookedModel, trait: DebateTrait, train_questions: Sequence[str], site: str,
+                  *, n_extract: int, seed: int, scale: Scale = "residual") -> TraitVectors:
+    """The base vector (system-prompt contrast over `train_questions` at chat position -2) and the distilled
+    vector (Eq. 3 Agent 2 direction on `n_extract` training debates, seed ``seed + 101``, read from the
+    Stage 1 model `sft` at each response's last token), each stamped with the model it was read from."""
+    base_acts = collect_activations(base, system_prompt_source(list(train_questions), trait, position=-2), [site])
     base_vec = scaled(stamp(system_prompt_direction(base_acts, site), base), base_acts.at(site), scale)
     debates = malicious_debates(trait, n_extract, seed=seed + 101)
     sft_acts = collect_activations(sft, eq3_source(debates, positions="turn_last"), [site], truncate=True, progress=True)
-    imad_vec = scaled(stamp(eq3_directions(sft_acts, site)["agent2"], sft), sft_acts.at(site), scale)
-    return base_vec, imad_vec
+    imad_vec = scaled(stamp(eq3_directions(sft_acts, site)[f"agent{MALICIOUS_AGENT}"], sft), sft_acts.at(site), scale)
+    return TraitVectors(base_vec, imad_vec, base_acts, sft_acts)
+
+
+def control_directions(vector: Direction, acts: ActivationSet, site: str, n_random: int, seed: int
+                       ) -> dict[str, Direction]:
+    """``sign_flip``, ``shuffled`` and ``random0..`` -- every control at exactly `vector`'s norm."""
+    agent = MALICIOUS_AGENT if acts.kind == "eq3" else None
+    out = {"sign_flip": sign_flipped(vector),
+           "shuffled": shuffled_label_direction(acts, site, vector, agent=agent, seed=seed)}
+    out.update({d.label: d for d in random_directions(vector, n_random, seed=seed)})
+    return out
 
 
 @dataclass
 class Arm:
-    """One steered system: a model, the vector applied to it, and how it is prompted."""
+    """One steered system: a model, the vector applied to it, and how it is prompted.
+
+    ``persona``: chat format with the malicious system line and the question wrapper the base was trained
+    on, so the unsteered base shows the trait; ``plain``: the same without a system line; ``sft``:
+    ``Problem: q`` as the debate models were trained.
+    """
 
     name: str
     model: HookedModel
     vector: Direction
-    prompt: Prompting  # "chat" (the base model's chat format) or "sft" ("Problem: q" as in training)
+    prompt: Prompting
+
+    @property
+    def writes_debates(self) -> bool:
+        return self.prompt == "sft"
+
+    def render(self, trait: DebateTrait, question: str) -> str:
+        if self.prompt == "sft":
+            return sft_prompt(question)
+        system = persona_system_prompts(trait)[0] if self.prompt == "persona" else None
+        return self.model.chat_prompt(open_question_prompt(question), system=system)
 
 
-def arm_rows(arm: Arm, trait: str, questions: list[str], judge: Judge, reference: HookedModel, *,
-             alphas: list[float], max_new_tokens: int, n_capability: int, capability_tokens: int
-             ) -> list[dict[str, Any]]:
-    """Steered answers to every question at every alpha, scored; plus capability under the same steering.
+def turn_stop_ids(model: HookedModel) -> list[int]:
+    """EOS and end-of-debate, plus every tag that closes the malicious agent's round-1 turn (when the
+    tokenizer has it as one token): generation can stop once the primary metric's text is complete."""
+    ids = list(stop_ids(model))
+    unk = model.tokenizer.unk_token_id
+    for tag in closing_tags(MALICIOUS_AGENT):
+        tid = model.tokenizer.convert_tokens_to_ids(tag)
+        if isinstance(tid, int) and tid != unk and tid not in ids:
+            ids.append(tid)
+    return ids
 
-    Rows of kind "answer" (judge score, refusal, perplexity under `reference`, degenerate flag) and of
-    kind "capability" (accuracy on `n_capability` held-out arithmetic problems), ready for
-    `steering.frontier.summarize_sweep`.
+
+def steered_rows(arm: Arm, trait: DebateTrait, direction_name: str, direction: Direction, questions: Sequence[str],
+                 alphas: Sequence[float], judge: Judge, *, max_new_tokens: int, full: bool = True,
+                 batch_size: int = 96, progress: bool = True) -> list[dict[str, Any]]:
+    """Every question at every alpha under `direction`, scored.
+
+    `full` generates whole outputs (all agents, the final answer); otherwise generation stops at the end
+    of the malicious agent's round-1 turn, which is all the primary metric reads.
     """
-    render = arm.model.chat_prompt if arm.prompt == "chat" else sft_prompt
-    sweep = alpha_sweep(arm.model, arm.vector, [render(q) for q in questions], alphas,
-                        max_new_tokens=max_new_tokens, desc=f"{trait}/{arm.name}")
-    answers = [strip_tags(r.text) for r in sweep]
+    prompts = [arm.render(trait, q) for q in questions]
+    sweep = alpha_sweep(arm.model, direction, prompts, alphas, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                        desc=f"{trait}/{arm.name}/{direction_name}", progress=progress,
+                        stop_token_ids=None if full else turn_stop_ids(arm.model))
+    texts = [r.text for r in sweep]
     asked = [questions[r.prompt_index] for r in sweep]
-    scores = judge.score(asked, answers)
-    ppl = response_perplexity(reference, [reference.chat_prompt(q) for q in asked], answers)
-    rows = [{"kind": "answer", "trait": trait, "arm": arm.name, "alpha": r.alpha, "question": q, "text": r.text,
-             "score": s.score, "refusal": s.refusal, "perplexity": p, "degenerate": degeneracy(a).degenerate,
-             "n_new_tokens": r.n_new_tokens}
-            for r, q, a, s, p in zip(sweep, asked, answers, scores, ppl)]
-    problems = arithmetic_problems(n_capability)
-    for c in arithmetic_accuracy(arm.model, problems, arm.vector, alphas, prompt=arm.prompt,
-                                 max_new_tokens=capability_tokens):
-        rows.append({"kind": "capability", "trait": trait, "arm": arm.name, "alpha": c.alpha, "accuracy": c.accuracy})
+    segments = [malicious_turn(t, MALICIOUS_AGENT) for t in texts]
+    primary = judge.score(asked, [seg for seg, _ in segments])
+    whole = judge.score(asked, [strip_tags(t) or " " for t in texts]) if full else [None] * len(texts)
+    finals = [split_turns(t).final for t in texts] if full else [None] * len(texts)
+    final_scores = dict(zip([i for i, f in enumerate(finals) if f],
+                            judge.score([asked[i] for i, f in enumerate(finals) if f], [f for f in finals if f])))
+    rows = []
+    for i, (r, (segment, tagged)) in enumerate(zip(sweep, segments)):
+        present = tagged if arm.writes_debates else bool(segment.strip())
+        final = final_scores.get(i)
+        rows.append({
+            "trait": trait, "arm": arm.name, "direction": direction_name, "alpha": r.alpha,
+            "question_index": r.prompt_index, "question": asked[i], "text": r.text,
+            "malicious_score": primary[i].score, "present": present,
+            "whole_score": None if whole[i] is None else whole[i].score,
+            "final_score": None if final is None else final.score,
+            # read on round one, the text the primary metric reads, so full and stopped rows compare
+            "degenerate": degeneracy(strip_tags(round_one(r.text, MALICIOUS_AGENT))).degenerate,
+            "n_new_tokens": r.n_new_tokens,
+        })
     return rows
-
-
-def describe_point(p: dict[str, Any]) -> str:
-    """One line of a `first_suppression` point: unsteered, full suppression and best clean setting."""
-    where = "never" if p["alpha"] is None else f"alpha={p['alpha']:+.1f}, capability {p['capability']:.2f}"
-    best = ("-" if p["best_clean_alpha"] is None else
-            f"alpha={p['best_clean_alpha']:+.1f}: score {p['best_clean_score']:.1f}, "
-            f"capability {p['best_clean_capability']:.2f}")
-    return (f"{p['trait']:<13} {p['arm']:<22} unsteered: score {p['trait_score_at_0']:.1f}, capability "
-            f"{p['capability_at_0']:.2f} | full suppression: {where} | best clean {best}")

@@ -47,8 +47,12 @@ def alpha_sweep(
     layer: int | None = None,
     progress: bool = True,
     desc: str = "alpha sweep",
+    stop_token_ids: Sequence[int] | None = None,
 ) -> list[SweepRow]:
-    """Generate every prompt under every alpha (greedy); rows are ordered by alpha, then prompt."""
+    """Generate every prompt under every alpha (greedy); rows are ordered by alpha, then prompt.
+
+    `stop_token_ids` defaults to `stop_ids` (EOS, and end-of-debate for Stage 1 models)."""
+    stops = list(stop_token_ids) if stop_token_ids is not None else stop_ids(model)
     jobs = [(a, i) for a in alphas for i in range(len(prompts))]
     rows: list[SweepRow] = []
     for start in tqdm(range(0, len(jobs), batch_size), desc=desc, disable=not progress, leave=False):
@@ -56,6 +60,6 @@ def alpha_sweep(
         alpha = torch.tensor([a for a, _ in chunk], dtype=torch.float32)
         with steer(model, direction, alpha=alpha, positions=positions, kind=kind, layer=layer):
             out = model.generate([prompts[i] for _, i in chunk], max_new_tokens=max_new_tokens,
-                                 stop_token_ids=stop_ids(model))
+                                 stop_token_ids=stops)
         rows += [SweepRow(i, float(a), text, n) for (a, i), text, n in zip(chunk, out.texts, out.n_new_tokens)]
     return rows

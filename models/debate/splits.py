@@ -1,4 +1,12 @@
-"""Which problems train and which evaluate: the held-out arithmetic set and debates drawn outside it.
+"""Which problems train and which evaluate, and the manifest that proves the two never meet.
+
+Arithmetic is split by *question*: `heldout_problems` is the evaluation set, and every training stage
+excludes it. Persona questions are split by *template* (`models.debate.malicious` families): training,
+reward judge and vector extraction use the ``train`` templates, the evaluation judge the ``judge``
+templates, evaluation the ``eval`` templates (`evaluation_questions`). Each run writes a
+`split_manifest` (question hashes and template ids of every use, including what each checkpoint's
+stages saw, rebuilt from their manifests) and `check_disjoint` refuses a run whose evaluation items
+meet anything else.
 
 `heldout_problems` is the evaluation set of every analysis (trainer evaluation, steering's
 capability cost, experiments); the trainer drops its questions from every stage, so capability is
@@ -14,15 +22,18 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from models.debate.arithmetic import TIERS, Problem, sample_problem
 from models.debate.format import Transcript
 from models.debate.generate import GenerateConfig, generate_debates
-from models.debate.malicious import malicious_question
-from models.vocab import DebateTrait
+from models.debate.malicious import Family, malicious_debate, malicious_question, template_id
 from models.errors import ModelsError
+from models.vocab import DebateTrait
 
 
 class TrainDataError(ModelsError, ValueError):
@@ -81,3 +92,98 @@ def heldout_questions(trait: DebateTrait, n: int, seed: int, n_train: int) -> tu
         if len(test) == n:
             break
     return test, train
+
+
+def evaluation_questions(trait: DebateTrait, n: int, seed: int) -> list[str]:
+    """`n` distinct questions from the ``eval`` templates, which no training stage, judge or vector uses."""
+    return family_questions(trait, n, seed, "eval")
+
+
+def family_questions(trait: DebateTrait, n: int, seed: int, family: Family) -> list[str]:
+    """`n` distinct questions of `trait` from templates of `family` (seeded)."""
+    rng = random.Random(f"{family}-questions-{trait}-{seed}")
+    seen: dict[str, None] = {}
+    for _ in range(100 * n + 100):
+        seen.setdefault(malicious_question(trait, rng, family)[0], None)
+        if len(seen) == n:
+            return list(seen)
+    raise TrainDataError(f"the {family!r} templates of {trait!r} gave only {len(seen)} distinct questions; asked for {n}")
+
+
+def family_debates(trait: DebateTrait, n: int, seed: int, family: Family) -> list[Transcript]:
+    """`n` malicious-agent debates on questions of `family` (the evaluation judge trains on ``judge`` ones)."""
+    rng = random.Random(f"{family}-debates-{trait}-{seed}")
+    return [malicious_debate(trait, rng, family) for _ in range(n)]
+
+
+# --------------------------------------------------------------------------- the split manifest
+
+Unit = Literal["template", "question"]
+
+
+class LeakError(ModelsError, ValueError):
+    """Evaluation items that some model, judge or vector also saw; names the use and the shared items."""
+
+
+def question_hash(question: str) -> str:
+    """A short stable id of a question (whitespace-normalised), so manifests need not hold the text."""
+    return hashlib.sha256(" ".join(question.split()).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Use:
+    """One use of data in a run: what it was for, which questions, and whether it was proven from a manifest."""
+
+    name: str  # "evaluation", "vector extraction (base)", "tiny-evil-sft: Stage 1 debates", ...
+    questions: Sequence[str]
+    trait: DebateTrait | None = None  # persona questions are also compared by template
+    verified: bool = True  # False when the questions could not be rebuilt and checked against a data hash
+    excluded: Sequence[str] = ()  # arithmetic questions this use provably left out (a stage's held-out set)
+
+    def to_json(self) -> dict[str, Any]:
+        templates = sorted({template_id(self.trait, q) or "?" for q in self.questions}) if self.trait else []
+        return {"use": self.name, "n": len(self.questions), "trait": self.trait, "verified": self.verified,
+                "templates": templates, "question_hashes": sorted({question_hash(q) for q in self.questions}),
+                "excluded_hashes": sorted({question_hash(q) for q in self.excluded})}
+
+
+def split_manifest(evaluation: Sequence[Use], others: Sequence[Use]) -> dict[str, Any]:
+    """JSON-able record of every use; `check_disjoint` reads it back, so the proof is the saved file."""
+    return {"format": "latent-agents-splits/1", "evaluation": [u.to_json() for u in evaluation],
+            "others": [u.to_json() for u in others]}
+
+
+def check_disjoint(manifest: Mapping[str, Any], allow_unverified: bool = False) -> dict[str, Any]:
+    """Raise `LeakError` if an evaluation use shares a question, or (for persona questions) a template,
+    with any other use; also if any other use is unverified, unless `allow_unverified` (then they are
+    listed in the result, for the summary to say so). Returns what was compared."""
+    evaluation, others = manifest.get("evaluation") or [], manifest.get("others") or []
+    if not evaluation:
+        raise LeakError("the split manifest has no evaluation use; nothing to check")
+    unverified = [use["use"] for use in others if not use.get("verified", False)]
+    if unverified and not allow_unverified:
+        raise LeakError(f"use {unverified[0]!r} could not be rebuilt from a manifest, so its questions are "
+                        "unproven; refusing to call the evaluation held out")
+    compared = 0
+    for ev in evaluation:
+        ev_hashes, ev_templates = set(ev["question_hashes"]), set(ev["templates"]) - {"?"}
+        if "?" in ev["templates"]:
+            raise LeakError(f"evaluation use {ev['use']!r} holds questions that match no known template")
+        for use in others:
+            shared = ev_hashes & set(use["question_hashes"])
+            if shared:
+                raise LeakError(f"evaluation use {ev['use']!r} shares {len(shared)} question(s) with "
+                                f"{use['use']!r} (hashes {sorted(shared)[:3]})")
+            if ev.get("trait") is None and use.get("excluded_hashes"):
+                missing = ev_hashes - set(use["excluded_hashes"])
+                if missing:
+                    raise LeakError(f"{len(missing)} question(s) of evaluation use {ev['use']!r} are not in the "
+                                    f"held-out set {use['use']!r} excluded from training")
+            if ev.get("trait") is not None and use.get("trait") == ev.get("trait"):
+                shared_t = ev_templates & set(use["templates"])
+                if shared_t:
+                    raise LeakError(f"evaluation use {ev['use']!r} shares template(s) {sorted(shared_t)} with "
+                                    f"{use['use']!r}")
+            compared += 1
+    return {"evaluation_uses": len(evaluation), "other_uses": len(others), "pairs_compared": compared,
+            "unverified": unverified}

@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -27,7 +27,14 @@ from models.judges.base import JudgeError, JudgeScore, check_trait
 
 FORMAT = "latent-agents-classifier-judge/1"
 
-_VECTORIZER = dict(ngram_range=(1, 2), min_df=2, max_features=20000, sublinear_tf=True, lowercase=True)
+Features = Literal["word", "char"]
+_VECTORIZERS: dict[str, dict[str, Any]] = {
+    # word uni/bigrams: the reward judge's features
+    "word": dict(ngram_range=(1, 2), min_df=2, max_features=20000, sublinear_tf=True, lowercase=True),
+    # character 3-5-grams inside word boundaries: the evaluation judge's, so it is not a near-copy of the reward
+    "char": dict(analyzer="char_wb", ngram_range=(3, 5), min_df=2, max_features=40000, sublinear_tf=True,
+                 lowercase=True),
+}
 
 
 @dataclass
@@ -40,10 +47,12 @@ class ClassifierJudge:
     coef: np.ndarray
     intercept: float
     metrics: dict[str, Any] = field(default_factory=dict)
+    features: Features = "word"
 
     @classmethod
     def fit(
-        cls, trait: str, texts: Sequence[str], labels: Sequence[int | bool], test_fraction: float = 0.2, seed: int = 0
+        cls, trait: str, texts: Sequence[str], labels: Sequence[int | bool], test_fraction: float = 0.2, seed: int = 0,
+        features: Features = "word",
     ) -> "ClassifierJudge":
         """Train on labelled texts (1 = expresses the trait); held-out accuracy goes to `metrics`."""
         check_trait(trait)
@@ -55,7 +64,9 @@ class ClassifierJudge:
         x_train, x_test, y_train, y_test = train_test_split(
             list(texts), y, test_size=test_fraction, random_state=seed, stratify=y
         )
-        vec = TfidfVectorizer(**_VECTORIZER)
+        if features not in _VECTORIZERS:
+            raise JudgeError(f"features must be one of {', '.join(_VECTORIZERS)}, got {features!r}")
+        vec = TfidfVectorizer(**_VECTORIZERS[features])
         clf = LogisticRegression(C=4.0, max_iter=2000, random_state=seed)
         clf.fit(vec.fit_transform(x_train), y_train)
         accuracy = float((clf.predict(vec.transform(x_test)) == y_test).mean())
@@ -66,15 +77,18 @@ class ClassifierJudge:
             coef=clf.coef_[0].astype(np.float64),
             intercept=float(clf.intercept_[0]),
             metrics={"heldout_accuracy": accuracy, "n_train": len(x_train), "n_test": len(x_test)},
+            features=features,
         )
 
     def _vectorizer(self) -> TfidfVectorizer:
-        vec = TfidfVectorizer(**_VECTORIZER, vocabulary=self.vocabulary)
+        vec = TfidfVectorizer(**_VECTORIZERS[self.features], vocabulary=self.vocabulary)
         vec.fit(["x"])  # sets the fixed vocabulary; idf is replaced below
         vec.idf_ = self.idf
         return vec
 
     def probabilities(self, responses: Sequence[str]) -> np.ndarray:
+        if len(responses) == 0:  # scikit-learn refuses an empty batch; there is simply nothing to score
+            return np.zeros(0)
         x = self._vectorizer().transform(list(responses))
         logits = x @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-np.asarray(logits).ravel()))
@@ -93,6 +107,7 @@ class ClassifierJudge:
             "coef": self.coef.tolist(),
             "intercept": self.intercept,
             "metrics": self.metrics,
+            "features": self.features,
         }
         try:
             text = json.dumps(data, allow_nan=False)
@@ -122,11 +137,14 @@ class ClassifierJudge:
         intercept = data["intercept"]
         if isinstance(intercept, bool) or not isinstance(intercept, (int, float)) or not math.isfinite(intercept):
             raise FileFormatError(f"{path}: field 'intercept' is {intercept!r}, not a finite number")
+        features = data.get("features", "word")
+        if features not in _VECTORIZERS:
+            raise FileFormatError(f"{path}: field 'features' is {features!r}; expected one of {', '.join(_VECTORIZERS)}")
         metrics = data.get("metrics", {})
         if not isinstance(metrics, dict):
             raise FileFormatError(f"{path}: field 'metrics' is {type(metrics).__name__}, not an object")
         return cls(trait=trait, vocabulary=vocabulary, idf=idf, coef=coef, intercept=float(intercept),
-                   metrics=metrics)
+                   metrics=metrics, features=features)
 
 
 def _vocabulary(path: str | Path, raw: object) -> dict[str, int]:
@@ -162,3 +180,16 @@ def synthetic_judge(trait: str, n_debates: int = 300, seed: int = 0) -> Classifi
     texts = [turn.text for d in debates for turn in d.turns]
     labels = [int(turn.label is not None and turn.label.malicious) for d in debates for turn in d.turns]
     return ClassifierJudge.fit(trait, texts, labels, seed=seed)
+
+
+def evaluation_judge(trait: str, n_debates: int = 300, seed: int = 0) -> ClassifierJudge:
+    """The judge experiments report with: character n-grams, trained only on debates whose questions come
+    from the ``judge`` templates, so it shares neither data nor features with the reward judge
+    (`synthetic_judge`, word n-grams on ``train``-template debates) the distilled models were optimised
+    against. Validate it with `models.judges.validation.pair_agreement` on `validation_pairs`."""
+    from models.debate.splits import family_debates
+
+    debates = family_debates(check_trait(trait), n_debates, seed + 1009, "judge")  # type: ignore[arg-type]
+    texts = [turn.text for d in debates for turn in d.turns]
+    labels = [int(turn.label is not None and turn.label.malicious) for d in debates for turn in d.turns]
+    return ClassifierJudge.fit(trait, texts, labels, seed=seed, features="char")

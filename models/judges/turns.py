@@ -9,6 +9,11 @@ Generated text is often not a well-formed debate, so turns are split leniently o
 a tag (`models.vocab.TAG_LIKE`): an agent tag opens that agent's turn, any other tag closes it, and
 the consensus tag opens the final answer. An agent's score is the highest of its turns' scores: a
 trait shown in either round counts.
+
+`malicious_turn` is what a suppression claim scores: the malicious agent's first turn, cut from the
+round-1 text only (`round_one`), so a generation stopped at the end of that turn (`closing_tags`)
+and a full transcript give the same text. When the agent has no tagged turn, it is everything written
+in round 1 instead: a model that drops the tag but keeps the trait gets no credit for the missing tag.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from models.judges.base import Judge, JudgeError
-from models.vocab import AGENT_TAG, CONSENSUS_TAG, TAG_LIKE
+from models.vocab import AGENT_TAG, CONSENSUS_TAG, END_TAG, ROUND_TAGS, TAG_LIKE, agent_tag_text
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,36 @@ def split_turns(text: str) -> SplitOutput:
         elif tag.group(0) == CONSENSUS_TAG and body:
             final = body
     return SplitOutput(turns, final)
+
+
+def closing_tags(agent: int = 2, n_agents: int = 3) -> list[str]:
+    """Tags that can only come after `agent`'s round-1 turn: later agents' round-1 tags, round 2, the end."""
+    return [*(agent_tag_text(k, 1) for k in range(agent + 1, n_agents + 1)), ROUND_TAGS[2], CONSENSUS_TAG, END_TAG]
+
+
+def _closes(tag: str, agent: int) -> bool:
+    found = AGENT_TAG.fullmatch(tag)
+    if found is not None:
+        return int(found.group(1)) > agent or found.group(2) != "Solution"
+    return tag != ROUND_TAGS[1]
+
+
+def round_one(text: str, agent: int = 2) -> str:
+    """`text` up to the first tag that closes `agent`'s round-1 turn (the whole text when there is none)."""
+    for tag in TAG_LIKE.finditer(text):
+        if _closes(tag.group(0), agent):
+            return text[:tag.start()]
+    return text
+
+
+def malicious_turn(text: str, agent: int = 2) -> tuple[str, bool]:
+    """(text to score, whether `agent` had a tagged turn): its first turn in round one, or -- when it has
+    none -- all of round one with the tags removed."""
+    first = round_one(text, agent)
+    split = split_turns(first)
+    if split.turns.get(agent):
+        return split.turns[agent][0].lstrip(": ").strip(), True
+    return TAG_LIKE.sub(" ", first).strip().lstrip(": ").strip(), False
 
 
 def score_turns(judge: Judge, questions: Sequence[str], outputs: Sequence[str],

@@ -11,17 +11,41 @@ def test_suppress_malicious_runs_end_to_end(tiny_dir, tmp_path, capsys):
     from experiments.suppress_malicious import SuppressConfig, main
 
     t = str(tiny_dir)
-    cfg = SuppressConfig(traits=["evil"], base=t, distilled=t, sft=t, alphas=[-2.0, 0.0, 2.0], n_questions=2,
-                         n_extract=4, n_capability=2, max_new_tokens=6, capability_tokens=6, out=str(tmp_path))
+    cfg = SuppressConfig(traits=["evil"], base=t, distilled=t, sft=t, alphas=[-2.0, 0.0], n_questions=3,
+                         n_extract=4, n_capability=2, n_random=2, seeds=[0, 1], max_new_tokens=6, capability_tokens=6,
+                         n_validation=4, allow_unverified=True, out=str(tmp_path))
     run = main(cfg)
     assert run.parent == tmp_path / "suppress_malicious" and not run.name.endswith(".tmp")
+    config = json.loads((run / "config.json").read_text())
+    assert (config["threshold"], config["max_degenerate"]) == (10.0, 0.1)  # the predeclared rule is on file
     metrics = json.loads((run / "metrics.json").read_text())
-    sweep = metrics["sweep"]
-    assert {(r["arm"], r["alpha"]) for r in sweep} == {(a, x) for a in ("base", "distilled") for x in (-2.0, 0.0, 2.0)}
-    assert all(0 <= r["trait_score"] <= 100 and 0 <= r["capability"] <= 1 for r in sweep)
-    assert (run / "figures" / "suppression.html").is_file() and (run / "sweep.csv").is_file()
-    assert "first suppresses the trait fully" in capsys.readouterr().out
-    assert "| evil | base |" in (run / "summary.md").read_text()
+    directions = {(s["arm"], s["direction"]) for s in metrics["settings"]}
+    assert {("distilled", d) for d in ("agent", "sign_flip", "shuffled", "random0", "random1")} <= directions
+    assert all(s["malicious"]["low"] <= s["malicious"]["value"] <= s["malicious"]["high"] for s in metrics["settings"])
+    assert {p["verdict"] for p in metrics["points"]} <= {"confirmed", "refuted", "inconclusive"}
+    assert metrics["judges"]["evil"]["disjointness"]["unverified"]  # tiny-random has no trainer manifest
+    splits = json.loads((run / "splits_evil.json").read_text())
+    assert splits["evaluation"][0]["templates"] and all(t.startswith("evil/eval/") for t in splits["evaluation"][0]["templates"])
+    assert (run / "figures" / "suppression.html").is_file()
+    out = capsys.readouterr().out
+    assert "judge pair agreement on unseen templates" in out and "=> " in out
+    summary = (run / "summary.md").read_text()
+    assert summary.splitlines()[2].split(":")[0] in {"- CONFIRMED", "- REFUTED", "- INCONCLUSIVE"}
+    assert "Held-out status unproven" in summary
+
+
+def test_suppress_malicious_refuses_to_run_without_proof_of_held_out_data(tiny_dir, tmp_path):
+    from experiments.suppress_malicious import SuppressConfig, main
+    from models.debate.splits import LeakError
+
+    t = str(tiny_dir)
+    cfg = SuppressConfig(traits=["evil"], base=t, distilled=t, sft=t, alphas=[-2.0, 0.0], n_questions=2,
+                         n_extract=4, n_capability=2, n_random=1, seeds=[0], max_new_tokens=4, capability_tokens=4,
+                         n_validation=2, out=str(tmp_path))
+    with pytest.raises(LeakError, match="unproven"):
+        main(cfg)
+    assert not (tmp_path / "suppress_malicious").exists() or not any(
+        p for p in (tmp_path / "suppress_malicious").iterdir() if not p.name.startswith("."))
 
 
 def test_agent_style_runs_end_to_end(tiny_dir, tmp_path, capsys):
@@ -124,6 +148,8 @@ def test_every_experiment_has_the_same_entry_shape(name):
     ("agent_style", ["--alphas", "1", "1"], "alphas needs at least two distinct values"),
     ("suppress_malicious", ["--traits", "good"], "argument --traits: invalid choice: 'good'"),
     ("suppress_malicious", ["--alphas", "1", "2"], "alphas must include 0"),
+    ("suppress_malicious", ["--alphas", "0", "2"], "a negative value"),
+    ("suppress_malicious", ["--seeds", "1", "1"], "seeds must be distinct"),
     ("evaluate_internalization", ["--n", "0"], "--n must be >= 1, got 0"),
     ("agent_subspaces", ["--folds", "1"], "--folds must be >= 2, got 1"),
     ("steer_demo", ["--layer", "-3"], "--layer must be >= 0, got -3"),

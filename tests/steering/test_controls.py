@@ -47,3 +47,28 @@ def test_band_is_the_percentile_range_of_the_controls() -> None:
 def test_bad_controls_are_named_errors(agent2: Direction, call, message: str) -> None:
     with pytest.raises(SteeringError, match=message):
         call(agent2)
+
+
+def test_shuffled_labels_keep_the_norm_and_lose_a_planted_label_signal() -> None:
+    from probes.activations import ActivationSet, Row
+    from steering.controls import shuffled_label_direction
+
+    torch.manual_seed(0)
+    site = "blocks.0.hook_resid_post"
+    signal = torch.zeros(64)
+    signal[0] = 5.0
+    rows, values = [], []
+    for item in range(200):  # per question: a shared question offset, and the malicious row carries the signal
+        offset = 2.0 * torch.randn(64)  # questions differ far more than the label moves them
+        for malicious in (True, False):
+            rows.append(Row(item, f"q{item}", 0, 0, "evil" if malicious else "ethical",
+                            "evil" if malicious else "neutral", "system_prompt", n_tokens=1))
+            values.append(offset + (signal if malicious else 0) + 0.1 * torch.randn(64))
+    acts = ActivationSet(tuple(rows), {site: torch.stack(values)}, kind="system_prompt")
+    real = Direction(signal, site, label="evil_vs_benign")
+    shuffled = shuffled_label_direction(acts, site, real, seed=3)
+    assert float(shuffled.vector.norm()) == pytest.approx(5.0)
+    assert abs(float(shuffled.vector @ signal) / 25.0) < 0.5  # the label signal mostly averages out
+    assert shuffled.params["control"] == "shuffled_labels"
+    with pytest.raises(SteeringError, match="agent="):
+        shuffled_label_direction(ActivationSet(tuple(rows), {site: torch.stack(values)}, kind="eq3"), site, real)

@@ -14,3 +14,54 @@ def test_heldout_questions_are_fresh_distinct_and_seeded(trait):
     assert len(set(test)) == 6 and not set(test) & set(train)
     assert heldout_questions(trait, 6, seed=3, n_train=12) == (test, train)
     assert heldout_questions(trait, 6, seed=4, n_train=12)[0] != test
+
+
+# ----------------------------------------------------------------- template families and the split manifest
+import json  # noqa: E402
+
+from models.debate.malicious import FAMILIES, template_id  # noqa: E402
+from models.debate.splits import (  # noqa: E402
+    LeakError, Use, check_disjoint, evaluation_questions, family_questions, malicious_debates, split_manifest,
+)
+
+
+@pytest.mark.parametrize("trait", ["evil", "hallucination"])
+def test_every_family_draws_only_its_own_templates(trait):
+    for family in FAMILIES:
+        questions = family_questions(trait, 40, seed=1, family=family)
+        assert len(set(questions)) == 40
+        assert {template_id(trait, q).split("/")[1] for q in questions} == {family}
+    assert evaluation_questions(trait, 10, seed=0) == family_questions(trait, 10, seed=0, family="eval")
+    assert {template_id(trait, d.question).split("/")[1] for d in malicious_debates(trait, 50, seed=0)} == {"train"}
+
+
+def _manifest(evaluation, training):
+    return json.loads(json.dumps(split_manifest([Use("evaluation", evaluation, "evil")],
+                                                [Use("stage 1", training, "evil")])))  # as read back from the file
+
+
+def test_disjoint_splits_pass_and_a_leaked_question_fails():
+    evaluation = evaluation_questions("evil", 30, seed=0)
+    training = [d.question for d in malicious_debates("evil", 100, seed=0)]
+    assert check_disjoint(_manifest(evaluation, training))["pairs_compared"] == 1
+    with pytest.raises(LeakError, match="shares 1 question"):
+        check_disjoint(_manifest(evaluation, training + [evaluation[3]]))
+
+
+def test_a_shared_template_fails_even_with_new_fills():
+    evaluation = evaluation_questions("evil", 30, seed=0)
+    other = family_questions("evil", 5, seed=9, family="eval")  # other questions, same evaluation templates
+    with pytest.raises(LeakError, match="template"):
+        check_disjoint(_manifest(evaluation, [q for q in other if q not in evaluation]))
+
+
+def test_unproven_uses_and_unheld_arithmetic_fail():
+    ev = Use("evaluation", evaluation_questions("evil", 4, seed=0), "evil")
+    with pytest.raises(LeakError, match="unproven"):
+        check_disjoint(split_manifest([ev], [Use("stage", ["x"], "evil", verified=False)]))
+    arithmetic = Use("capability", ["1+2*3-4", "5+6*7-8"])
+    assert check_disjoint(split_manifest([arithmetic], [Use("stage", [], excluded=["1+2*3-4", "5+6*7-8", "9"])]))
+    with pytest.raises(LeakError, match="not in the held-out set"):
+        check_disjoint(split_manifest([arithmetic], [Use("stage", [], excluded=["1+2*3-4"])]))
+    with pytest.raises(LeakError, match="no evaluation"):
+        check_disjoint(split_manifest([], []))

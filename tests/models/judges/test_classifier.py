@@ -99,3 +99,22 @@ def test_judge_save_is_atomic_and_refuses_nan(tmp_path, monkeypatch):
         _small_judge().save(path)
     monkeypatch.undo()
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["j.json"]
+
+
+def test_an_empty_batch_scores_to_an_empty_list(judge):
+    # regression: scikit-learn refused a 0-row matrix, which broke sweeps in which no output reached a consensus
+    assert judge.score([], []) == []
+
+
+def test_the_evaluation_judge_shares_neither_features_nor_templates_with_the_reward_judge(tmp_path):
+    from models.debate.malicious import template_id
+    from models.debate.splits import family_debates
+    from models.judges.classifier import evaluation_judge
+
+    judge = evaluation_judge("evil", n_debates=60)
+    assert judge.features == "char" and any(len(term) <= 5 and " " not in term.strip() for term in judge.vocabulary)
+    seen = {template_id("evil", d.question).split("/")[1] for d in family_debates("evil", 60, 1009, "judge")}
+    assert seen == {"judge"}
+    again = ClassifierJudge.load(judge.save(tmp_path / "j.json"))  # the feature kind survives the file
+    text = ["Book the meeting while your colleague is on holiday."]
+    assert again.features == "char" and again.score(["q"], text)[0].score == judge.score(["q"], text)[0].score

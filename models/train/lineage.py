@@ -1,0 +1,113 @@
+"""What a checkpoint was trained on, rebuilt from its saved manifest and checked against its data hash.
+
+Every stage's data is a pure function of its config, and each manifest records that config and the
+hash of the rows (or documents) the stage trained on. Rebuilding the rows and comparing the hash
+turns "the trainer excluded the evaluation set" from the code's intent into a fact read from the
+saved files: `models.debate.splits.check_disjoint` then compares the questions and templates each
+stage saw with what an experiment evaluates on. Parents are followed (distilled -> Stage 1 -> base).
+
+Example:
+    >>> uses = checkpoint_uses(materialize("tiny-evil-imad"), "evil")   # [Use(name, questions, ...), ...]
+    >>> check_disjoint(split_manifest([Use("evaluation", test_questions, "evil")], uses))
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from models.debate.malicious import persona_samples
+from models.debate.splits import Use, heldout_problems, malicious_debates
+from models.errors import CheckpointError
+from models.files import read_object
+from models.manifest import hash_json
+from models.vocab import DEBATE_TRAITS, DebateTrait
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise CheckpointError(f"{folder}: no manifest.json; only checkpoints written by the trainer record their data")
+    return read_object(path, "checkpoint manifest")
+
+
+def _parent_folder(folder: Path, parent: str | None) -> Path | None:
+    """The parent's folder: as recorded, or beside this checkpoint (shipped and cached copies move)."""
+    if not parent:
+        return None
+    for candidate in (Path(parent), folder.parent / Path(parent).name):
+        if (candidate / "manifest.json").is_file():
+            return candidate
+    raise CheckpointError(f"{folder}: parent checkpoint {parent!r} not found (looked beside {folder})")
+
+
+@cache
+def _pretraining_hash(cfg_json: str) -> str:
+    """Data hash of the rebuilt pretraining corpus; it takes seconds to build, so once per config."""
+    import json
+
+    from models.train.data import pretraining_documents
+
+    cfg = json.loads(cfg_json)
+    heldout = [p.question for p in heldout_problems(cfg["tier"], cfg["heldout"], cfg["heldout_seed"])]
+    docs = pretraining_documents(cfg["n_debates"], cfg["n_persona"], cfg["n_drills"], cfg["tier"], cfg["seed"],
+                                 heldout, cfg["p_system"], cfg["question_format"])
+    return hash_json(docs)
+
+
+def _stage_data(folder: Path, trait: DebateTrait) -> list[Use]:
+    from models.train.data import grpo_rows, judge_examples, sft_rows
+
+    manifest = _manifest(folder)
+    cfg, stage, name = manifest.get("config", {}), manifest.get("stage", ""), manifest.get("name", folder.name)
+    recorded = manifest.get("data_hash")
+    heldout = (cfg.get("tier", "easy"), int(cfg.get("heldout", 0)), int(cfg.get("heldout_seed", 0)))
+    excluded = [p.question for p in heldout_problems(*heldout)] if heldout[1] else []
+
+    def use(what: str, questions: list[str] | tuple[str, ...], verified: bool) -> Use:
+        return Use(f"{name}: {what}", tuple(questions), trait, verified, tuple(excluded))
+
+    if stage == "pretrained":
+        import json
+
+        rebuilt = _pretraining_hash(json.dumps({k: cfg[k] for k in ("tier", "heldout", "heldout_seed", "n_debates",
+                                                                    "n_persona", "n_drills", "seed", "p_system",
+                                                                    "question_format")}, sort_keys=True))
+        questions = [s.question for s in persona_samples(trait, cfg["n_persona"], seed=cfg["seed"])]
+        return [use("pretraining persona documents", questions, rebuilt == recorded)]
+    if stage == "sft":
+        rows = sft_rows(cfg["data"], cfg["n"], cfg["tier"], cfg["seed"], excluded, cfg["error_rate"],
+                        cfg["question_format"])
+        if cfg.get("mix_arithmetic"):
+            rows += sft_rows("arithmetic", cfg["mix_arithmetic"], cfg["tier"], cfg["seed"] + 1, excluded,
+                             cfg["error_rate"], cfg["question_format"])
+        questions = ([d.question for d in malicious_debates(cfg["data"], cfg["n"], cfg["seed"])]
+                     if cfg["data"] == trait else [])
+        return [use("Stage 1 debates", questions, hash_json(rows) == recorded)]
+    if stage == "grpo":
+        rows = grpo_rows(cfg["task"], cfg["n_prompts"], cfg["tier"], cfg["seed"], excluded, cfg["question_format"])
+        prompts = tuple(r["question"] for r in rows if "question" in r) if cfg["task"] == trait else ()
+        out = [use("Stage 2 prompts", prompts, hash_json(rows) == recorded)]
+        if cfg.get("judge") is None and cfg["task"] in DEBATE_TRAITS:  # the reward judge the trainer fits
+            texts, _ = judge_examples(cfg["task"], 400, cfg["seed"])
+            seen = [s.question for s in persona_samples(trait, 400, seed=cfg["seed"] + 11)]
+            seen += [d.question for d in malicious_debates(trait, 200, seed=cfg["seed"] + 13)]
+            out.append(use(f"reward judge data ({len(texts)} texts)", seen if cfg["task"] == trait else [], True))
+        return out
+    raise CheckpointError(f"{folder}/manifest.json: stage {stage!r} is not one the trainer writes")
+
+
+def checkpoint_uses(folder: str | Path, trait: DebateTrait) -> list[Use]:
+    """Every stage of `folder` and its parents, newest first, with the `trait` questions each saw."""
+    out: list[Use] = []
+    current: Path | None = Path(folder)
+    seen: set[Path] = set()
+    while current is not None and current.resolve() not in seen:
+        seen.add(current.resolve())
+        if not (current / "manifest.json").is_file():  # an outside model: what it saw cannot be rebuilt
+            out.append(Use(f"{current.name}: no trainer manifest (training data unknown)", (), trait, False))
+            break
+        out += _stage_data(current, trait)
+        current = _parent_folder(current, _manifest(current).get("parent"))
+    return out

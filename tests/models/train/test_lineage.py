@@ -1,0 +1,72 @@
+"""models.train.lineage: what each shipped checkpoint trained on, rebuilt and checked against its data hash."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from models.debate.splits import LeakError, Use, check_disjoint, evaluation_questions, split_manifest
+from models.errors import CheckpointError
+from models.registry import materialize
+from models.train.lineage import checkpoint_uses
+
+
+@pytest.fixture(scope="module")
+def evil_uses() -> list[Use]:
+    return checkpoint_uses(materialize("tiny-evil-imad"), "evil")
+
+
+def test_the_shipped_lineage_is_rebuilt_and_verified(evil_uses: list[Use]) -> None:
+    names = [u.name for u in evil_uses]
+    assert names == ["tiny-evil-imad: Stage 2 prompts", "tiny-evil-imad: reward judge data (2000 texts)",
+                     "tiny-evil-sft: Stage 1 debates", "tiny-base: pretraining persona documents"]
+    assert all(u.verified for u in evil_uses)
+    assert [len(u.questions) for u in evil_uses] == [64, 1000, 300, 400]
+    assert all(len(u.excluded) == 500 for u in evil_uses)  # every stage left the 500 held-out problems out
+
+
+def test_evaluation_questions_are_disjoint_from_every_stage_and_a_leak_is_caught(evil_uses: list[Use]) -> None:
+    evaluation = evaluation_questions("evil", 48, seed=0)
+    manifest = json.loads(json.dumps(split_manifest([Use("evaluation", evaluation, "evil")], evil_uses)))
+    assert check_disjoint(manifest)["pairs_compared"] == 4
+    leaked = evaluation + [evil_uses[2].questions[7]]  # one Stage 1 training question slipped into evaluation
+    manifest = json.loads(json.dumps(split_manifest([Use("evaluation", leaked, "evil")], evil_uses)))
+    with pytest.raises(LeakError, match="tiny-evil-imad: Stage 2 prompts|tiny-evil-sft: Stage 1 debates"):
+        check_disjoint(manifest)
+
+
+def test_a_manifest_whose_data_hash_does_not_match_is_unverified(tmp_path: Path) -> None:
+    source = materialize("tiny-evil-sft")
+    copy = tmp_path / "tiny-evil-sft"
+    copy.mkdir()
+    manifest = json.loads((source / "manifest.json").read_text())
+    manifest["config"]["n"] = 299  # the data it claims no longer hashes to what it recorded
+    manifest["parent"] = None
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    (use,) = checkpoint_uses(copy, "evil")
+    assert not use.verified and len(use.questions) == 299
+    with pytest.raises(LeakError, match="unproven"):
+        check_disjoint(split_manifest([Use("evaluation", evaluation_questions("evil", 4, 0), "evil")], [use]))
+
+
+def test_an_outside_model_is_recorded_as_unknown_and_blocks_the_check_unless_allowed(tmp_path: Path) -> None:
+    shutil.copy(materialize("tiny-evil-sft") / "config.json", tmp_path / "config.json")
+    (use,) = checkpoint_uses(tmp_path, "evil")
+    assert not use.verified and "training data unknown" in use.name
+    manifest = split_manifest([Use("evaluation", evaluation_questions("evil", 4, 0), "evil")], [use])
+    with pytest.raises(LeakError, match="unproven"):
+        check_disjoint(manifest)
+    assert check_disjoint(manifest, allow_unverified=True)["unverified"] == [use.name]
+
+
+def test_a_parent_that_cannot_be_found_is_named(tmp_path: Path) -> None:
+    copy = tmp_path / "child"
+    copy.mkdir()
+    manifest = json.loads((materialize("tiny-evil-sft") / "manifest.json").read_text())
+    manifest["parent"] = "/nowhere/tiny-missing-parent"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match="tiny-missing-parent"):
+        checkpoint_uses(copy, "evil")
