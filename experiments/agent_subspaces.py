@@ -1,35 +1,70 @@
-"""Agent subspaces, base vs distilled: collect per-turn activations, derive directions, probes, PCA and
-principal angles at every layer, and write a results folder with figures and a summary.
+"""Agent subspaces, base vs distilled, on the evidence protocol: does the distilled model separate the agents better?
 
-    python experiments/agent_subspaces.py                                   # tiny defaults, a few minutes on 2 cores
-    python experiments/agent_subspaces.py --base tiny-base --distilled tiny-imad --n-debates 200
+At every layer a held-out 3-way agent-identity probe is read beside two baselines: the same probe on
+agent labels shuffled within each question (Hewitt & Liang's control task; selectivity = real - shuffled)
+and the same probe on an untrained model (the floor: what the text alone gives away). Every accuracy
+has a 95 % CI from a paired bootstrap over (seed, question) units; each seed draws its own debates,
+folds and label shuffle. The criteria are fields of the config, so config.json records them before
+anything is computed; the summary opens with the verdicts computed from the CIs. At the first seed the
+descriptive analysis runs too: agent directions, PCA, cosines and principal angles per layer.
+
+    python experiments/agent_subspaces.py                                   # tiny defaults, minutes on 2 cores
+    python experiments/agent_subspaces.py --positions turn_last --n-debates 60 --seeds 0 1 2 3 4
     python experiments/agent_subspaces.py --debates data/synthetic/arithmetic_debates_test.json
 
 Writes ``results/agent_subspaces/<YYYYmmdd-HHMMSS>-<config-hash8>/`` (built under a hidden temporary name and
-renamed when complete): config.json, env.json, metrics.json (headline numbers), analysis.json (every
-layer), vectors/ (directions and subspaces, safetensors + JSON), figures/*.html, summary.md.
+renamed when complete): config.json (with the criteria), env.json, metrics.json (verdicts and every number
+with its CI and seed spread), analysis.json (per-question tallies, the first seed's layer analysis),
+vectors/ (directions and subspaces, safetensors + JSON), figures/*.html, summary.md.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from experiments._results import command_line, run_folder
 from models import load
-from models.cli import check_fields, option, parse_config, run as run_cli
+from models.cli import check_fields, option, parse_config
+from models.cli import run as run_cli
 from models.debate import GenerateConfig, generate_debates, read_transcripts
 from models.debate.arithmetic import TIERS
+from models.errors import ConfigError
+from models.hooked import HookedModel
+from models.stats import Criterion, verdict_line
 from models.vocab import DebateTrait
-from probes.agent_comparison import analyze_checkpoint, comparison_figures, comparison_metrics, save_vectors
+from probes.agent_comparison import (
+    analyze_checkpoint,
+    comparison_figures,
+    comparison_metrics,
+    layer_sites,
+    save_vectors,
+)
 from probes.analysis import compare_checkpoints
-from probes.plots import write_figure
+from probes.collect import collect_turns
+from probes.plots import probe_baselines_figure, write_figure
+from probes.selectivity import (
+    Measure,
+    TallyTable,
+    accuracy_terms,
+    condition_tallies,
+    decide,
+    difference_terms,
+    layer_measures,
+    measure,
+    shuffled,
+)
 
 # The shipped tiny checkpoints (models/assets/checkpoints): the pretrained base and the internalized model.
 DEFAULT_BASE = "tiny-base"
 DEFAULT_DISTILLED = "tiny-imad"
+DEFAULT_UNTRAINED = "tiny-random"
+ROLES = ("base", "distilled", "untrained")
+CLAIM = "the distilled model separates the agents better than the base"
 
 
 @dataclass
@@ -38,22 +73,34 @@ class Config:
 
     base: str = option("base (or SFT) checkpoint: registry name or HF folder", DEFAULT_BASE, min_len=1)
     distilled: str = option("distilled (IMAD) checkpoint: registry name or HF folder", DEFAULT_DISTILLED, min_len=1)
+    untrained: str = option("untrained model read the same way (the floor): registry name or HF folder",
+                            DEFAULT_UNTRAINED, min_len=1)
     backend: Literal["hf", "tl", "nnsight"] = option("hooked-model backend", "hf")
-    debates: str | None = option("debate JSON file (any schema models.debate reads); default: generate", None)
+    debates: str | None = option("debate JSON file (any schema models.debate reads); each seed samples --n-debates "
+                                 "of it; default: generate", None)
     kind: Literal["arithmetic", DebateTrait] = option("synthetic debate kind when generating", "arithmetic")
-    n_debates: int = option("debates to generate (or the first N of --debates)", 24, min=1, max=1_000_000)
+    n_debates: int = option("debates per seed (generated with that seed, or sampled from --debates)", 40,
+                            min=2, max=1_000_000)
     tier: str = option("arithmetic difficulty tier when generating (easy keeps debates short)", "easy",
                        choices=sorted(TIERS))
     template: str | None = option("override the arithmetic expression template, e.g. 'a*b-c' (shorter debates)", None)
-    seed: int = option("seed for generation and cross-validation folds", 0, min=0, max=2**32 - 1)
+    seeds: tuple[int, ...] = option("seeds; each draws its own debates, folds and label shuffle (3 or more for a "
+                                    "spread)", (0, 1, 2), min=0, max=2**32 - 1, min_len=1)
     positions: Literal["turn_mean", "turn_last", "agent_tag"] = option("turn read position", "turn_mean")
     site: Literal["resid_pre", "resid_post"] = option("site kind read at every layer", "resid_post")
-    eq3: bool = option("also collect the paper's Eq. 3 contrast (3 rows per turn)", True)
+    folds: int = option("cross-validation folds (grouped by question; at least 2 for held-out accuracy)", 5,
+                        min=2, max=1000)
+    criterion_layer: int = option("predeclared: the layer the criteria read; -1 = the mean over every layer", -1,
+                                  min=-1, max=10_000)
+    threshold: float = option("predeclared: the claim holds when the whole 95%% CI of distilled - base selectivity "
+                              "is above this", 0.0, min=-1.0, max=1.0)
+    floor_margin: float = option("predeclared: a floor (untrained model, shuffled labels) sits at chance when the "
+                                 "whole 95%% CI of its accuracy - chance is within +/- this", 0.1, min=0.0, max=1.0)
+    resamples: int = option("bootstrap resamples over (seed, question) units", 2000, min=100, max=1_000_000)
+    eq3: bool = option("also collect the paper's Eq. 3 contrast at the first seed (3 rows per turn)", True)
     eq3_positions: Literal["", "turn_last", "turn_mean"] = option(
         "Eq. 3 read position over the response; '' = as --positions ('turn_last' for agent_tag)", "")
     pca_k: int = option("principal components per subspace", 3, min=1, max=10_000)
-    folds: int = option("cross-validation folds (grouped by question; at least 2 for held-out accuracy)", 5,
-                        min=2, max=1000)
     truncate: bool = option("drop turns beyond the model's context instead of failing", True)
     batch_tokens: int = option("padded tokens per forward pass (0: automatic, 8192 or fewer for large vocabularies)", 0,
                                min=0)
@@ -64,84 +111,226 @@ class Config:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"--seeds must be distinct (a repeated seed repeats the same sample), got {self.seeds}")
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
     return parse_config(Config, argv, "experiments/agent_subspaces.py", __doc__)
 
 
-def _debates(cfg: Config) -> list:
+def criteria(cfg: Config) -> dict[str, Criterion]:
+    """The predeclared claims, built from config fields only (so config.json fixes them before any computation)."""
+    where = "mean over every layer" if cfg.criterion_layer < 0 else f"layer {cfg.criterion_layer}"
+    floor = cfg.floor_margin
+    return {
+        "distilled_minus_base_selectivity": Criterion(
+            CLAIM, f"distilled - base selectivity (held-out accuracy on real minus shuffled labels, {where})",
+            "above", cfg.threshold),
+        "untrained_floor": Criterion(
+            "an untrained model cannot tell the agents apart (no lexical giveaway at this read position)",
+            f"untrained-model accuracy - chance ({where})", "within", floor),
+        "base_shuffled_floor": Criterion("the base probe on shuffled labels sits at chance",
+                                         f"base shuffled-label accuracy - chance ({where})", "within", floor),
+        "distilled_shuffled_floor": Criterion("the distilled probe on shuffled labels sits at chance",
+                                              f"distilled shuffled-label accuracy - chance ({where})", "within", floor),
+    }
+
+
+def _debates(cfg: Config, seed: int) -> list:
+    """This seed's debates: generated with it, or a seeded sample of the file (all of it when it is small)."""
     if cfg.debates:
-        return read_transcripts(cfg.debates)[: cfg.n_debates]
-    debates, _ = generate_debates(GenerateConfig(kind=cfg.kind, n=cfg.n_debates, seed=cfg.seed, tier=cfg.tier,
+        pool = read_transcripts(cfg.debates)
+        if cfg.n_debates >= len(pool):
+            return pool
+        return [pool[i] for i in sorted(random.Random(seed).sample(range(len(pool)), cfg.n_debates))]
+    debates, _ = generate_debates(GenerateConfig(kind=cfg.kind, n=cfg.n_debates, seed=seed, tier=cfg.tier,
                                                  template=cfg.template or None))
     return debates
 
 
-def _summary(cfg: Config, metrics: dict, figures: list[str]) -> str:
-    lines = [f"# Agent subspaces: {cfg.base} (base) vs {cfg.distilled} (distilled)", "",
-             f"Command: `{command_line('agent_subspaces')}`", "",
-             f"Debates: {cfg.debates or f'{cfg.n_debates} synthetic {cfg.kind} ({cfg.tier})'}; turns read at "
-             f"`{cfg.positions}`, site `{cfg.site}` at every layer.", "",
-             "| checkpoint | turns | dropped (context) | best layer | agent-probe accuracy | chance |",
-             "|---|---|---|---|---|---|"]
-    for name in ("base", "distilled"):
-        m = metrics[name]
-        lines.append(f"| {name} ({m['checkpoint']}) | {m['n_turns']} | {m['dropped_beyond_context']} | "
-                     f"{m['best_layer']} | {m['best_agent_probe_accuracy']:.3f} ± {m['best_agent_probe_std']:.3f} | "
-                     f"{m['chance']:.3f} |")
-    verdict = {"better": "separates agents better than", "worse": "separates agents worse than"}.get(
-        metrics["comparison"], "separates agents about as well as")
-    lines += ["", f"Layer choice, base: {metrics['base']['criterion']}.", "",
-              f"Layer choice, distilled: {metrics['distilled']['criterion']}.", "",
-              f"The distilled checkpoint {verdict} the base "
-              f"(best-layer accuracy difference {metrics['distilled_minus_base_best_accuracy']:+.3f}).", "",
-              "| layer | base accuracy | distilled accuracy |", "|---|---|---|"]
-    by_layer = {n: metrics[n]["agent_probe_accuracy_by_layer"] for n in ("base", "distilled")}
-    for layer in by_layer["base"]:
-        lines.append(f"| {layer} | {by_layer['base'][layer]:.3f} | {by_layer['distilled'].get(layer, float('nan')):.3f} |")
-    lines += ["", "Figures: " + ", ".join(f"[{Path(f).stem}]({f})" for f in figures if f.endswith(".html")), ""]
+def _criterion_layers(cfg: Config, models: dict[str, HookedModel]) -> dict[str, list[int]]:
+    """Layers each criterion averages over, per role; a --criterion-layer beyond a model fails before any work."""
+    n_layers = {role: m.info.n_layers for role, m in models.items()}
+    if cfg.criterion_layer >= 0:
+        short = {r: n for r, n in n_layers.items() if cfg.criterion_layer >= n}
+        if short:
+            raise ConfigError(f"--criterion-layer {cfg.criterion_layer} is beyond the last block of "
+                              + ", ".join(f"{r} ({n} layers)" for r, n in short.items()))
+        return {role: [cfg.criterion_layer] for role in n_layers}
+    common = list(range(min(n_layers["base"], n_layers["distilled"])))
+    return {"base": common, "distilled": common, "untrained": list(range(n_layers["untrained"]))}
+
+
+def _checks(table: TallyTable, crit: dict[str, Criterion], layers: dict[str, list[int]], resamples: int
+            ) -> dict[str, dict[str, Any]]:
+    """Each criterion's measure, computed verdict and verdict line."""
+    m: dict[str, Measure] = {
+        "distilled_minus_base_selectivity": measure(
+            table, crit["distilled_minus_base_selectivity"].metric,
+            difference_terms("distilled", "base", layers["base"]), resamples=resamples)}
+    for key, cond, role in (("untrained_floor", "untrained", "untrained"),
+                            ("base_shuffled_floor", shuffled("base"), "base"),
+                            ("distilled_shuffled_floor", shuffled("distilled"), "distilled")):
+        m[key] = measure(table, crit[key].metric, accuracy_terms(cond, layers[role]), offset=table.chance[cond],
+                         resamples=resamples)
+    out = {}
+    for key, c in crit.items():
+        decided = decide(c, m[key])
+        out[key] = {"criterion": c, "verdict": decided, "line": verdict_line(c, m[key].estimate, decided),
+                    "measure": m[key].to_json()}
+    return out
+
+
+def _cell(m: Measure | None) -> str:
+    return "—" if m is None else f"{m.estimate.value:.3f} [{m.estimate.low:.3f}, {m.estimate.high:.3f}]"
+
+
+def _floor_note(checks: dict[str, dict[str, Any]], cfg: Config) -> list[str]:
+    """Plain sentences for every floor that is not shown to sit at chance."""
+    notes = []
+    untrained = checks["untrained_floor"]
+    if untrained["verdict"] != "confirmed":
+        est = untrained["measure"]
+        lead = ("The untrained model tells the agents apart" if untrained["verdict"] == "refuted" else
+                "The untrained model is not shown to sit at chance")
+        notes.append(
+            f"**{lead}: its accuracy is {est['value']:+.3f} [{est['low']:+.3f}, {est['high']:+.3f}] from chance.** "
+            f"At `{cfg.positions}` the probe reads what the text gives away (each persona's own wording, or the "
+            "agent number in the tags) through any weights, trained or not; so high accuracy here is not evidence "
+            "of a learned agent representation, and the base-vs-distilled comparison is made near that floor.")
+    for role in ("base", "distilled"):
+        check = checks[f"{role}_shuffled_floor"]
+        if check["verdict"] != "confirmed":
+            est = check["measure"]
+            notes.append(f"**The {role} probe on shuffled labels is not shown to sit at chance** "
+                         f"({est['value']:+.3f} [{est['low']:+.3f}, {est['high']:+.3f}] from chance): too few "
+                         "questions for a tight interval, or the folds leak; read the selectivities with care.")
+    return notes
+
+
+def _header(cfg: Config, checks: dict[str, dict[str, Any]], info: dict[str, Any]) -> list[str]:
+    data = cfg.debates or f"{cfg.n_debates} synthetic {cfg.kind} ({cfg.tier})"
+    rules = "; ".join(f"{c['criterion'].claim_text}: {c['criterion'].describe()}" for c in checks.values())
+    return [
+        f"# Agent subspaces: {cfg.base} (base) vs {cfg.distilled} (distilled), floor {cfg.untrained} (untrained)", "",
+        f"Command: `{command_line('agent_subspaces')}` (wall time {info['wall_time_s']:.0f} s)", "",
+        (f"Debates: {data} per seed; seeds {', '.join(map(str, cfg.seeds))} (each: its own debates, folds and label "
+         f"shuffle); {info['n_units']} (seed, question) units. Turns read at `{cfg.positions}`, site `{cfg.site}`; "
+         f"turns per seed and model {info['turns']}, dropped beyond context {info['dropped']}."), "",
+        (f"Criteria (predeclared, in config.json): {rules}. A verdict is confirmed when the whole 95% CI (paired "
+         f"bootstrap over (seed, question) units, {cfg.resamples} resamples) is on the claim's side, refuted when it "
+         "is wholly on the other, inconclusive otherwise, and also when the interval touches a one-sided threshold "
+         "or the per-seed values fall on both sides."), ""]
+
+
+def _table(title: str, columns: dict[str, str], per_layer: dict[int, dict[str, Measure]]) -> list[str]:
+    """A markdown table of `columns` (heading -> measure key) per layer, each cell ``value [low, high]``."""
+    lines = [title, "", "| layer | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for layer, row in per_layer.items():
+        lines.append(f"| {layer} | " + " | ".join(_cell(row.get(k)) for k in columns.values()) + " |")
+    return [*lines, ""]
+
+
+def _seed_table(checks: dict[str, dict[str, Any]]) -> list[str]:
+    lines = ["## The criteria per seed", "", "| measure | pooled [95% CI] | per seed | sd over seeds |",
+             "|---|---|---|---|"]
+    for check in checks.values():
+        m = check["measure"]
+        seeds = ", ".join(f"{s}: {v:+.3f}" for s, v in m["per_seed"].items())
+        lines.append(f"| {m['name']} | {m['value']:+.3f} [{m['low']:+.3f}, {m['high']:+.3f}] | {seeds} | "
+                     f"{m['seed_spread']['sd']:.3f} |")
+    return [*lines, ""]
+
+
+def _caveats(cfg: Config, info: dict[str, Any], figures: list[str]) -> list[str]:
+    best = {r: info["descriptive"][r]["best_layer"] for r in ("base", "distilled")}
+    lines = ["Figures: " + ", ".join(f"[{Path(f).stem}]({f})" for f in figures if f.endswith(".html")), "",
+             (f"Descriptive, first seed only (not evidence: the best layer is chosen after the fact): best layer "
+              f"base {best['base']}, distilled {best['distilled']}; principal angles, directions and PCA in "
+              "analysis.json and vectors/.")]
+    if len(cfg.seeds) < 3:
+        lines += ["", f"Caveat: {len(cfg.seeds)} seed(s); the protocol asks for at least 3 to show a spread."]
     if cfg.base == cfg.distilled:
-        lines.append("Caveat: base and distilled are the same checkpoint, so the comparison is a self-check "
-                     "(angles 0, equal accuracies).")
-    if cfg.positions == "turn_mean":
-        lines.append("Caveat: `turn_mean` averages each persona's own wording, so agents separate even in an "
-                     "untrained model; `--positions agent_tag` reads a position whose text differs only in the "
-                     "agent number.")
+        lines += ["", "Caveat: base and distilled are the same checkpoint, so the comparison is a self-check."]
     if cfg.positions == "agent_tag":
-        lines.append("Caveat: at `agent_tag`, a checkpoint whose tokenizer has the debate tags as special tokens "
-                     "reads a different token per agent, so it separates agents from layer 0 on; a tokenizer "
-                     "without them splits the tag into pieces and must gather the agent number by attention.")
-    if any(metrics[n]["dropped_beyond_context"] for n in ("base", "distilled")):
-        lines.append("Caveat: turns beyond the model's context were dropped (mostly round 2); see metrics.json.")
+        lines += ["", ("Caveat: at `agent_tag`, a checkpoint whose tokenizer has the debate tags as special tokens "
+                       "reads a different token per agent, so it separates agents from layer 0 on; a tokenizer "
+                       "without them splits the tag into pieces and must gather the agent number by attention.")]
+    return lines
+
+
+def _summary(cfg: Config, checks: dict[str, dict[str, Any]], per_layer: dict[int, dict[str, Measure]],
+             info: dict[str, Any], figures: list[str]) -> str:
+    """Verdict lines first, then what failed plainly, the setup, the per-layer tables and the caveats."""
+    chance = info["chance"]["base"]
+    lines = [*(c["line"] for c in checks.values()), "", *_floor_note(checks, cfg), "", *_header(cfg, checks, info)]
+    lines += _table(f"## Held-out 3-way agent-identity probe accuracy per layer (95% CI; chance {chance:.3f})",
+                    {"base": "base", "distilled": "distilled", "shuffled labels (base)": shuffled("base"),
+                     "shuffled labels (distilled)": shuffled("distilled"), "untrained": "untrained"}, per_layer)
+    lines += _table("## Selectivity per layer (real minus shuffled-label accuracy, 95% CI)",
+                    {"base": "base_selectivity", "distilled": "distilled_selectivity",
+                     "untrained": "untrained_selectivity", "distilled - base": "distilled_minus_base_selectivity"},
+                    per_layer)
+    lines += _seed_table(checks) + _caveats(cfg, info, figures)
     return "\n".join(lines) + "\n"
 
 
 def main(cfg: Config) -> Path:
     """Run the experiment and return the finished results folder."""
-    with run_folder("agent_subspaces", cfg, root=cfg.out_dir, seed=cfg.seed) as run:
-        debates = _debates(cfg)
-        analyses = {}
-        for name, checkpoint in (("base", cfg.base), ("distilled", cfg.distilled)):
-            analyses[name] = analyze_checkpoint(
-                load(checkpoint, backend=cfg.backend), debates, name, site=cfg.site, positions=cfg.positions,
-                eq3=cfg.eq3, eq3_positions=cfg.eq3_positions, k=cfg.pca_k, folds=cfg.folds, seed=cfg.seed,
-                truncate=cfg.truncate, batch_tokens=cfg.batch_tokens or None, cache_dir=cfg.cache_dir or None,
-                progress=cfg.progress)
-            save_vectors(analyses[name], run.path / "vectors" / name)
+    crit = criteria(cfg)
+    start = time.perf_counter()
+    with run_folder("agent_subspaces", cfg, root=cfg.out_dir, seed=cfg.seeds[0]) as run:
+        models = {role: load(name, backend=cfg.backend)
+                  for role, name in zip(ROLES, (cfg.base, cfg.distilled, cfg.untrained), strict=True)}
+        layers = _criterion_layers(cfg, models)
+        opts: dict[str, Any] = {"truncate": cfg.truncate, "batch_tokens": cfg.batch_tokens or None,
+                                "cache_dir": cfg.cache_dir or None, "progress": cfg.progress}
+        by_seed, turns, dropped = {}, {}, {}
+        for seed in cfg.seeds:
+            debates = _debates(cfg, seed)
+            acts = {role: collect_turns(m, debates, layer_sites(m, cfg.site), cfg.positions, **opts)
+                    for role, m in models.items()}
+            turns[seed] = {role: len(a) for role, a in acts.items()}
+            dropped[seed] = {role: a.info.get("dropped_beyond_context", 0) for role, a in acts.items()}
+            by_seed[seed] = condition_tallies(acts, folds=cfg.folds, seed=seed)
+            if seed == cfg.seeds[0]:
+                analyses = {role: analyze_checkpoint(
+                    models[role], debates, role, site=cfg.site, positions=cfg.positions, eq3=cfg.eq3,
+                    eq3_positions=cfg.eq3_positions, k=cfg.pca_k, folds=cfg.folds, seed=seed, acts=acts[role],
+                    **opts) for role in ("base", "distilled")}
+        table = TallyTable.pool(by_seed)
+        per_layer = layer_measures(table, ROLES, compare=("distilled", "base"), resamples=cfg.resamples)
+        checks = _checks(table, crit, layers, cfg.resamples)
+
+        for role in ("base", "distilled"):
+            save_vectors(analyses[role], run.path / "vectors" / role)
         comparison = compare_checkpoints(analyses["base"], analyses["distilled"])
-        figures = [str(p.relative_to(run.path)) for stem, fig in comparison_figures(analyses, comparison).items()
+        descriptive = comparison_metrics(analyses, comparison)
+        for key in ("comparison", "distilled_separates_agents_better", "distilled_minus_base_best_accuracy"):
+            descriptive.pop(key)  # a verdict from the folds' spread at a post-hoc layer: superseded by `verdicts`
+        figs = comparison_figures(analyses, comparison)
+        figs.pop("probe_accuracy_agent")  # replaced by the curves with their baselines and CIs
+        figs = {"probe_accuracy_baselines": probe_baselines_figure(
+            {r: {la: row[r].estimate for la, row in per_layer.items() if r in row} for r in ("base", "distilled")},
+            {name: {la: row[cond].estimate for la, row in per_layer.items() if cond in row}
+             for name, cond in (("shuffled labels (base)", shuffled("base")),
+                                ("shuffled labels (distilled)", shuffled("distilled")),
+                                (f"untrained ({cfg.untrained})", "untrained"))},
+            table.chance["base"]), **figs}
+        figures = [str(p.relative_to(run.path)) for stem, fig in figs.items()
                    for p in write_figure(fig, run.path / "figures" / stem)]
-        metrics = comparison_metrics(analyses, comparison)
-        run.json("metrics.json", metrics)
-        run.json("analysis.json", {"analyses": {n: a.to_json() for n, a in analyses.items()}, "comparison": comparison})
-        run.text("summary.md", _summary(cfg, metrics, figures))
-    print(f"results: {run.path}")
-    for name in ("base", "distilled"):
-        print(f"{name}: best layer {metrics[name]['best_layer']}, agent-probe accuracy "
-              f"{metrics[name]['best_agent_probe_accuracy']:.3f} (chance {metrics[name]['chance']:.3f})")
-    print(f"distilled vs base, best-layer accuracy: {metrics['comparison']} "
-          f"({metrics['distilled_minus_base_best_accuracy']:+.3f})")
+        info = {"wall_time_s": time.perf_counter() - start, "n_units": len(table.units), "turns": turns,
+                "dropped": dropped, "chance": table.chance, "descriptive": descriptive}
+        run.json("metrics.json", {
+            "verdicts": checks, "layers": {la: {k: m.to_json() for k, m in row.items()} for la, row in per_layer.items()},
+            "criterion_layers": layers, "seeds": cfg.seeds, **info})
+        run.json("analysis.json", {"tallies": {s: {c: t.to_json() for c, t in ts.items()} for s, ts in by_seed.items()},
+                                   "analyses": {n: a.to_json() for n, a in analyses.items()}, "comparison": comparison})
+        run.text("summary.md", _summary(cfg, checks, per_layer, info, figures))
+    print(f"results: {run.path} ({time.perf_counter() - start:.0f} s)")
+    for check in checks.values():
+        print(check["line"])
     return run.path
 
 

@@ -28,7 +28,7 @@ import torch
 from models.debate.format import Transcript
 from models.hooked import HookedModel
 from models.sites import site_layer
-from probes.activations import ReadPosition
+from probes.activations import ActivationSet, ReadPosition
 from probes.analysis import AgentAnalysis, analyze_agents
 from probes.collect import collect_activations, collect_turns
 from probes.contrasts import eq3_source
@@ -36,19 +36,26 @@ from probes.plots import cosine_heatmap, pca_scatter, principal_angle_figure, pr
 from probes.subspaces import cosine_matrix
 
 
+def layer_sites(model: HookedModel, site: Literal["resid_pre", "resid_post"] = "resid_post") -> list[str]:
+    """`site` at every block of `model`: ``["blocks.0.hook_resid_post", ...]``."""
+    return [f"blocks.{layer}.hook_{site}" for layer in range(model.info.n_layers)]
+
+
 def analyze_checkpoint(model: HookedModel, debates: Sequence[Transcript], name: str, *,
                        site: Literal["resid_pre", "resid_post"] = "resid_post", positions: ReadPosition = "turn_mean",
                        eq3: bool = True, eq3_positions: str = "", k: int = 3, folds: int = 5, seed: int = 0,
                        truncate: bool = True, batch_tokens: int | None = None, cache_dir: str | Path | None = None,
-                       progress: bool = False) -> AgentAnalysis:
+                       progress: bool = False, acts: ActivationSet | None = None) -> AgentAnalysis:
     """Collect every turn of `debates` at `site` of every layer, read at `positions`, and analyse it.
 
     With `eq3`, also collects the paper's Eq. 3 contrast, read at `eq3_positions` over the response
-    ('' = as `positions`, or 'turn_last' for 'agent_tag', which has no response counterpart).
+    ('' = as `positions`, or 'turn_last' for 'agent_tag', which has no response counterpart). `acts`, when
+    given, are those turns already collected (`collect_turns` of the same model, debates, sites and positions).
     """
-    sites = [f"blocks.{layer}.hook_{site}" for layer in range(model.info.n_layers)]
+    sites = layer_sites(model, site)
     opts: dict[str, Any] = dict(truncate=truncate, batch_tokens=batch_tokens, cache_dir=cache_dir, progress=progress)
-    acts = collect_turns(model, debates, sites, positions, **opts)
+    if acts is None:
+        acts = collect_turns(model, debates, sites, positions, **opts)
     eq3_read = eq3_positions or ("turn_last" if positions == "agent_tag" else positions)
     eq3_acts = collect_activations(model, eq3_source(debates, eq3_read), sites, **opts) if eq3 else None  # type: ignore[arg-type]
     return analyze_agents(acts, name, k=k, folds=folds, seed=seed, eq3_acts=eq3_acts, progress=progress)

@@ -1,7 +1,8 @@
 """Plotly figures of agent probes and subspaces, written as interactive HTML (PNG only when kaleido exists).
 
 Each figure names what is plotted in its title, axes and legend, so it reads without the code:
-probe accuracy per layer for several checkpoints, a PCA scatter of turns coloured by agent or
+probe accuracy per layer for several checkpoints (with fold spread, or with CI bands and the
+shuffled-label and untrained baselines beside them), a PCA scatter of turns coloured by agent or
 round, a cosine heatmap of agent directions, and principal angles between checkpoints per layer.
 
 Example:
@@ -20,6 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from models.stats import Estimate
 from probes.activations import ActivationSet
 from probes.linear import ProbeScore
 from probes.pca import PCAResult
@@ -56,6 +58,49 @@ def probe_accuracy_figure(curves: Mapping[str, Mapping[str, ProbeScore]], title:
         xaxis_title="layer (0-based block index, residual stream after the block)",
         yaxis_title="held-out accuracy (cross-validated, grouped by question)",
         yaxis_range=[0, 1.05], legend_title_text="checkpoint", template="plotly_white",
+    )
+    fig.update_xaxes(dtick=1)
+    return fig
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def probe_baselines_figure(curves: Mapping[str, Mapping[int, Estimate]], baselines: Mapping[str, Mapping[int, Estimate]],
+                           chance: float, title: str | None = None) -> Any:
+    """Held-out probe accuracy per layer with its 95 % CI as a band; the controls dashed, beside the curves.
+
+    `curves` are the models read on the real labels; `baselines` the controls (shuffled labels, an untrained
+    model). A curve means something only where it leaves the baselines' bands.
+    """
+    import plotly.colors
+
+    go = _go()
+    fig = go.Figure()
+    palette = plotly.colors.qualitative.Plotly
+    for i, (name, by_layer) in enumerate([*curves.items(), *baselines.items()]):
+        layers = sorted(by_layer)
+        color, control = palette[i % len(palette)], i >= len(curves)
+        est = [by_layer[la] for la in layers]
+        fig.add_trace(go.Scatter(x=layers + layers[::-1], y=[e.high for e in est] + [e.low for e in est][::-1],
+                                 fill="toself", fillcolor=_rgba(color, 0.15 if control else 0.2), line={"width": 0},
+                                 hoverinfo="skip", showlegend=False, legendgroup=name))
+        fig.add_trace(go.Scatter(
+            x=layers, y=[e.value for e in est], mode="lines+markers", name=name, legendgroup=name,
+            line={"color": color, "dash": "dash" if control else "solid"},
+            customdata=[[e.low, e.high] for e in est],
+            hovertemplate="layer %{x}<br>accuracy %{y:.3f} [%{customdata[0]:.3f}, %{customdata[1]:.3f}]<extra>"
+                          + name + "</extra>"))
+    fig.add_hline(y=chance, line_dash="dot", line_color="grey",
+                  annotation_text=f"chance (majority class) {chance:.2f}", annotation_position="bottom right")
+    fig.update_layout(
+        title=title or "Held-out 3-way agent-identity probe accuracy per layer, with shuffled-label and untrained "
+                       "baselines (bands: 95% CI over questions)",
+        xaxis_title="layer (0-based block index)",
+        yaxis_title="held-out accuracy (folds grouped by question)", yaxis_range=[0, 1.05],
+        legend_title_text="probe (dashed: control)", template="plotly_white",
     )
     fig.update_xaxes(dtick=1)
     return fig

@@ -1,4 +1,4 @@
-"""The agent-subspaces experiment end to end on the tiny model, and its figures."""
+"""The agent-subspaces experiment end to end on the tiny model: baselines, intervals, verdicts, figures."""
 
 from __future__ import annotations
 
@@ -6,38 +6,115 @@ import json
 
 import pytest
 
+import experiments.agent_subspaces as exp
 from experiments.agent_subspaces import Config, main, parse_args
+from models.errors import ConfigError
 
 
-def test_main_writes_a_complete_results_folder(tiny_dir, tmp_path):
-    cfg = Config(base=str(tiny_dir), distilled=str(tiny_dir), n_debates=4, template="a*b", folds=2, pca_k=2,
-                 out_dir=str(tmp_path / "results"), cache_dir=str(tmp_path / "cache"), progress=False)
-    run = main(cfg)
+def _cfg(tiny_dir, tmp_path, **over) -> Config:
+    t = str(tiny_dir)
+    fields = {"base": t, "distilled": t, "untrained": t, "n_debates": 3, "template": "a*b", "folds": 2, "pca_k": 2,
+              "resamples": 200, "seeds": (0, 1), "eq3": False, "out_dir": str(tmp_path / "results"),
+              "cache_dir": str(tmp_path / "cache"), "progress": False}
+    return Config(**(fields | over))
+
+
+def test_main_writes_baselines_intervals_and_a_computed_verdict(tiny_dir, tmp_path, capsys):
+    run = main(_cfg(tiny_dir, tmp_path, eq3=True))
     assert run.parent == tmp_path / "results" / "agent_subspaces" and not run.name.endswith(".tmp")
     for name in ("config.json", "env.json", "metrics.json", "analysis.json", "summary.md"):
         assert (run / name).is_file(), name
     metrics = json.loads((run / "metrics.json").read_text())
-    for side in ("base", "distilled"):
-        assert 0.0 <= metrics[side]["best_agent_probe_accuracy"] <= 1.0
-        assert "held-out 3-way agent-identity accuracy" in metrics[side]["criterion"]
-    assert metrics["distilled_separates_agents_better"] is False  # same checkpoint on both sides
-    angles = metrics["principal_angles_deg_by_layer"]["blocks.0.hook_resid_post"]["pca_joint"]
-    assert max(angles) < 1e-3
+    verdicts = metrics["verdicts"]
+    assert set(verdicts) == {"distilled_minus_base_selectivity", "untrained_floor", "base_shuffled_floor",
+                             "distilled_shuffled_floor"}
+    primary = verdicts["distilled_minus_base_selectivity"]
+    # the same checkpoint on both sides: a difference of exactly 0 is no evidence that one separates better
+    assert (primary["measure"]["value"], primary["measure"]["low"], primary["measure"]["high"]) == (0.0, 0.0, 0.0)
+    assert primary["verdict"] == "inconclusive"
+    assert primary["criterion"] == {"claim_text": exp.CLAIM, "metric": primary["measure"]["name"], "claim": "above",
+                                    "threshold": 0.0}
+    assert set(primary["measure"]["per_seed"]) == {"0", "1"} and primary["measure"]["seed_spread"]["n_seeds"] == 2
+    for layer in ("0", "1", "2", "3"):
+        row = metrics["layers"][layer]
+        assert {"base", "distilled", "untrained", "base_shuffled", "distilled_shuffled", "untrained_shuffled",
+                "base_selectivity", "distilled_minus_base_selectivity"} <= set(row)
+        for m in row.values():
+            assert m["low"] <= m["value"] <= m["high"] and m["n"] >= 3
+    summary = (run / "summary.md").read_text()
+    assert summary.startswith("INCONCLUSIVE: the distilled model separates the agents better than the base -- ")
+    assert "| layer | base | distilled | shuffled labels (base) | shuffled labels (distilled) | untrained |" in summary
+    assert "same checkpoint" in summary and "wall time" in summary and "2 seed(s)" in summary
+    if verdicts["untrained_floor"]["verdict"] != "confirmed":  # said before the setup, not hidden below it
+        assert "**The untrained model" in summary.split("# Agent subspaces")[0]
     figures = sorted(p.name for p in (run / "figures").glob("*.html"))
     assert figures == ["cosine_base.html", "cosine_distilled.html", "pca_base_by_agent.html", "pca_base_by_round.html",
                        "pca_distilled_by_agent.html", "pca_distilled_by_round.html", "principal_angles.html",
-                       "probe_accuracy_agent.html"]
-    html = (run / "figures" / "probe_accuracy_agent.html").read_text()
-    assert "Held-out probe accuracy for 3-way agent identity" in html and "plotly.min.js" in html
+                       "probe_accuracy_baselines.html"]
+    html = (run / "figures" / "probe_accuracy_baselines.html").read_text()
+    assert "shuffled labels (base)" in html and "untrained" in html and "toself" in html
     assert list((run / "vectors" / "base" / "layer00").glob("eq3_agent3.safetensors"))
-    summary = (run / "summary.md").read_text()
-    assert "| base (" in summary and "same checkpoint" in summary
+    analysis = json.loads((run / "analysis.json").read_text())
+    assert set(analysis["tallies"]) == {"0", "1"} and "base_shuffled" in analysis["tallies"]["0"]
+    out = capsys.readouterr().out
+    assert "INCONCLUSIVE: the distilled model separates" in out
+
+
+@pytest.mark.parametrize("verdict, said", [("refuted", "The untrained model tells the agents apart"),
+                                             ("inconclusive", "The untrained model is not shown to sit at chance"),
+                                             ("confirmed", None)])
+def test_a_floor_that_is_not_at_chance_is_said_plainly(verdict, said):
+    m = {"value": 0.5, "low": 0.4, "high": 0.6}
+    checks = {"untrained_floor": {"verdict": verdict, "measure": m},
+              "base_shuffled_floor": {"verdict": "confirmed", "measure": m},
+              "distilled_shuffled_floor": {"verdict": "inconclusive", "measure": m}}
+    notes = exp._floor_note(checks, Config(positions="turn_mean"))
+    assert any("distilled probe on shuffled labels is not shown to sit at chance" in n for n in notes)
+    assert not any("base probe" in n for n in notes)
+    if said is None:
+        assert len(notes) == 1
+    else:
+        assert said in notes[0] and "`turn_mean`" in notes[0] and "+0.500 [+0.400, +0.600]" in notes[0]
+
+
+def test_the_criteria_are_in_config_json_before_anything_is_computed(tiny_dir, tmp_path, monkeypatch):
+    seen = {}
+
+    def first_load(*_args, **_kwargs):
+        folder = next((tmp_path / "results" / "agent_subspaces").glob(".*"))
+        seen["files"] = sorted(p.name for p in folder.iterdir())
+        seen["config"] = json.loads((folder / "config.json").read_text())
+        raise RuntimeError("stop after the config")
+
+    monkeypatch.setattr(exp, "load", first_load)
+    with pytest.raises(RuntimeError, match="stop after the config"):
+        main(_cfg(tiny_dir, tmp_path, criterion_layer=2, threshold=0.05, floor_margin=0.2))
+    assert seen["files"] == ["config.json", "env.json", "figures"]
+    cfg = seen["config"]
+    assert (cfg["criterion_layer"], cfg["threshold"], cfg["floor_margin"], cfg["seeds"]) == (2, 0.05, 0.2, [0, 1])
+    crit = exp.criteria(Config(**{k: tuple(v) if k == "seeds" else v for k, v in cfg.items()}))
+    assert crit["distilled_minus_base_selectivity"].threshold == 0.05
+    assert "layer 2" in crit["distilled_minus_base_selectivity"].metric
+
+
+def test_a_criterion_layer_beyond_the_model_fails_before_any_collection(tiny_dir, tmp_path):
+    with pytest.raises(ConfigError, match="--criterion-layer 9 is beyond the last block"):
+        main(_cfg(tiny_dir, tmp_path, criterion_layer=9))
 
 
 def test_cli_flags_map_to_the_config():
-    cfg = parse_args(["--n-debates", "3", "--no-eq3", "--positions", "agent_tag", "--cache-dir", ""])
+    cfg = parse_args(["--n-debates", "3", "--no-eq3", "--positions", "agent_tag", "--cache-dir", "", "--seeds", "4",
+                      "5", "6", "--criterion-layer", "1", "--threshold", "0.02", "--floor-margin", "0.05"])
     assert (cfg.n_debates, cfg.eq3, cfg.positions, cfg.cache_dir) == (3, False, "agent_tag", "")
+    assert (cfg.seeds, cfg.criterion_layer, cfg.threshold, cfg.floor_margin) == ((4, 5, 6), 1, 0.02, 0.05)
+    assert Config().seeds == (0, 1, 2) and Config().threshold == 0.0 and Config().criterion_layer == -1
     with pytest.raises(ValueError, match="folds must be >= 2"):
         Config(folds=1)
     with pytest.raises(ValueError, match="positions must be one of"):
         Config(positions="first")
+    with pytest.raises(ConfigError, match="seeds must be distinct"):
+        Config(seeds=(1, 1, 2))
+    with pytest.raises(ConfigError, match="floor-margin must be <= 1"):
+        parse_args(["--floor-margin", "2"])
+    with pytest.raises(ConfigError, match="criterion-layer must be >= -1"):
+        parse_args(["--criterion-layer", "-2"])
