@@ -6,6 +6,8 @@
 * `shards`: streamed, resumable, cached activation shards on disk.
 * `directions`, `linear`, `pca`, `subspaces`, `layers`: directions, probes, PCA, angles, layer sweeps.
 * `analysis`: all of the above per layer for one checkpoint, and two checkpoints compared.
+* `heldout`, `control_task`, `selectivity`: held-out predictions tallied per question, the shuffled-label
+  control, and probe accuracy beside its baselines with paired-bootstrap CIs and computed verdicts.
 * `plots`: plotly figures.
 
 Modules that pull in scikit-learn or plotly load on first use, so ``import probes`` stays fast.
@@ -59,13 +61,20 @@ _LAZY: dict[str, str] = {
     "CRITERIA": "probes.layers", "LayerSweep": "probes.layers", "sweep_layers": "probes.layers",
     "fisher_ratio": "probes.layers",
     "AgentAnalysis": "probes.analysis", "analyze_agents": "probes.analysis", "compare_checkpoints": "probes.analysis",
+    "QuestionTally": "probes.heldout", "heldout_tally": "probes.heldout",
+    "control_labels": "probes.control_task", "shuffle_within": "probes.control_task",
+    "Measure": "probes.selectivity", "TallyTable": "probes.selectivity", "condition_tallies": "probes.selectivity",
+    "decide": "probes.selectivity", "layer_measures": "probes.selectivity", "measure": "probes.selectivity",
 }
 
 if TYPE_CHECKING:
     from probes.analysis import AgentAnalysis, analyze_agents, compare_checkpoints
+    from probes.control_task import control_labels, shuffle_within
+    from probes.heldout import QuestionTally, heldout_tally
     from probes.layers import CRITERIA, LayerSweep, fisher_ratio, sweep_layers
     from probes.linear import LinearProbe, ProbeScore, fit_probe, probe_accuracy, probe_accuracy_by_layer, probe_direction
     from probes.pca import PCAResult, agent_pca, fit_pca
+    from probes.selectivity import Measure, TallyTable, condition_tallies, decide, layer_measures, measure
     from probes.subspaces import angles_by_layer, cosine_matrix, principal_angles, span
 
 
@@ -84,4 +93,6 @@ __all__ = [
     "fit_pca", "fit_probe", "own_turn_directions", "plan_batches", "principal_angles", "probe_accuracy",
     "probe_accuracy_by_layer", "probe_direction", "span", "sweep_layers", "system_prompt_direction",
     "system_prompt_source", "turn_source",
+    "Measure", "QuestionTally", "TallyTable", "condition_tallies", "control_labels", "decide", "heldout_tally",
+    "layer_measures", "measure", "shuffle_within",
 ]

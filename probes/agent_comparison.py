@@ -2,6 +2,7 @@
 
 The analysis of `experiments/agent_subspaces.py` and the agent-subspaces notebook:
 
+* `layer_sites` -- one site kind at every block of a model;
 * `analyze_checkpoint` -- per-turn activations of a model at every layer (plus the Eq. 3 contrast),
   then `probes.analysis.analyze_agents`: directions, probes, PCA at every layer, the best layer;
 * `save_vectors` -- every direction and subspace of an analysis as safetensors + JSON, one folder per layer;

@@ -13,6 +13,10 @@ controls and gives each number an interval:
   and its value at each seed;
 * `layer_measures` -- the per-layer table of an experiment; `decide` -- a predeclared `Criterion`'s verdict.
 
+With folds grouped by question, a held-out question's shuffled labels are independent of everything the
+probe saw, so the control's expected accuracy is the per-question chance whatever the probe learns: it
+checks the pipeline (no leak across folds), and its noise is carried into every selectivity's interval.
+
 Example:
     >>> by_seed = {s: condition_tallies({"base": acts_b[s], "distilled": acts_d[s]}, seed=s) for s in (0, 1, 2)}
     >>> table = TallyTable.pool(by_seed)
