@@ -74,7 +74,14 @@ if TYPE_CHECKING:
     from probes.layers import CRITERIA, LayerSweep, fisher_ratio, sweep_layers
     from probes.linear import LinearProbe, ProbeScore, fit_probe, probe_accuracy, probe_accuracy_by_layer, probe_direction
     from probes.pca import PCAResult, agent_pca, fit_pca
-    from probes.selectivity import Measure, TallyTable, condition_tallies, decide, layer_measures, measure
+    from probes.selectivity import (
+        Measure,
+        TallyTable,
+        condition_tallies,
+        decide,
+        layer_measures,
+        measure,
+    )
     from probes.subspaces import angles_by_layer, cosine_matrix, principal_angles, span
 
 
