@@ -93,13 +93,13 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CRITERIA", "DIRECTION_METHODS", "READ_POSITIONS", "ActivationSet", "AgentAnalysis", "Batching", "Direction",
-    "DirectionError", "Input", "LayerSweep", "LinearProbe", "PCAResult", "ProbeError", "ProbeScore", "Read", "ReadPosition", "Row",
-    "ShardError", "ShardKey", "ShardStore", "Source", "Subspace", "agent_directions", "agent_pca",
-    "analyze_agents", "angles_by_layer", "collect_activations", "collect_to_store", "collect_turns", "compare_checkpoints", "concat",
-    "contrast_direction", "cosine_matrix", "diff_of_means", "eq3_directions", "eq3_source", "fisher_ratio",
-    "fit_pca", "fit_probe", "own_turn_directions", "plan_batches", "principal_angles", "probe_accuracy",
-    "probe_accuracy_by_layer", "probe_direction", "span", "sweep_layers", "system_prompt_direction",
+    "DirectionError", "Input", "LayerSweep", "LinearProbe", "Measure", "PCAResult", "ProbeError", "ProbeScore",
+    "QuestionTally", "Read", "ReadPosition", "Row", "ShardError", "ShardKey", "ShardStore", "Source", "Subspace",
+    "TallyTable", "agent_directions", "agent_pca", "analyze_agents", "angles_by_layer", "collect_activations",
+    "collect_to_store", "collect_turns", "compare_checkpoints", "concat", "condition_tallies",
+    "contrast_direction", "control_labels", "cosine_matrix", "decide", "diff_of_means", "eq3_directions",
+    "eq3_source", "fisher_ratio", "fit_pca", "fit_probe", "heldout_tally", "layer_measures", "measure",
+    "own_turn_directions", "plan_batches", "principal_angles", "probe_accuracy", "probe_accuracy_by_layer",
+    "probe_direction", "shuffle_within", "span", "sweep_layers", "system_prompt_direction",
     "system_prompt_source", "turn_source",
-    "Measure", "QuestionTally", "TallyTable", "condition_tallies", "control_labels", "decide", "heldout_tally",
-    "layer_measures", "measure", "shuffle_within",
 ]
