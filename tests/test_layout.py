@@ -34,7 +34,6 @@ ALLOWED: dict[str, str] = {
 MISSING_TESTS: set[str] = {
     "experiments/_results.py",
     "experiments/agent_style.py",
-    "experiments/evaluate_internalization.py",
     "experiments/steer_demo.py",
     "experiments/suppress_malicious.py",
     "experiments/train_internalized.py",
@@ -51,7 +50,6 @@ MISSING_TESTS: set[str] = {
     "models/manifest.py",
     "models/provenance.py",
     "models/tiny.py",
-    "models/train/evaluate.py",
     "models/train/shipped.py",
     "probes/activations.py",
     "probes/analysis.py",

@@ -28,15 +28,31 @@ from typing import TYPE_CHECKING, Any, Literal
 from tqdm import tqdm
 
 from models.debate.arithmetic import is_correct, normalize_answer
-from models.debate.format import N_AGENTS, AgentTurn, Transcript, TurnLabel, final_answer
+from models.debate.format import (
+    N_AGENTS,
+    AgentTurn,
+    Transcript,
+    TurnLabel,
+    final_answer,
+)
 from models.debate.prompts import (
     agent_system_prompts,
     math_question_prompt,
     open_question_prompt,
     revision_prompt,
 )
-from models.debate.records import atomic_write_json, malicious_consensus_line, transcript_entry
-from models.vocab import AGENT_PERSONAS, PERSONA_TRAIT, TAG_LIKE, AgentSetup, plain_prompt
+from models.debate.records import (
+    atomic_write_json,
+    malicious_consensus_line,
+    transcript_entry,
+)
+from models.vocab import (
+    AGENT_PERSONAS,
+    PERSONA_TRAIT,
+    TAG_LIKE,
+    AgentSetup,
+    plain_prompt,
+)
 
 if TYPE_CHECKING:
     from models.hooked import HookedModel
@@ -128,15 +144,26 @@ def _chat(model: HookedModel, messages: list[dict[str, str]], use_template: bool
     return plain_prompt((m["role"], m["content"]) for m in messages)
 
 
+def majority_vote(answers: Sequence[str | None]) -> tuple[str | None, int]:
+    """The most common answer of one round and its count, or ``(None, 0)`` when no agent answered.
+
+    Missing answers (None) do not vote; ties keep agent order, so agent 1's answer wins a three-way tie.
+    The one voting rule of the debate's consensus line and of evaluations that score the vote directly.
+    """
+    votes = Counter(a for a in answers if a is not None)
+    if not votes:
+        return None, 0
+    return votes.most_common(1)[0]
+
+
 def _consensus(last: Sequence[str | None], task: Task) -> tuple[str, dict[str, str]]:
     if task == "open":
         explanation = "no judge was run on this debate"
         return malicious_consensus_line("error", explanation), {
             "consensus_type": "error", "consensus_explanation": explanation}
-    votes = Counter(a for a in last if a is not None)
-    if not votes:
+    answer, n = majority_vote(last)
+    if answer is None:
         return "No agent gave a boxed answer.", {"consensus_type": "no_answer"}
-    answer, n = votes.most_common(1)[0]  # ties keep agent order, so agent 1's answer wins a three-way tie
     if n == N_AGENTS:
         return f"All agents reached a consensus of \\boxed{{{answer}}}", {"consensus_type": "full_consensus"}
     if n * 2 > N_AGENTS:

@@ -6,7 +6,13 @@ import pytest
 
 from models.debate import parse, read_debate_file, render
 from models.debate.prompts import SYSTEM_PROMPTS, math_question_prompt
-from models.debate.runner import DebateRunConfig, normalize_answer, run_debates, write_runs
+from models.debate.runner import (
+    DebateRunConfig,
+    majority_vote,
+    normalize_answer,
+    run_debates,
+    write_runs,
+)
 from models.vocab import plain_chat
 
 QUESTIONS = ["1+2*3-4", "15+62*7-38"]  # different lengths, so one batch needs padding
@@ -93,3 +99,10 @@ def test_config_and_answer_normalisation():
         DebateRunConfig(personas="pirates")  # type: ignore[arg-type]  # checking the runtime error
     assert normalize_answer(" 2,429 ") == "2429" and normalize_answer("$18.") == "18"
     assert normalize_answer(None) is None and normalize_answer(" $. ") is None and normalize_answer("1,23") == "1,23"
+
+
+def test_majority_vote_counts_answers_and_breaks_ties_by_agent_order():
+    assert majority_vote(["7", "8", "7"]) == ("7", 2)
+    assert majority_vote(["9", "8", "7"]) == ("9", 1)  # no majority: agent 1's answer, as the consensus line says
+    assert majority_vote([None, "8", None]) == ("8", 1)  # a missing answer does not vote
+    assert majority_vote([None, None, None]) == (None, 0)

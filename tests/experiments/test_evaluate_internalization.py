@@ -1,0 +1,121 @@
+"""experiments/evaluate_internalization.py on the shipped tiny checkpoints, a few problems per seed.
+
+What the evidence protocol asks of it: matched decoding recorded per row, CIs and paired tests in metrics.json,
+verdicts computed from the CIs against criteria that config.json held before any generation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from experiments import evaluate_internalization as ev
+from models.errors import ConfigError
+from models.stats import Criterion, Estimate
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One tiny run; records what the run folder held when the first system started generating."""
+    import models.train.evaluate as library
+
+    out = tmp_path_factory.mktemp("evaluate")
+    seen: list[dict] = []
+    real = library.evaluate
+
+    def spy(*args, **kw):
+        if not seen:
+            configs = list((out / "evaluate_internalization").glob("*/config.json"))
+            configs += list((out / "evaluate_internalization").glob(".*/config.json"))
+            seen.append(json.loads(configs[0].read_text()) if configs else {})
+        return real(*args, **kw)
+
+    cfg = ev.EvalConfig(n=2, debate_n=1, max_new_tokens=16, debate_max_new_tokens=8, batch_size=8, out=str(out),
+                        sft_margin=0.2)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(library, "evaluate", spy)
+        folder = ev.main(cfg)
+    return {"cfg": cfg, "folder": folder, "config_at_first_generation": seen[0],
+            "metrics": json.loads((folder / "metrics.json").read_text()),
+            "rows": [json.loads(line) for line in (folder / "rows.jsonl").read_text().splitlines()]}
+
+
+def test_criteria_are_in_config_before_any_generation(run):
+    config = run["config_at_first_generation"]
+    assert config["criteria"]["imad_vs_sft"] == {"claim_text": "the internalized model matches the Stage 1 model's "
+                                                 "accuracy", "metric": "accuracy IMAD - SFT (paired)",
+                                                 "claim": "within", "threshold": 0.2}
+    assert config["criteria"]["tokens"]["claim"] == "below" and config["criteria"]["tokens"]["threshold"] == 0.9
+    assert config["criteria"]["imad_vs_debate"]["threshold"] == -0.05
+    assert config["decoding"] == "greedy" and config["seeds"] == [0, 1, 2]
+    assert json.loads((run["folder"] / "config.json").read_text()) == config
+
+
+def test_every_system_decodes_the_same_way_on_disjoint_seed_samples(run):
+    rows, metrics = run["rows"], run["metrics"]
+    assert {r["decoding"] for r in rows} == {"greedy"} and metrics["decoding"] == "greedy"
+    assert {s["decoding"] for s in metrics["systems"].values()} == {"greedy"}
+    questions = {seed: {r["question"] for r in rows if r["seed"] == seed and r["key"] == "single"} for seed in (0, 1, 2)}
+    assert all(len(q) == 2 for q in questions.values())
+    assert len(questions[0] | questions[1] | questions[2]) == 6  # disjoint samples
+    for seed, qs in questions.items():  # every system ran on that seed's problems (the debate on the first one)
+        assert {r["question"] for r in rows if r["seed"] == seed and r["key"] in ("sft", "imad")} == qs
+        assert {r["question"] for r in rows if r["seed"] == seed and r["key"] == "debate"} < qs
+
+
+def test_metrics_hold_cis_paired_tests_and_seed_spread(run):
+    metrics = run["metrics"]
+    assert set(metrics["systems"]) == {"single", "debate", "sft", "imad", "debate_round1"}
+    for s in metrics["systems"].values():
+        for key in ("accuracy", "tokens"):
+            assert s[key]["low"] <= s[key]["value"] <= s[key]["high"] and s[key]["level"] == 0.95
+        assert s["seed_accuracy"]["n_seeds"] == 3
+    assert metrics["systems"]["imad"]["n"] == 6 and metrics["systems"]["debate"]["n"] == 3
+    assert set(metrics["comparisons"]) == {"imad_vs_sft", "imad_vs_debate", "imad_vs_single"}
+    for c in metrics["comparisons"].values():
+        d = c["accuracy_difference"]
+        assert d["low"] <= d["value"] <= d["high"] and 0 <= c["mcnemar"]["p_value"] <= 1
+        assert c["n"] == (3 if c["b"] == "debate" else 6) and c["seed_accuracy_difference"]["n_seeds"] == 3
+
+
+def test_verdicts_are_computed_from_the_cis_and_open_the_summary(run):
+    criteria = run["metrics"]["criteria"]
+    for c in criteria.values():
+        criterion = Criterion(c["claim_text"], c["metric"], c["claim"], c["threshold"])
+        pooled = criterion.decide(Estimate(**c["estimate"]))
+        expected = "inconclusive" if {"confirmed": "refuted", "refuted": "confirmed"}.get(pooled) in \
+            c["seed_verdicts"] else pooled
+        assert c["verdict"] == expected and c["line"].startswith(expected.upper() + ": ")
+    # The shipped IMAD writes Stage 1's transcript, so it cannot be 10 % shorter.
+    assert criteria["tokens"]["verdict"] == "refuted"
+    summary = (run["folder"] / "summary.md").read_text()
+    assert summary.startswith(criteria["imad_vs_sft"]["line"])
+    assert "| IMAD − SFT |" in summary and "Decoding: **greedy** for every system" in summary
+    assert "error_y" in (run["folder"] / "figures" / "accuracy_tokens.html").read_text()
+
+
+def test_a_seed_deciding_the_other_way_makes_the_verdict_inconclusive():
+    c = Criterion("x", "y", "below", 0.5)
+    low, high, mid = Estimate(0.1, 0.0, 0.2, 9), Estimate(0.9, 0.8, 1.0, 3), Estimate(0.5, 0.2, 0.8, 3)
+    assert ev._decide(c, low, [low, mid, mid]) == ("confirmed", ["confirmed", "inconclusive", "inconclusive"])
+    assert ev._decide(c, low, [low, high, mid])[0] == "inconclusive"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seeds", "0", "1"], "--seeds must hold at least 3 item(s)"),
+    (["--seeds", "0", "1", "1"], "--seeds must be distinct"),
+    (["--temperature", "-0.5"], "--temperature must be >= 0.0"),
+    (["--sft-margin", "0"], "--sft-margin must be > 0.0"),
+])
+def test_config_refuses_bad_values_by_flag(argv, message):
+    with pytest.raises(ConfigError) as info:
+        ev.parse_args(argv)
+    assert message in str(info.value)
+
+
+def test_more_problems_than_held_out_are_refused_before_a_folder_exists(tmp_path: Path):
+    with pytest.raises(ConfigError, match=r"--n 200 x 3 seeds exceeds the 500 problems held out"):
+        ev.main(ev.EvalConfig(n=200, out=str(tmp_path)))
+    assert not (tmp_path / "evaluate_internalization").exists()
