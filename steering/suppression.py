@@ -140,7 +140,7 @@ def steered_rows(arm: Arm, trait: DebateTrait, direction_name: str, direction: D
     texts = [r.text for r in sweep]
     asked = [questions[r.prompt_index] for r in sweep]
     segments = [malicious_turn(t, MALICIOUS_AGENT) for t in texts]
-    primary = judge.score(asked, [seg for seg, _ in segments])
+    primary = judge.score(asked, [seg or " " for seg, _ in segments])
     whole = judge.score(asked, [strip_tags(t) or " " for t in texts]) if full else [None] * len(texts)
     finals = [split_turns(t).final for t in texts] if full else [None] * len(texts)
     final_scores = dict(zip([i for i, f in enumerate(finals) if f],
@@ -152,7 +152,8 @@ def steered_rows(arm: Arm, trait: DebateTrait, direction_name: str, direction: D
         rows.append({
             "trait": trait, "arm": arm.name, "direction": direction_name, "alpha": r.alpha,
             "question_index": r.prompt_index, "question": asked[i], "text": r.text,
-            "malicious_score": primary[i].score, "present": present,
+            # nothing written where the agent would speak expresses nothing (a judge would score the blank anyway)
+            "malicious_score": primary[i].score if segment else 0.0, "present": present,
             "whole_score": None if whole[i] is None else whole[i].score,
             "final_score": None if final is None else final.score,
             # read on round one, the text the primary metric reads, so full and stopped rows compare
