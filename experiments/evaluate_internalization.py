@@ -11,11 +11,13 @@ Systems, each on the same held-out problems (never seen in any training stage), 
 
 Every seed draws its own sample of ``--n`` problems (the samples are disjoint). The predeclared criteria
 (config fields, written to config.json before any generation) are decided from paired-bootstrap CIs over
-all problems; a criterion whose per-seed verdicts contradict each other is inconclusive. The run folder
+all problems; when one seed's own CI decides against the pooled verdict, it is inconclusive. The run folder
 holds config.json, env.json, metrics.json (every number with its CI), rows.jsonl, summary.md (verdicts
 first) and figures/accuracy_tokens.html.
 
-The default (3 seeds x 100 problems, the debate on 3 x 12) takes about 10 minutes on 2 shared cores:
+The default (3 seeds x 100 problems, the debate on 3 x 12) took 7 minutes wall on 2 cores shared with
+other jobs (one explicit debate costs ~8 s, ten times the other three systems on one problem together;
+keep the run under ~10 minutes when changing the sizes):
 
     python experiments/evaluate_internalization.py
 """
