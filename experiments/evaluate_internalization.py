@@ -28,7 +28,7 @@ import random
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from experiments._results import command_line, run_folder
 from models.cli import check_fields, option, parse_config
@@ -36,9 +36,12 @@ from models.cli import run as run_cli
 from models.errors import ConfigError
 from models.stats import Criterion, Estimate, Verdict, seed_spread, verdict_line
 
+if TYPE_CHECKING:  # the library loads torch; --help stays fast without it
+    from models.train.evaluate import System
+
 # key: (checkpoint, evaluation system); every system decodes the same way.
-SYSTEMS = {"single": ("base", "single"), "debate": ("base", "debate"), "sft": ("sft", "transcript"),
-           "imad": ("imad", "transcript")}
+SYSTEMS: dict[str, tuple[str, System]] = {"single": ("base", "single"), "debate": ("base", "debate"),
+                                          "sft": ("sft", "transcript"), "imad": ("imad", "transcript")}
 LABELS = {"single": "base · single answer", "debate": "base · explicit debate (3 agents × 2 rounds, vote)",
           "sft": "Stage 1 (SFT)", "imad": "internalized (IMAD)",
           "debate_round1": "base · the same debates stopped after round 1 (vote)"}
@@ -246,7 +249,7 @@ def _score_all(cfg: EvalConfig, models: dict[str, Any], samples: list[list[Any]]
         match = Decoding(cfg.temperature, cfg.top_p, seed)  # one decoding for every system of this sample
         for key, (which, system) in SYSTEMS.items():
             chosen = problems[:cfg.debate_n] if system == "debate" else problems
-            score = evaluate(models[which], system, [present(p.question, question_format) for p in chosen],  # type: ignore[arg-type]
+            score = evaluate(models[which], system, [present(p.question, question_format) for p in chosen],
                              [str(p.answer) for p in chosen], max_new_tokens=cfg.max_new_tokens,
                              batch_size=cfg.batch_size, progress=True, debate_max_new_tokens=cfg.debate_max_new_tokens,
                              decoding=match)
