@@ -192,8 +192,8 @@ def _floor_note(checks: dict[str, dict[str, Any]], cfg: Config) -> list[str]:
     untrained = checks["untrained_floor"]
     if untrained["verdict"] != "confirmed":
         est = untrained["measure"]
-        lead = ("The untrained model tells the agents apart" if untrained["verdict"] == "refuted" else
-                "The untrained model is not shown to sit at chance")
+        lead = ("The untrained model tells the agents apart" if untrained["verdict"] == "refuted" and est["value"] > 0
+                else "The untrained model is not shown to sit at chance")
         notes.append(
             f"**{lead}: its accuracy is {est['value']:+.3f} [{est['low']:+.3f}, {est['high']:+.3f}] from chance.** "
             f"At `{cfg.positions}` the probe reads what the text gives away (each persona's own wording, or the "
