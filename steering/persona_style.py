@@ -1,27 +1,33 @@
-"""Agent-style steering (paper §3): steer toward each debate persona and score how much the output reads like it.
+"""Agent-style steering (paper §3): steer toward each debate persona, with controls, and score the output
+against that persona's own writing.
 
-The analysis of `experiments/agent_style.py`:
+The generation side of `experiments/agent_style.py` (`steering.style_evidence` turns its rows into
+estimates and verdicts):
 
-* `persona_vectors` -- the Eq. 3 agent-vs-others direction of each persona (agent k speaks persona k),
-  read from a Stage 1 (SFT) checkpoint on training debates and scaled as asked;
-* `style_references` -- held-out questions and, per persona, a correct solution written in its style;
-* `style_prompts` -- how each model is asked (base: its chat format; Stage 1/2 models: "Problem: q");
-* `style_rows` -- ROUGE-1/2/L of every steered output against the persona reference;
-* `style_curves`, `auc_table`, `steering_gain_auc`, `mean_rougeL_auc`, `degenerate_rates` -- the
-  summary statistics (area under ROUGE vs alpha, as in the paper's Table 8, and the gain over the
-  unsteered score); `style_figure` -- ROUGE vs alpha per persona, base and distilled side by side.
+* `style_references` -- one seed's held-out question sample and, per persona, a correct solution to
+  each written in that persona's style;
+* `persona_vectors` -- the Eq. 3 agent-vs-others direction of each persona, read from a Stage 1 (SFT)
+  checkpoint on one seed's training debates;
+* `style_prompts` -- one rendering of each question, given to *both* models, so a difference between
+  them comes from the models and not from what they were asked;
+* `steering_arms` -- the persona directions with their controls at the same norm: the sign-flipped
+  vector and seeded random directions;
+* `style_rows` -- every arm at every alpha on every question in mixed batches (`multi_sweep`), each
+  output scored with ROUGE against the references it is compared with.
 
 Example:
-    >>> vectors = persona_vectors(sft, site, n_extract=64, tier="easy", seed=0)
     >>> questions, refs = style_references("easy", 24, seed=0)
-    >>> rows = style_rows("base", base, style_prompts(base, "base", questions),
-    ...                   {p: adopt(v, base) for p, v in vectors.items()}, refs, alphas=[0.0, 1.0], max_new_tokens=128)
-    >>> table = auc_table(style_curves(rows))
+    >>> vectors = persona_vectors(sft, site, n_extract=24, tier="easy", seed=0)
+    >>> prompts = style_prompts(base, questions, "chat")                    # the same text for both models
+    >>> arms = steering_arms({p: adopt(v, base) for p, v in vectors.items()}, n_random=10, seed=0)
+    >>> rows = style_rows("base", base, prompts, arms, refs, alphas=[0, 1, 2, 4], seed=0, max_new_tokens=96)
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from models import HookedModel
@@ -33,24 +39,34 @@ from models.debate.splits import arithmetic_debates, heldout_problems
 from probes import collect_activations, eq3_directions, eq3_source
 from probes.directions import Direction
 from steering.coherence import degeneracy
-from steering.prepare import scale_to_residual, stamp
-from steering.style_metrics import ROUGE_TYPES, auc_trapezoid, relative_improvement, rouge
-from steering.sweep import alpha_sweep
+from steering.controls import random_directions, sign_flipped
+from steering.multi_sweep import multi_sweep
+from steering.prepare import SteeringError, scale_to_residual, stamp
+from steering.style_metrics import rouge_pair
 
 PERSONA_NAMES = {"chain_of_thought": "Chain-of-Thought", "self_critique": "Self-Critique",
                  "program_of_thought": "Program-of-Thought"}
 MODELS = ("base", "distilled")
+HELDOUT_POOL = 500  # held-out problems questions are sampled from; extraction debates avoid all of them
 Scale = Literal["residual", "unit", "raw"]
-Curves = dict[tuple[str, str, str], list[tuple[float, float]]]
+PromptKind = Literal["chat", "problem"]
+ArmKind = Literal["persona", "sign_flip", "random"]
+UNSTEERED = "unsteered"
 
 
-def style_references(tier: str, n_test: int, seed: int, question_format: QuestionFormat = "spaced"
-                     ) -> tuple[list[str], dict[str, list[str]]]:
-    """Held-out questions and, per persona, a correct solution to each written in that persona's style.
+def style_references(tier: str, n_test: int, seed: int, question_format: QuestionFormat = "spaced",
+                     exclude: Collection[str] = ()) -> tuple[list[str], dict[str, list[str]]]:
+    """`n_test` held-out questions sampled by `seed` and, per persona, a correct solution to each in its style.
 
-    The problems are the tier's held-out set (seed 0); `seed` only sets the references' wording.
+    The seed draws both the sample (from the tier's first `HELDOUT_POOL` held-out problems, minus the
+    presented questions in `exclude`, e.g. other seeds' samples) and the references' wording, so seeds
+    differ in what is asked and in what counts as the persona's style.
     """
-    problems = heldout_problems(tier, n_test, seed=0)
+    banned = set(exclude)
+    pool = [p for p in heldout_problems(tier, HELDOUT_POOL, seed=0) if present(p.question, question_format) not in banned]
+    if not 1 <= n_test <= len(pool):
+        raise SteeringError(f"n_test must be between 1 and {len(pool)} (the held-out pool less `exclude`), got {n_test}")
+    problems = random.Random(f"agent-style-questions-{seed}").sample(pool, n_test)
     rng = random.Random(f"agent-style-{seed}")
     refs = {p: [PERSONA_WRITERS[p](work_out(problem), rng) for problem in problems] for p in ARITHMETIC_PERSONAS}
     return [present(p.question, question_format) for p in problems], refs
@@ -60,12 +76,12 @@ def persona_vectors(sft: HookedModel, site: str, *, n_extract: int, tier: str, s
                     ) -> dict[str, Direction]:
     """Eq. 3 agent-vs-others direction of each persona (agent k speaks persona k), from training debates.
 
-    `n_extract` debates of `tier` (seed ``seed + 202``, none of the first 500 held-out problems), read at
-    each response's last token. 'residual': alpha 1 shifts a typical activation by 10% of its norm;
+    `n_extract` debates of `tier` (seed ``seed + 202``, none of the `HELDOUT_POOL` held-out problems), read
+    at each response's last token. 'residual': alpha 1 shifts a typical activation by 10% of its norm;
     'unit': unit vectors; 'raw': the Eq. 3 difference of means.
     """
     debates = arithmetic_debates(n_extract, tier, seed=seed + 202,
-                                 exclude=[p.question for p in heldout_problems(tier, 500, seed=0)])
+                                 exclude=[p.question for p in heldout_problems(tier, HELDOUT_POOL, seed=0)])
     acts = collect_activations(sft, eq3_source(debates, positions="turn_last"), [site], truncate=True, progress=True)
     directions = eq3_directions(acts, site, normalize=scale == "unit")
     if scale == "residual":
@@ -73,96 +89,91 @@ def persona_vectors(sft: HookedModel, site: str, *, n_extract: int, tier: str, s
     return {persona: stamp(directions[f"agent{k}"], sft) for k, persona in enumerate(ARITHMETIC_PERSONAS, start=1)}
 
 
-def style_prompts(model: HookedModel, name: str, questions: list[str]) -> list[str]:
-    """The base model answers in its chat format; Stage 1/2 models were trained on "Problem: q"."""
-    if name == "base":
-        return [model.chat_prompt(math_question_prompt(q)) for q in questions]
-    return [sft_prompt(q) for q in questions]
+def style_prompts(model: HookedModel, questions: Sequence[str], kind: PromptKind = "chat") -> list[str]:
+    """The one prompt per question that both models get.
 
-
-def style_rows(name: str, model: HookedModel, prompts: list[str], vectors: dict[str, Direction],
-               refs: dict[str, list[str]], *, alphas: list[float], max_new_tokens: int) -> list[dict[str, Any]]:
-    """ROUGE of every steered output against its persona reference; one row per (persona, alpha, question)."""
-    rows = []
-    for persona, vector in vectors.items():
-        sweep = alpha_sweep(model, vector, prompts, alphas, max_new_tokens=max_new_tokens, desc=f"{name}/{persona}")
-        for r in sweep:
-            text = strip_tags(r.text)
-            scores = rouge([text], [refs[persona][r.prompt_index]])
-            rows.append({"model": name, "persona": persona, "alpha": r.alpha, "question": r.prompt_index,
-                         **scores, "degenerate": degeneracy(text).degenerate, "text": r.text})
-    return rows
-
-
-def style_curves(rows: list[dict[str, Any]]) -> Curves:
-    """(model, persona, metric) -> [(alpha, mean score)] sorted by alpha."""
-    sums: dict[tuple[str, str, str, float], list[float]] = {}
-    for r in rows:
-        for metric in ROUGE_TYPES:
-            sums.setdefault((r["model"], r["persona"], metric, r["alpha"]), []).append(r[metric])
-    out: Curves = {}
-    for (model, persona, metric, alpha), values in sorted(sums.items()):
-        out.setdefault((model, persona, metric), []).append((alpha, sum(values) / len(values)))
-    return out
-
-
-def curve_rows(curve: Curves) -> list[dict[str, Any]]:
-    """The curves as flat rows (model, persona, metric, alpha, score), for a CSV."""
-    return [{"model": m, "persona": p, "metric": k, "alpha": a, "score": s}
-            for (m, p, k), points in curve.items() for a, s in points]
-
-
-def steering_gain_auc(points: list[tuple[float, float]]) -> float:
-    """Area under ROUGE(alpha) - ROUGE(lowest alpha): what steering adds over the unsteered output.
-
-    The paper's AUC also counts the unsteered score, so a model whose plain output already resembles
-    a persona wins without any steering; this one does not.
+    'chat' (default): the round-1 math request in `model`'s chat format -- the base model's Stage 0
+    training format, which the distilled model was pretrained on too before Stage 1 and 2 (render with
+    the base model). 'problem': ``Problem: q``, the Stage 1/2 format the base model never saw.
     """
-    xs, ys = zip(*points)
-    return auc_trapezoid(xs, [y - ys[0] for y in ys])
+    if kind == "chat":
+        return [model.chat_prompt(math_question_prompt(q)) for q in questions]
+    if kind == "problem":
+        return [sft_prompt(q) for q in questions]
+    raise SteeringError(f"prompt kind must be 'chat' or 'problem', got {kind!r}")
 
 
-def auc_table(curve: Curves) -> list[dict[str, Any]]:
-    """Per persona and metric: base AUC, distilled AUC, relative improvement (%), as in the paper's Table 8."""
-    table = []
-    for persona in ARITHMETIC_PERSONAS:
-        for metric in ROUGE_TYPES:
-            aucs = {m: auc_trapezoid(*zip(*curve[(m, persona, metric)])) for m in MODELS}
-            gains = {m: steering_gain_auc(curve[(m, persona, metric)]) for m in MODELS}
-            improvement = relative_improvement(aucs["base"], aucs["distilled"]) if aucs["base"] > 0 else None
-            table.append({"persona": persona, "metric": metric, "base_auc": aucs["base"],
-                          "distilled_auc": aucs["distilled"], "improvement_pct": improvement,
-                          "base_gain_auc": gains["base"], "distilled_gain_auc": gains["distilled"]})
-    return table
+@dataclass(frozen=True)
+class Arm:
+    """One steered condition: a direction and the personas whose references score its outputs.
+
+    `persona` is the persona the vector belongs to (None for a random direction shared by all of them);
+    `control` numbers the random directions of one seed.
+    """
+
+    kind: ArmKind
+    direction: Direction
+    targets: tuple[str, ...]
+    persona: str | None = None
+    control: int | None = None
 
 
-def mean_rougeL_auc(table: list[dict[str, Any]]) -> dict[str, float]:
-    """Mean ROUGE-L AUC over the personas, per model."""
-    return {m: sum(r[f"{m}_auc"] for r in table if r["metric"] == "rougeL") / len(ARITHMETIC_PERSONAS)
-            for m in MODELS}
+def _norm_groups(vectors: Mapping[str, Direction]) -> list[list[str]]:
+    """Personas whose vectors share a norm (to 1e-6 relative): one set of random directions serves them all."""
+    groups: list[list[str]] = []
+    for persona, v in vectors.items():
+        norm = float(v.vector.double().norm())
+        for g in groups:
+            other = float(vectors[g[0]].vector.double().norm())
+            if abs(norm - other) <= 1e-6 * max(norm, other):
+                g.append(persona)
+                break
+        else:
+            groups.append([persona])
+    return groups
 
 
-def degenerate_rates(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """Share of each model's outputs flagged degenerate."""
-    return {m: sum(r["degenerate"] for r in rows if r["model"] == m) / max(1, sum(r["model"] == m for r in rows))
-            for m in MODELS}
+def steering_arms(vectors: Mapping[str, Direction], n_random: int, seed: int) -> dict[str, Arm]:
+    """Each persona vector, its sign flip, and `n_random` seeded random directions of the same norm.
+
+    A random direction is scored against every persona whose vector has its norm (with 'residual' or
+    'unit' scaling, all three), so the controls are generated once, not once per persona.
+    """
+    if not vectors:
+        raise SteeringError("steering_arms needs at least one persona vector")
+    arms: dict[str, Arm] = {}
+    for persona, v in vectors.items():
+        arms[f"persona:{persona}"] = Arm("persona", v, (persona,), persona)
+        arms[f"sign_flip:{persona}"] = Arm("sign_flip", sign_flipped(v), (persona,), persona)
+    groups = _norm_groups(vectors)
+    for g in groups:
+        suffix = "" if len(groups) == 1 else f":{g[0]}"
+        for k, d in enumerate(random_directions(vectors[g[0]], n_random, seed=seed)):
+            arms[f"random{k}{suffix}"] = Arm("random", d, tuple(g), None, k)
+    return arms
 
 
-def style_figure(curve: Curves, metric: str = "rougeL") -> Any:
-    """ROUGE-vs-alpha per persona, base and distilled side by side."""
-    import plotly.graph_objects as go  # imported when a figure is made
-    from plotly.subplots import make_subplots
+def style_rows(name: str, model: HookedModel, prompts: Sequence[str], arms: Mapping[str, Arm],
+               refs: Mapping[str, Sequence[str]], *, alphas: Sequence[float], seed: int, max_new_tokens: int,
+               batch_size: int = 256, progress: bool = True) -> list[dict[str, Any]]:
+    """Every arm at every alpha on every prompt; one row per generation with its ROUGE per target persona.
 
-    fig = make_subplots(rows=1, cols=3, shared_yaxes=True,
-                        subplot_titles=[f"toward {PERSONA_NAMES[p]}" for p in ARITHMETIC_PERSONAS])
-    colors = {"base": "#636EFA", "distilled": "#EF553B"}
-    for col, persona in enumerate(ARITHMETIC_PERSONAS, start=1):
-        for model in MODELS:
-            xs, ys = zip(*curve[(model, persona, metric)])
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=model, legendgroup=model,
-                                     showlegend=col == 1, line={"color": colors[model]}), row=1, col=col)
-        fig.update_xaxes(title_text="steering strength alpha", row=1, col=col)
-    fig.update_yaxes(title_text=f"{metric} F1 vs held-out persona solutions", row=1, col=1)
-    fig.update_layout(title=f"Steering toward each debate persona: {metric} against that persona's own writing",
-                      height=420, width=1200, legend_title_text="model")
-    return fig
+    Alpha 0 is one unsteered generation per question, scored against every persona.
+    """
+    for persona, texts in refs.items():
+        if len(texts) != len(prompts):
+            raise SteeringError(f"refs[{persona!r}] has {len(texts)} references for {len(prompts)} prompts")
+    sweep = multi_sweep(model, {k: a.direction for k, a in arms.items()}, prompts, alphas,
+                        max_new_tokens=max_new_tokens, batch_size=batch_size, progress=progress,
+                        desc=f"{name}/seed {seed}")
+    rows = []
+    for r in sweep:
+        arm = arms[r.direction] if r.direction is not None else None
+        targets = arm.targets if arm is not None else tuple(refs)
+        text = strip_tags(r.text)
+        rows.append({"model": name, "seed": seed, "question": r.prompt_index, "alpha": r.alpha,
+                     "arm": r.direction or UNSTEERED, "kind": arm.kind if arm else UNSTEERED,
+                     "persona": arm.persona if arm else None, "control": arm.control if arm else None,
+                     "scores": {t: rouge_pair(text, refs[t][r.prompt_index]) for t in targets},
+                     "degenerate": degeneracy(text).degenerate, "n_new_tokens": r.n_new_tokens, "text": r.text})
+    return rows

@@ -48,21 +48,54 @@ def test_suppress_malicious_refuses_to_run_without_proof_of_held_out_data(tiny_d
         p for p in (tmp_path / "suppress_malicious").iterdir() if not p.name.startswith("."))
 
 
-def test_agent_style_runs_end_to_end(tiny_dir, tmp_path, capsys):
-    from experiments.agent_style import StyleConfig, main
+def test_agent_style_runs_end_to_end(tiny_dir, tmp_path, capsys, monkeypatch):
+    import time
 
+    from experiments import agent_style
+    from models.stats import Criterion, Estimate
+
+    asked: dict[tuple[str, int], list[str]] = {}
+    real_rows = agent_style.style_rows
+
+    def recording_rows(name, model, prompts, *args, seed, **kwargs):
+        asked[(name, seed)] = list(prompts)
+        return real_rows(name, model, prompts, *args, seed=seed, **kwargs)
+
+    monkeypatch.setattr(agent_style, "style_rows", recording_rows)
     t = str(tiny_dir)
-    cfg = StyleConfig(base=t, distilled=t, sft=t, alphas=[0.0, 1.0, 2.0], n_test=2, n_extract=3,
-                      max_new_tokens=8, out=str(tmp_path))
-    run = main(cfg)
+    cfg = agent_style.StyleConfig(base=t, distilled=t, sft=t, alphas=[0.0, 1.0, 2.0], n_test=3, n_extract=3,
+                                  n_random=2, seeds=[0, 1, 2], max_new_tokens=4, out=str(tmp_path))
+    start = time.perf_counter()
+    run = agent_style.main(cfg)
+    assert time.perf_counter() - start < 240  # a tiny run stays cheap (every control shares the batches)
+    # The same prompt for both models, question by question; seeds draw disjoint questions.
+    assert {s for _, s in asked} == {0, 1, 2} and all(asked[("base", s)] == asked[("distilled", s)] for s in (0, 1, 2))
+    assert len({p for s in (0, 1, 2) for p in asked[("base", s)]}) == 9
+    # The criteria are on file before any generation (config.json is written on entering the run folder).
+    config = json.loads((run / "config.json").read_text())
+    assert config["criteria"]["distilled_vs_base"] == {
+        "claim_text": "the distilled model's persona directions steer style more than the base's",
+        "metric": "distilled - base steering-gain AUC (mean over personas)", "claim": "above", "threshold": 0.0}
+    assert config["criteria"]["over_random"]["claim"] == "above" and config["min_over_random"] == 0.0
+    assert config["prompt"] == "chat"
     metrics = json.loads((run / "metrics.json").read_text())
-    assert len(metrics["auc"]) == 9  # 3 personas x ROUGE-1/2/L
-    for row in metrics["auc"]:
-        assert 0 <= row["base_auc"] <= 2 and 0 <= row["distilled_auc"] <= 2  # ROUGE <= 1 over an alpha span of 2
-    assert sorted(p.name for p in (run / "vectors").glob("*.safetensors")) == [
-        "chain_of_thought.safetensors", "program_of_thought.safetensors", "self_critique.safetensors"]
+    assert metrics["n_rows"] == 9 and metrics["n_generations"] == 2 * 3 * 3 * (1 + 2 * (3 + 3 + 2))
+    for key, v in metrics["verdicts"].items():  # computed from the CI (and the seeds), never chosen
+        crit, est = Criterion(**v["criterion"]), Estimate(**v["estimate"])
+        assert est.low <= est.value <= est.high, key
+        assert v["verdict"] == (crit.decide(est) if not v["note"] else "inconclusive"), key
+    mean = metrics["arms"]["mean"]["distilled"]
+    assert {"gain", "sign_flip", "band", "over_band", "steerable", "area", "unsteered"} <= set(mean)
+    assert mean["band"]["n"] == 3 * 2  # one outcome per (seed, random direction)
+    assert metrics["seed_spread"]["difference"]["n_seeds"] == 3
+    assert len(list((run / "vectors" / "seed1").glob("*.safetensors"))) == 3
     assert (run / "figures" / "agent_style.html").is_file()
-    assert "ROUGE-L AUC" in capsys.readouterr().out
+    summary = (run / "summary.md").read_text().splitlines()
+    assert [line.split(":")[0] for line in summary[:3]] == [metrics["verdicts"][k]["verdict"].upper() for k in (
+        "distilled_vs_base/mean", "over_random/base/mean", "over_random/distilled/mean")]
+    out = capsys.readouterr().out.splitlines()
+    assert any("ROUGE-L gain AUC" in line for line in out)
+    assert any(line.startswith(("CONFIRMED: ", "REFUTED: ", "INCONCLUSIVE: ")) for line in out)
 
 
 # --------------------------------------------------------------------------- run folders and entry points
@@ -146,6 +179,9 @@ def test_every_experiment_has_the_same_entry_shape(name):
 @pytest.mark.parametrize("name, argv, message", [
     ("agent_style", ["--n-test", "-1"], "--n-test must be >= 1, got -1"),
     ("agent_style", ["--alphas", "1", "1"], "alphas needs at least two distinct values"),
+    ("agent_style", ["--alphas", "1", "2"], "including 0"),
+    ("agent_style", ["--n-test", "200"], "exceeds the 500 held-out problems"),
+    ("agent_style", ["--min-gain-difference", "nan"], "--min-gain-difference must be a finite number"),
     ("suppress_malicious", ["--traits", "good"], "argument --traits: invalid choice: 'good'"),
     ("suppress_malicious", ["--alphas", "1", "2"], "alphas must include 0"),
     ("suppress_malicious", ["--alphas", "0", "2"], "a negative value"),
