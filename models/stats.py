@@ -138,7 +138,9 @@ def _fast_mean(x: np.ndarray, resamples: int = DEFAULT_RESAMPLES, level: float =
 
 
 def verdict(estimate: Estimate, threshold: float, claim: Claim) -> Verdict:
-    """Confirmed when the whole interval lies on the claim's side of `threshold` (``below``: high <= it).
+    """Confirmed when the whole interval lies strictly on the claim's side of `threshold` (``below``: high < it);
+    refuted when it lies wholly on the other side; an interval that reaches the threshold is inconclusive
+    (identical systems, 0 [0, 0], do not confirm "better than").
 
     ``within`` is an equivalence claim (|value| <= threshold, e.g. "matches accuracy within 5 pp"): confirmed
     when the whole interval lies inside ``[-threshold, threshold]``, refuted when it lies wholly outside.
@@ -150,9 +152,9 @@ def verdict(estimate: Estimate, threshold: float, claim: Claim) -> Verdict:
             return "confirmed"
         return "refuted" if estimate.low > threshold or estimate.high < -threshold else "inconclusive"
     if claim == "below":
-        return "confirmed" if estimate.high <= threshold else "refuted" if estimate.low > threshold else "inconclusive"
+        return "confirmed" if estimate.high < threshold else "refuted" if estimate.low > threshold else "inconclusive"
     if claim == "above":
-        return "confirmed" if estimate.low >= threshold else "refuted" if estimate.high < threshold else "inconclusive"
+        return "confirmed" if estimate.low > threshold else "refuted" if estimate.high < threshold else "inconclusive"
     raise StatsError(f"claim must be 'below', 'above' or 'within', got {claim!r}")
 
 
@@ -179,7 +181,7 @@ class Criterion:
         return verdict(estimate, self.threshold, self.claim)
 
     def describe(self) -> str:
-        side = {"below": "<=", "above": ">=", "within": "within +/-"}[self.claim]
+        side = {"below": "<", "above": ">", "within": "within +/-"}[self.claim]
         return f"{self.metric} {side} {self.threshold:g} (whole 95% CI)"
 
 

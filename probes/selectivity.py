@@ -223,17 +223,11 @@ def layer_measures(table: TallyTable, roles: Sequence[str], compare: tuple[str, 
 
 # ------------------------------------------------------------------------------------------------ verdicts
 def decide(criterion: Criterion, m: Measure) -> Verdict:
-    """`criterion.decide` on the pooled CI, and inconclusive in two more computed cases.
-
-    * A one-sided claim whose interval touches the threshold excludes neither side: identical checkpoints
-      give a difference of exactly 0 with a zero-width interval, which is no evidence that one is above.
-    * A claim whose per-seed values fall on different sides of the threshold flips with the seed.
-    """
+    """`criterion.decide` on the pooled CI (an interval touching the threshold is already inconclusive there),
+    and inconclusive when the per-seed values fall on different sides of the threshold: the claim flips
+    with the seed."""
     outcome = criterion.decide(m.estimate)
     if outcome == "inconclusive":
         return outcome
-    edge = {"above": m.estimate.low, "below": m.estimate.high}.get(criterion.claim)
-    if edge is not None and edge == criterion.threshold:
-        return "inconclusive"
     sides = {criterion.decide(Estimate(v, v, v, 1)) for v in m.per_seed.values()}
     return "inconclusive" if len(sides) > 1 else outcome

@@ -44,6 +44,8 @@ def test_verdicts_are_computed_from_the_whole_interval() -> None:
     assert verdict(Estimate(0.3, 0.1, 0.5, 48), 0.0, "above") == "confirmed"
     assert verdict(Estimate(0.1, -0.2, 0.4, 48), 0.0, "above") == "inconclusive"
     assert verdict(Estimate(-0.3, -0.5, -0.1, 48), 0.0, "above") == "refuted"
+    assert verdict(Estimate(0.0, 0.0, 0.0, 48), 0.0, "above") == "inconclusive"  # identical systems are not "better"
+    assert verdict(Estimate(2.0, 1.0, 2.5, 48), 2.5, "below") == "inconclusive"  # touching the threshold
     with pytest.raises(StatsError, match="claim"):
         verdict(Estimate(0, 0, 0, 1), 0.0, "equal")  # type: ignore[arg-type]
 
@@ -60,7 +62,7 @@ def test_a_criterion_decides_and_writes_the_summary_line() -> None:
     c = Criterion("the distilled model suppresses the agent", "mean malicious-agent score", "below", 10.0)
     assert c.decide(Estimate(3.0, 1.0, 6.0, 48)) == "confirmed"
     line = verdict_line(c, Estimate(3.0, 1.0, 6.0, 48))
-    assert line.startswith("CONFIRMED: the distilled model suppresses the agent") and "<= 10" in line
+    assert line.startswith("CONFIRMED: the distilled model suppresses the agent") and "< 10" in line
     assert verdict_line(c, None).startswith("INCONCLUSIVE")
     with pytest.raises(StatsError, match="claim"):
         Criterion("x", "y", "equal", 1.0)  # type: ignore[arg-type]
