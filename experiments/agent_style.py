@@ -203,8 +203,7 @@ def _method(metric: str, alphas: str) -> str:
             "Intervals: 95 % paired bootstrap over rows (2,000 resamples, seeded); model comparisons are paired "
             "on the same questions. A persona direction counts as steering when its gain minus the random "
             "directions' 95th percentile (recomputed on every resample) clears the threshold with its whole CI. "
-            "A verdict whose seeds fall on both sides of the threshold, or whose resamples never vary, is "
-            "inconclusive.")
+            "A verdict whose seeds fall on both sides of the threshold is inconclusive.")
 
 
 def summary_markdown(cfg: StyleConfig, ev: dict[str, Any], info: dict[str, Any], examples: list[dict[str, Any]]

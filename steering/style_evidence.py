@@ -197,12 +197,8 @@ def seed_values(table: ScoreTable, target: str) -> list[tuple[int, dict[str, flo
 
 
 def decide(criterion: Criterion, estimate: Estimate, per_seed: Sequence[float]) -> tuple[Verdict, str]:
-    """The interval's verdict, or inconclusive (with the reason) when the seeds' point estimates disagree
-    or every resample gave the same value (outputs that steering never changed carry no evidence)."""
+    """The interval's verdict, or inconclusive (with the reason) when the seeds' point estimates disagree."""
     outcome = criterion.decide(estimate)
-    if outcome != "inconclusive" and estimate.low == estimate.high:
-        return "inconclusive", (f"the CI alone says {outcome}, but every resample gives {estimate.value:+.3g} "
-                                "(nothing varied across questions)")
     sides = {criterion.decide(Estimate(v, v, v, 1)) for v in per_seed}
     if outcome != "inconclusive" and len(sides) > 1:
         shown = ", ".join(f"{v:+.3g}" for v in per_seed)
