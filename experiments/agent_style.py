@@ -90,10 +90,10 @@ class StyleConfig:
                               "and the random directions.", default_factory=lambda: (0, 1, 2), min_len=1)
     min_gain_difference: float = option(
         "PREDECLARED primary criterion: the distilled model's persona directions steer style more than the base's "
-        "when the whole 95%% CI of distilled - base steering-gain AUC (mean over personas) is >= this.", default=0.0)
+        "when the whole 95%% CI of distilled - base steering-gain AUC (mean over personas) lies above this.", default=0.0)
     min_over_random: float = option(
         "PREDECLARED per-model criterion: the persona direction steers more than random directions when the whole "
-        "95%% CI of its gain AUC minus the random directions' 95th percentile (mean over personas) is >= this.",
+        "95%% CI of its gain AUC minus the random directions' 95th percentile (mean over personas) lies above this.",
         default=0.0)
     tier: str = option("Arithmetic tier of the problems.", default="easy", choices=sorted(TIERS))
     question_format: Literal["spaced", "compact"] = option(
