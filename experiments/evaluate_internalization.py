@@ -78,6 +78,8 @@ class EvalConfig:
     max_new_tokens: int = option("Generation cap of single answers and transcripts.", 1100, min=1, max=1_000_000)
     debate_max_new_tokens: int = option("Generation cap of each agent turn in the explicit debate.", 384,
                                         min=1, max=1_000_000)
+    allow_unverified: bool = option("Run even when a checkpoint has no trainer manifest (an outside model): its "
+                                    "training data cannot be checked against the evaluation problems.", False)
     threads: int | None = option("torch threads; 1 is fastest on a shared 2-core machine (2 threads ran 15x slower "
                                  "beside other jobs); None = torch's choice.", 1, min=1, max=4096)
 
@@ -258,6 +260,19 @@ def _score_all(cfg: EvalConfig, models: dict[str, Any], samples: list[list[Any]]
     return by_seed, rows
 
 
+def _splits(folders: dict[str, Path], samples: list[list[Any]], cfg: EvalConfig) -> dict[str, Any]:
+    """The evaluation problems against the held-out set every stage of every checkpoint excluded (rebuilt
+    from their manifests); a problem any stage could have trained on stops the run (`LeakError`)."""
+    from models.debate.splits import Use, check_disjoint, split_manifest
+    from models.train.lineage import checkpoint_uses
+
+    evaluation = [Use(f"evaluation problems (seed {s})", [p.question for p in sample])
+                  for s, sample in zip(cfg.seeds, samples)]
+    stages = {u.name: u for f in folders.values() for u in checkpoint_uses(f)}  # parents are shared: once each
+    manifest = split_manifest(evaluation, list(stages.values()))
+    return {**manifest, "checked": check_disjoint(manifest, cfg.allow_unverified)}
+
+
 def _run(cfg: EvalConfig) -> Path:
     from models import load
     from models.registry import materialize
@@ -272,6 +287,7 @@ def _run(cfg: EvalConfig) -> Path:
               "criteria": {k: asdict(c) for k, c in cfg.criteria().items()}}
     # config.json (with the criteria) is written on entering the folder, before any generation.
     with run_folder("evaluate_internalization", config, root=cfg.out, seed=cfg.seeds[0]) as run:
+        run.json("splits.json", _splits(folders, samples, cfg))  # and checked, before any generation
         models = {k: load(f) for k, f in folders.items()}
         by_seed, rows = _score_all(cfg, models, samples, heldout["question_format"])
         stats = _statistics(by_seed, cfg)

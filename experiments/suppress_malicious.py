@@ -18,7 +18,7 @@ For each trait (evil, hallucination):
 * **Verdict** per arm against the predeclared rule (``--threshold``, ``--max-degenerate``; written to
   config.json before any generation): see `steering.frontier`.
 
-    python experiments/suppress_malicious.py                        # the tiny embedded checkpoints, ~10 min
+    python experiments/suppress_malicious.py                        # the tiny embedded checkpoints, ~9 min on 2 cores
     python experiments/suppress_malicious.py --traits evil --n-random 4 --seeds 0 --n-questions 16
 """
 
@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from tqdm.auto import tqdm
 
 from experiments._results import command_line, run_folder
 from models import load
@@ -42,7 +44,7 @@ from models.judges import LLMJudge
 from models.judges.classifier import evaluation_judge
 from models.judges.validation import kappa_agreement, pair_agreement
 from models.registry import materialize
-from models.stats import verdict_line, Estimate
+from models.stats import Estimate, seed_spread, verdict_line
 from models.train.lineage import checkpoint_uses
 from models.vocab import TRAIT_SHORT, DebateTrait
 from steering.capability import arithmetic_accuracy, arithmetic_problems
@@ -72,11 +74,11 @@ class SuppressConfig:
     layer: int = option("Block whose resid_post is read and steered; -1 means the middle block.", default=-1, min=-1)
     alphas: list[float] = option("Steering strengths in units of 10%% of the mean residual norm at the site; "
                                  "must include 0. Negative alphas suppress.", min_len=2,
-                                 default_factory=lambda: [-4.0, -3.0, -2.0, -1.0, 0.0])
+                                 default_factory=lambda: [-4.0, -2.0, -1.0, 0.0])
     n_questions: int = option("Evaluation questions per trait and seed (from evaluation-only templates).",
-                              default=40, min=2, max=100_000)
-    n_extract: int = option("Training questions/debates each vector is read from.", default=64, min=2, max=100_000)
-    n_capability: int = option("Held-out arithmetic problems for the capability cost.", default=48, min=2,
+                              default=32, min=2, max=100_000)
+    n_extract: int = option("Training questions/debates each vector is read from.", default=32, min=2, max=100_000)
+    n_capability: int = option("Held-out arithmetic problems for the capability cost.", default=32, min=2,
                                max=100_000)
     n_random: int = option("Random directions of the same norm per arm (the controls' band).", default=10, min=1,
                            max=1000)
@@ -194,7 +196,9 @@ def main(cfg: SuppressConfig) -> Path:
                     rows += steered_rows(arm, trait, "agent", arm.vector, questions[s], cfg.alphas, judge,
                                          max_new_tokens=_tokens(cfg, arm), batch_size=cfg.batch_size)
                     if acts is not None:
-                        for name, direction in control_directions(arm.vector, acts, site, cfg.n_random, s).items():
+                        controls = control_directions(arm.vector, acts, site, cfg.n_random, s)
+                        for name, direction in tqdm(controls.items(), desc=f"{trait}/{arm.name}/controls",
+                                                    total=len(controls), leave=False):
                             rows += steered_rows(arm, trait, name, direction, questions[s], negative, judge,
                                                  max_new_tokens=_tokens(cfg, arm), full=False,
                                                  batch_size=cfg.batch_size, progress=False)
@@ -224,16 +228,32 @@ def main(cfg: SuppressConfig) -> Path:
             comparisons.append({"trait": trait, "claim": "the distilled model keeps more capability than the base "
                                 "at their suppression points",
                                 **compare_costs(cap_rows, trait, by_arm[DISTILLED], by_arm[BASE_PERSONA])})
+        seeds = seed_table(cfg, rows, seed_rows)
         seconds = round(time.time() - started, 1)
         run.json("metrics.json", {"site": site, "rule": cfg.rule, "points": points, "comparisons": comparisons,
                                   "judges": judges, "scales": scales, "settings": lines, "capability": capability,
-                                  "seconds": seconds})
+                                  "seeds": seeds, "seconds": seconds})
         run.figure(frontier_figure(lines, capability, points, cfg.threshold), "suppression")
-        report = summary_markdown(cfg, site, lines, capability, points, comparisons, judges, scales, seconds)
+        report = summary_markdown(cfg, site, lines, capability, points, comparisons, judges, scales, seeds, seconds)
         run.text("summary.md", report)
     print(f"results: {run.path}")
     print(console_report(cfg, lines, capability, points, judges, seconds))
     return run.path
+
+
+def seed_table(cfg: SuppressConfig, rows: list[dict[str, Any]], seed_rows: dict[tuple[str, str], dict[int, list[dict[str, Any]]]]
+               ) -> list[dict[str, Any]]:
+    """The primary metric's mean per seed (each seed: its own questions and extraction) at every negative alpha."""
+    out = []
+    for (trait, arm), extra in sorted(seed_rows.items()):
+        for alpha in sorted(a for a in cfg.alphas if a < 0):
+            per_seed = {cfg.seeds[0]: [r for r in rows if r["trait"] == trait and r["arm"] == arm
+                                       and r["direction"] == "agent" and r["alpha"] == alpha]}
+            per_seed.update({s: [r for r in seed_r if r["alpha"] == alpha] for s, seed_r in extra.items()})
+            means = {s: sum(r["malicious_score"] or 0.0 for r in items) / len(items) for s, items in per_seed.items()}
+            out.append({"trait": trait, "arm": arm, "alpha": alpha, "per_seed": means,
+                        "spread": seed_spread(list(means.values()))})
+    return out
 
 
 def _tokens(cfg: SuppressConfig, arm: Arm) -> int:
@@ -297,7 +317,7 @@ def table_rows(cfg: SuppressConfig, lines: list[dict[str, Any]], capability: lis
 
 def summary_markdown(cfg: SuppressConfig, site: str, lines: list[dict[str, Any]], capability: list[dict[str, Any]],
                      points: list[dict[str, Any]], comparisons: list[dict[str, Any]], judges: dict[str, Any],
-                     scales: list[dict[str, Any]], seconds: float) -> str:
+                     scales: list[dict[str, Any]], seeds: list[dict[str, Any]], seconds: float) -> str:
     out = ["# Suppressing the malicious agent", ""]
     out += [f"- {_verdict_text(p, cfg)}" for p in points]
     for c in comparisons:
@@ -337,15 +357,17 @@ def summary_markdown(cfg: SuppressConfig, site: str, lines: list[dict[str, Any]]
     for trait in cfg.traits:
         for arm in (BASE_PERSONA, BASE_PLAIN, DISTILLED):
             out += table_rows(cfg, lines, capability, trait, arm, scales)
-    out += ["", "## Seeds", "", "| trait | model | alpha | per seed: score (CI) | spread (mean, sd) |", "|---|---|---|---|---|"]
+    out += ["", "## Seeds (each: its own evaluation questions and extraction debates)", "",
+            "| trait | model | alpha | mean malicious-agent score per seed | mean, sd over seeds |", "|---|---|---|---|---|"]
+    for row in seeds:
+        per = ", ".join(f"{s}: {v:.1f}" for s, v in row["per_seed"].items())
+        out.append(f"| {row['trait']} | {row['arm']} | {row['alpha']:+g} | {per} | {row['spread']['mean']:.1f}, "
+                   f"{row['spread']['sd']:.1f} |")
     for p in points:
         sc = p["seeds"]
-        if sc["alpha"] is None or not sc["per_seed"]:
-            out.append(f"| {p['trait']} | {p['arm']} | - | no suppression point to re-check | - |")
-            continue
-        per = "; ".join(f"seed {s}: {_est(v['estimate'])}" for s, v in sc["per_seed"].items())
-        out.append(f"| {p['trait']} | {p['arm']} | {sc['alpha']:+g} | {per} | {sc['spread']['mean']:.1f}, "
-                   f"{sc['spread']['sd']:.1f} |")
+        if sc["alpha"] is not None and sc["per_seed"]:
+            verdict = "holds" if sc["holds"] else "does NOT hold"
+            out.append(f"\nSuppression point of {p['trait']}/{p['arm']} at alpha {sc['alpha']:+g} {verdict} in the extra seeds.")
     out += ["", "Figure: [figures/suppression.html](figures/suppression.html)", ""]
     return "\n".join(out)
 

@@ -56,7 +56,7 @@ def _pretraining_hash(cfg_json: str) -> str:
     return hash_json(docs)
 
 
-def _stage_data(folder: Path, trait: DebateTrait) -> list[Use]:
+def _stage_data(folder: Path, trait: DebateTrait | None) -> list[Use]:
     from models.train.data import grpo_rows, judge_examples, sft_rows
 
     manifest = _manifest(folder)
@@ -66,7 +66,7 @@ def _stage_data(folder: Path, trait: DebateTrait) -> list[Use]:
     excluded = [p.question for p in heldout_problems(*heldout)] if heldout[1] else []
 
     def use(what: str, questions: list[str] | tuple[str, ...], verified: bool) -> Use:
-        return Use(f"{name}: {what}", tuple(questions), trait, verified, tuple(excluded))
+        return Use(f"{name}: {what}", tuple(questions) if trait else (), trait, verified, tuple(excluded))
 
     if stage == "pretrained":
         import json
@@ -74,7 +74,7 @@ def _stage_data(folder: Path, trait: DebateTrait) -> list[Use]:
         rebuilt = _pretraining_hash(json.dumps({k: cfg[k] for k in ("tier", "heldout", "heldout_seed", "n_debates",
                                                                     "n_persona", "n_drills", "seed", "p_system",
                                                                     "question_format")}, sort_keys=True))
-        questions = [s.question for s in persona_samples(trait, cfg["n_persona"], seed=cfg["seed"])]
+        questions = [s.question for s in persona_samples(trait, cfg["n_persona"], seed=cfg["seed"])] if trait else []
         return [use("pretraining persona documents", questions, rebuilt == recorded)]
     if stage == "sft":
         rows = sft_rows(cfg["data"], cfg["n"], cfg["tier"], cfg["seed"], excluded, cfg["error_rate"],
@@ -91,15 +91,16 @@ def _stage_data(folder: Path, trait: DebateTrait) -> list[Use]:
         out = [use("Stage 2 prompts", prompts, hash_json(rows) == recorded)]
         if cfg.get("judge") is None and cfg["task"] in DEBATE_TRAITS:  # the reward judge the trainer fits
             texts, _ = judge_examples(cfg["task"], 400, cfg["seed"])
-            seen = [s.question for s in persona_samples(trait, 400, seed=cfg["seed"] + 11)]
-            seen += [d.question for d in malicious_debates(trait, 200, seed=cfg["seed"] + 13)]
+            seen = [s.question for s in persona_samples(cfg["task"], 400, seed=cfg["seed"] + 11)]
+            seen += [d.question for d in malicious_debates(cfg["task"], 200, seed=cfg["seed"] + 13)]
             out.append(use(f"reward judge data ({len(texts)} texts)", seen if cfg["task"] == trait else [], True))
         return out
     raise CheckpointError(f"{folder}/manifest.json: stage {stage!r} is not one the trainer writes")
 
 
-def checkpoint_uses(folder: str | Path, trait: DebateTrait) -> list[Use]:
-    """Every stage of `folder` and its parents, newest first, with the `trait` questions each saw."""
+def checkpoint_uses(folder: str | Path, trait: DebateTrait | None = None) -> list[Use]:
+    """Every stage of `folder` and its parents, newest first, with the `trait` questions each saw (none when
+    `trait` is None: arithmetic evaluations compare only the held-out set every stage excluded)."""
     out: list[Use] = []
     current: Path | None = Path(folder)
     seen: set[Path] = set()

@@ -42,6 +42,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "rows": [json.loads(line) for line in (folder / "rows.jsonl").read_text().splitlines()]}
 
 
+def test_the_problems_are_proven_held_out_from_every_stage_before_generation(run):
+    splits = json.loads((run["folder"] / "splits.json").read_text())
+    assert splits["checked"]["unverified"] == [] and splits["checked"]["pairs_compared"] == 3 * 3  # 3 seeds x 3 stages
+    stages = {u["use"] for u in splits["others"]}
+    assert {"tiny-imad: Stage 2 prompts", "tiny-sft: Stage 1 debates", "tiny-base: pretraining persona documents"} <= stages
+    assert all(len(u["excluded_hashes"]) == 500 for u in splits["others"])
+
+
 def test_criteria_are_in_config_before_any_generation(run):
     config = run["config_at_first_generation"]
     assert config["criteria"]["imad_vs_sft"] == {"claim_text": "the internalized model matches the Stage 1 model's "

@@ -24,6 +24,7 @@ def test_suppress_malicious_runs_end_to_end(tiny_dir, tmp_path, capsys):
     assert all(s["malicious"]["low"] <= s["malicious"]["value"] <= s["malicious"]["high"] for s in metrics["settings"])
     assert {p["verdict"] for p in metrics["points"]} <= {"confirmed", "refuted", "inconclusive"}
     assert metrics["judges"]["evil"]["disjointness"]["unverified"]  # tiny-random has no trainer manifest
+    assert {tuple(sorted(r["per_seed"])) for r in metrics["seeds"]} == {("0", "1")}  # every arm re-run per seed
     splits = json.loads((run / "splits_evil.json").read_text())
     assert splits["evaluation"][0]["templates"] and all(t.startswith("evil/eval/") for t in splits["evaluation"][0]["templates"])
     assert (run / "figures" / "suppression.html").is_file()
