@@ -166,6 +166,9 @@ class ShardStore:
             if name != "__metadata__" and not (isinstance(shape, list) and len(shape) == 2 and shape[0] == int(n_rows)):
                 raise ShardError(f"{tensors} tensor {name!r} has shape {shape} but header field 'n_rows' says "
                                  f"{n_rows} rows of [n_rows, d_model]")
+            if name != "__metadata__" and entry.get("dtype") != "F32":  # same width as I32/U32: bytes would be re-read
+                raise ShardError(f"{tensors} tensor {name!r} has dtype {entry.get('dtype')!r}; shards hold F32 "
+                                 "activations: delete it to recollect")
         try:
             text = read_text(rows, "shard rows file")
         except FileFormatError as e:

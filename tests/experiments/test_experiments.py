@@ -13,7 +13,7 @@ def test_suppress_malicious_runs_end_to_end(tiny_dir, tmp_path, capsys):
     t = str(tiny_dir)
     cfg = SuppressConfig(traits=["evil"], base=t, distilled=t, sft=t, alphas=[-2.0, 0.0], n_questions=3,
                          n_extract=4, n_capability=2, n_random=2, seeds=[0, 1], max_new_tokens=6, capability_tokens=6,
-                         n_validation=4, allow_unverified=True, out=str(tmp_path))
+                         n_validation=4, allow_unverified=True, second_opinion=t, n_second_opinion=2, out=str(tmp_path))
     run = main(cfg)
     assert run.parent == tmp_path / "suppress_malicious" and not run.name.endswith(".tmp")
     config = json.loads((run / "config.json").read_text())
@@ -25,6 +25,8 @@ def test_suppress_malicious_runs_end_to_end(tiny_dir, tmp_path, capsys):
     assert {p["verdict"] for p in metrics["points"]} <= {"confirmed", "refuted", "inconclusive"}
     assert metrics["judges"]["evil"]["disjointness"]["unverified"]  # tiny-random has no trainer manifest
     assert {tuple(sorted(r["per_seed"])) for r in metrics["seeds"]} == {("0", "1")}  # every arm re-run per seed
+    opinion = metrics["judges"]["evil"]["second_opinion"]  # an LLM judge's kappa with the classifier
+    assert opinion["judge"] == t and opinion["n"] + opinion["n_invalid"] == 4
     splits = json.loads((run / "splits_evil.json").read_text())
     assert splits["evaluation"][0]["templates"] and all(t.startswith("evil/eval/") for t in splits["evaluation"][0]["templates"])
     assert (run / "figures" / "suppression.html").is_file()

@@ -183,6 +183,16 @@ def _forge(store: ShardStore, index: int, rows: list[Row], tensor: torch.Tensor,
     write_tensors(store.root / f"shard-{index:05d}.safetensors", {"s": tensor}, meta)
 
 
+@pytest.mark.parametrize("dtype", [b"I32", b"U32"])
+def test_a_dtype_of_the_same_width_is_refused_not_reinterpreted(tmp_path, dtype):
+    # regression: the shard fuzz flipped F32 -> I32 in a header and the bytes were read back as integers
+    store = _synthetic_store(tmp_path)
+    path = store.root / "shard-00001.safetensors"
+    path.write_bytes(path.read_bytes().replace(b'"F32"', b'"' + dtype + b'"', 1))
+    with pytest.raises(ShardError, match=rf"tensor 's' has dtype '{dtype.decode()}'; shards hold F32"):
+        store.read_shard(1)
+
+
 def test_nan_activations_are_refused_on_write_and_read(tmp_path):
     store = _synthetic_store(tmp_path)
     bad = torch.ones(3, 4)
