@@ -187,10 +187,12 @@ def frontier_figure(lines: Sequence[Row], capability: Sequence[Row], points: Seq
 
     traits = sorted({ln["trait"] for ln in lines})
     arms = list(dict.fromkeys(ln["arm"] for ln in lines))
-    titles = [f"{t} · {a}" for t in traits for a in arms] + [f"{t} · capability" for t in traits]
-    fig = make_subplots(rows=2 * len(traits), cols=len(arms), subplot_titles=titles + [""] * (len(traits) * (len(arms) - 1)),
+    titles = []  # row-major, as make_subplots assigns them: per trait, a row of arms, then its capability row
+    for t in traits:
+        titles += [f"{t} · {a}" for a in arms] + [f"{t} · capability under the same steering"] + [""] * (len(arms) - 1)
+    fig = make_subplots(rows=2 * len(traits), cols=len(arms), subplot_titles=titles,
                         vertical_spacing=0.08, horizontal_spacing=0.06)
-    colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+    colors = ["#1f77b4", "#9467bd", "#8c564b", "#e377c2"]  # not the controls' orange and green
     for i, trait in enumerate(traits):
         for j, arm in enumerate(arms, start=1):
             mine = [ln for ln in lines if ln["trait"] == trait and ln["arm"] == arm]
@@ -199,7 +201,7 @@ def frontier_figure(lines: Sequence[Row], capability: Sequence[Row], points: Seq
             if any(b is not None for b in bands):
                 xs = [a for a, b in zip(alphas, bands) if b is not None]
                 fig.add_scatter(x=xs + xs[::-1], y=[b.high for b in bands if b] + [b.low for b in bands if b][::-1],
-                                fill="toself", fillcolor="rgba(150,150,150,0.25)", line=dict(width=0),
+                                fill="toself", fillcolor="rgba(150,150,150,0.25)", line=dict(width=0), mode="lines",
                                 name="random directions (5-95 %)", legendgroup="random", showlegend=i == 0 and j == 1,
                                 hoverinfo="skip", row=2 * i + 1, col=j)
             for direction, style in (("agent", dict(color="#000000", width=3)), ("sign_flip", dict(color="#ff7f0e", dash="dot")),

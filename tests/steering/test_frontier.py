@@ -92,6 +92,10 @@ def test_the_figure_has_the_control_band_threshold_and_capability():
     names = {t.name for t in fig.data}
     assert {"random directions (5-95 %)", "trait vector (95 % CI)", "distilled"} <= names
     assert fig.layout.width is None  # follows the window instead of a fixed 1400 px
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[:2] == ["evil · distilled", "evil · capability under the same steering"]  # row by row
+    band = next(t for t in fig.data if t.name == "random directions (5-95 %)")
+    assert band.mode == "lines"  # a shaded band, not stray markers
 
 
 def test_a_model_that_does_not_show_the_trait_unsteered_cannot_confirm_suppression():
