@@ -40,7 +40,7 @@ from probes import collect_activations, eq3_directions, eq3_source
 from probes.directions import Direction
 from steering.coherence import degeneracy
 from steering.controls import random_directions, sign_flipped
-from steering.multi_sweep import multi_sweep
+from steering.sweep import multi_sweep
 from steering.prepare import SteeringError, scale_to_residual, stamp
 from steering.style_metrics import rouge_pair
 
