@@ -4,7 +4,7 @@ For each trait (evil, hallucination):
 
 * **Data.** Evaluation questions come from templates no model, judge or vector saw (the ``eval``
   family); the run rebuilds what every checkpoint stage trained on from its manifest, writes
-  ``splits.json`` and refuses to start if any evaluation item or template meets anything else.
+  ``splits_<trait>.json`` and refuses to start if any evaluation item or template meets anything else.
 * **Judge.** A classifier trained on ``judge``-template debates with character n-grams (not the Stage 2
   reward judge's data or features), validated on labelled pairs from the evaluation templates worded
   from held-out phrases; its pair agreement is in every run's metrics.
@@ -18,7 +18,7 @@ For each trait (evil, hallucination):
 * **Verdict** per arm against the predeclared rule (``--threshold``, ``--max-degenerate``; written to
   config.json before any generation): see `steering.frontier`.
 
-    python experiments/suppress_malicious.py                        # the tiny embedded checkpoints, ~9 min on 2 cores
+    python experiments/suppress_malicious.py                        # the tiny embedded checkpoints, ~7 min on 2 cores
     python experiments/suppress_malicious.py --traits evil --n-random 4 --seeds 0 --n-questions 16
 """
 
