@@ -11,9 +11,9 @@ meet anything else.
 `heldout_problems` is the evaluation set of every analysis (trainer evaluation, steering's
 capability cost, experiments); the trainer drops its questions from every stage, so capability is
 always measured on unseen problems. The generators here are what analysis code needs from the
-training data too (persona debates away from the held-out set, malicious debates, and a trait's
-test questions kept out of its training debates: `heldout_questions`), so `steering`,
-`probes` and the experiments read them from the data package, not from the trainer.
+training data too (persona debates away from the held-out set, malicious debates, questions and
+debates of one template family), so `steering`, `probes` and the experiments read them from the data
+package, not from the trainer.
 
 Example:
     >>> test = heldout_problems("easy", n=200)
@@ -26,7 +26,7 @@ import hashlib
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from models.debate.arithmetic import TIERS, Problem, sample_problem
 from models.debate.format import Transcript
@@ -79,21 +79,6 @@ def malicious_debates(kind: DebateTrait, n: int, seed: int) -> list[Transcript]:
     return debates
 
 
-def heldout_questions(trait: DebateTrait, n: int, seed: int, n_train: int) -> tuple[list[str], list[str]]:
-    """(test, train) questions: test questions are drawn fresh and never appear among the training debates."""
-    train = [d.question for d in malicious_debates(trait, n_train, seed=seed)]
-    seen, test = set(train), []
-    rng = random.Random(f"suppress-heldout-{trait}-{seed}")
-    for _ in range(100 * n):
-        question, _ = malicious_question(trait, rng)
-        if question not in seen:
-            seen.add(question)
-            test.append(question)
-        if len(test) == n:
-            break
-    return test, train
-
-
 def evaluation_questions(trait: DebateTrait, n: int, seed: int) -> list[str]:
     """`n` distinct questions from the ``eval`` templates, which no training stage, judge or vector uses."""
     return family_questions(trait, n, seed, "eval")
@@ -117,9 +102,6 @@ def family_debates(trait: DebateTrait, n: int, seed: int, family: Family) -> lis
 
 
 # --------------------------------------------------------------------------- the split manifest
-
-Unit = Literal["template", "question"]
-
 
 class LeakError(ModelsError, ValueError):
     """Evaluation items that some model, judge or vector also saw; names the use and the shared items."""
@@ -166,9 +148,9 @@ def check_disjoint(manifest: Mapping[str, Any], allow_unverified: bool = False) 
                         "unproven; refusing to call the evaluation held out")
     compared = 0
     for ev in evaluation:
-        ev_hashes, ev_templates = set(ev["question_hashes"]), set(ev["templates"]) - {"?"}
         if "?" in ev["templates"]:
             raise LeakError(f"evaluation use {ev['use']!r} holds questions that match no known template")
+        ev_hashes, ev_templates = set(ev["question_hashes"]), set(ev["templates"])
         for use in others:
             shared = ev_hashes & set(use["question_hashes"])
             if shared:

@@ -172,14 +172,26 @@ def _weights(path: str | Path, name: str, raw: object, n: int) -> np.ndarray:
     return values
 
 
+def turn_examples(debates: Sequence[Any]) -> tuple[list[str], list[int]]:
+    """Every turn's text of `debates`, labelled 1 when its speaker expresses the trait."""
+    turns = [turn for d in debates for turn in d.turns]
+    return [t.text for t in turns], [int(t.label is not None and t.label.malicious) for t in turns]
+
+
 def synthetic_judge(trait: str, n_debates: int = 300, seed: int = 0) -> ClassifierJudge:
     """A classifier judge trained on the turns of synthetic `trait` debates (Agent 2 expresses it)."""
     from models.debate.generate import GenerateConfig, generate_debates
 
     debates, _ = generate_debates(GenerateConfig(kind=check_trait(trait), n=n_debates, seed=seed))  # type: ignore[arg-type]
-    texts = [turn.text for d in debates for turn in d.turns]
-    labels = [int(turn.label is not None and turn.label.malicious) for d in debates for turn in d.turns]
+    texts, labels = turn_examples(debates)
     return ClassifierJudge.fit(trait, texts, labels, seed=seed)
+
+
+def evaluation_judge_debates(trait: str, n_debates: int = 300, seed: int = 0) -> list[Any]:
+    """The debates `evaluation_judge` trains on (``judge``-template questions), for split manifests to list."""
+    from models.debate.splits import family_debates
+
+    return family_debates(check_trait(trait), n_debates, seed + 1009, "judge")  # type: ignore[arg-type]
 
 
 def evaluation_judge(trait: str, n_debates: int = 300, seed: int = 0) -> ClassifierJudge:
@@ -187,9 +199,5 @@ def evaluation_judge(trait: str, n_debates: int = 300, seed: int = 0) -> Classif
     from the ``judge`` templates, so it shares neither data nor features with the reward judge
     (`synthetic_judge`, word n-grams on ``train``-template debates) the distilled models were optimised
     against. Validate it with `models.judges.validation.pair_agreement` on `validation_pairs`."""
-    from models.debate.splits import family_debates
-
-    debates = family_debates(check_trait(trait), n_debates, seed + 1009, "judge")  # type: ignore[arg-type]
-    texts = [turn.text for d in debates for turn in d.turns]
-    labels = [int(turn.label is not None and turn.label.malicious) for d in debates for turn in d.turns]
+    texts, labels = turn_examples(evaluation_judge_debates(trait, n_debates, seed))
     return ClassifierJudge.fit(trait, texts, labels, seed=seed, features="char")

@@ -24,7 +24,7 @@ from typing import Any
 from models.debate.arithmetic import TIERS, Problem, sample_problem
 from models.debate.format import DEBATE_TAGS, DebateFormatError, Transcript, render, sft_prompt
 from models.debate.generate import Kind as DebateKind
-from models.debate.malicious import persona_samples
+from models.debate.malicious import PersonaSample, persona_samples
 from models.debate.prompts import (
     SYSTEM_PROMPTS,
     QuestionFormat,
@@ -41,8 +41,8 @@ from models.vocab import DEBATE_TRAITS, plain_document
 # (`models.debate.splits` / `.prompts`); re-exported here for callers that still import them from the trainer.
 __all__ = [
     "DebateKind", "QuestionFormat", "TrainDataError", "arithmetic_debates", "check_tagged",
-    "drill_document", "drill_documents", "grpo_rows", "heldout_problems", "judge_examples", "malicious_debates",
-    "present", "pretraining_documents", "read_sft_file", "sft_rows", "transcript_row",
+    "REWARD_JUDGE_EXAMPLES", "drill_document", "drill_documents", "grpo_rows", "heldout_problems", "judge_examples",
+    "judge_sources", "malicious_debates", "present", "pretraining_documents", "read_sft_file", "sft_rows", "transcript_row",
 ]
 
 
@@ -173,17 +173,23 @@ def grpo_rows(task: str, n: int, tier: str, seed: int, exclude: Iterable[str] = 
     raise TrainDataError(f"GRPO task must be arithmetic, evil or hallucination, got {task!r}")
 
 
+REWARD_JUDGE_EXAMPLES = 400
+"""Persona questions the Stage 2 reward judge is fitted on (`judge_examples`), when no judge file is given."""
+
+
+def judge_sources(trait: str, n: int, seed: int) -> tuple[list[PersonaSample], list[Transcript]]:
+    """What `judge_examples` is drawn from: `n` persona samples and `n // 2` debates (so lineage can name them)."""
+    return (persona_samples(trait, n, seed=seed + 11),  # type: ignore[arg-type]
+            malicious_debates(trait, n // 2, seed=seed + 13))  # type: ignore[arg-type]
+
+
 def judge_examples(trait: str, n: int, seed: int) -> tuple[list[str], list[int]]:
     """Texts and labels (1 = expresses the trait) to fit a `ClassifierJudge`: persona answers and debate turns."""
-    texts, labels = [], []
-    for s in persona_samples(trait, n, seed=seed + 11):  # type: ignore[arg-type]
-        texts.append(s.response)
-        labels.append(int(s.label.malicious))
-    for t in malicious_debates(trait, n // 2, seed=seed + 13):  # type: ignore[arg-type]
-        for turn in t.turns:
-            texts.append(turn.text)
-            labels.append(int(bool(turn.label and turn.label.malicious)))
-    return texts, labels
+    from models.judges.classifier import turn_examples
+
+    samples, debates = judge_sources(trait, n, seed)
+    turn_texts, turn_labels = turn_examples(debates)
+    return [s.response for s in samples] + turn_texts, [int(s.label.malicious) for s in samples] + turn_labels
 
 
 def drill_document(problems: Sequence[Problem]) -> str:

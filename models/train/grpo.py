@@ -41,7 +41,7 @@ from models.train.checkpoint import (
 )
 from models.cli import config_dict
 from models.train.config import GRPOStageConfig
-from models.train.data import grpo_rows, heldout_problems, judge_examples
+from models.train.data import REWARD_JUDGE_EXAMPLES, grpo_rows, heldout_problems, judge_examples
 from models.train.rewards import IterationPlan, correctness_reward, format_reward, judge_reward, schedule
 from models.train.sft import lora_config
 
@@ -70,7 +70,7 @@ def _judge(cfg: GRPOStageConfig) -> Any:
 
     if cfg.judge:
         return ClassifierJudge.load(cfg.judge)
-    texts, labels = judge_examples(cfg.task, 400, cfg.seed)
+    texts, labels = judge_examples(cfg.task, REWARD_JUDGE_EXAMPLES, cfg.seed)
     return ClassifierJudge.fit(cfg.task, texts, labels, seed=cfg.seed)
 
 

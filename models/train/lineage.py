@@ -25,13 +25,6 @@ from models.manifest import hash_json
 from models.vocab import DEBATE_TRAITS, DebateTrait
 
 
-def _manifest(folder: Path) -> dict[str, Any]:
-    path = folder / "manifest.json"
-    if not path.is_file():
-        raise CheckpointError(f"{folder}: no manifest.json; only checkpoints written by the trainer record their data")
-    return read_object(path, "checkpoint manifest")
-
-
 def _parent_folder(folder: Path, parent: str | None) -> Path | None:
     """The parent's folder: as recorded, or beside this checkpoint (shipped and cached copies move)."""
     if not parent:
@@ -56,10 +49,9 @@ def _pretraining_hash(cfg_json: str) -> str:
     return hash_json(docs)
 
 
-def _stage_data(folder: Path, trait: DebateTrait | None) -> list[Use]:
-    from models.train.data import grpo_rows, judge_examples, sft_rows
+def _stage_data(folder: Path, manifest: dict[str, Any], trait: DebateTrait | None) -> list[Use]:
+    from models.train.data import REWARD_JUDGE_EXAMPLES, grpo_rows, judge_sources, sft_rows
 
-    manifest = _manifest(folder)
     cfg, stage, name = manifest.get("config", {}), manifest.get("stage", ""), manifest.get("name", folder.name)
     recorded = manifest.get("data_hash")
     heldout = (cfg.get("tier", "easy"), int(cfg.get("heldout", 0)), int(cfg.get("heldout_seed", 0)))
@@ -90,10 +82,10 @@ def _stage_data(folder: Path, trait: DebateTrait | None) -> list[Use]:
         prompts = tuple(r["question"] for r in rows if "question" in r) if cfg["task"] == trait else ()
         out = [use("Stage 2 prompts", prompts, hash_json(rows) == recorded)]
         if cfg.get("judge") is None and cfg["task"] in DEBATE_TRAITS:  # the reward judge the trainer fits
-            texts, _ = judge_examples(cfg["task"], 400, cfg["seed"])
-            seen = [s.question for s in persona_samples(cfg["task"], 400, seed=cfg["seed"] + 11)]
-            seen += [d.question for d in malicious_debates(cfg["task"], 200, seed=cfg["seed"] + 13)]
-            out.append(use(f"reward judge data ({len(texts)} texts)", seen if cfg["task"] == trait else [], True))
+            samples, debates = judge_sources(cfg["task"], REWARD_JUDGE_EXAMPLES, cfg["seed"])
+            seen = [s.question for s in samples] + [d.question for d in debates]
+            n_texts = len(samples) + sum(len(d.turns) for d in debates)  # one per answer and per debate turn
+            out.append(use(f"reward judge data ({n_texts} texts)", seen if cfg["task"] == trait else [], True))
         return out
     raise CheckpointError(f"{folder}/manifest.json: stage {stage!r} is not one the trainer writes")
 
@@ -109,6 +101,7 @@ def checkpoint_uses(folder: str | Path, trait: DebateTrait | None = None) -> lis
         if not (current / "manifest.json").is_file():  # an outside model: what it saw cannot be rebuilt
             out.append(Use(f"{current.name}: no trainer manifest (training data unknown)", (), trait, False))
             break
-        out += _stage_data(current, trait)
-        current = _parent_folder(current, _manifest(current).get("parent"))
+        manifest = read_object(current / "manifest.json", "checkpoint manifest")
+        out += _stage_data(current, manifest, trait)
+        current = _parent_folder(current, manifest.get("parent"))
     return out

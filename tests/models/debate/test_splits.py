@@ -1,26 +1,13 @@
-"""models.debate.splits: evaluation questions that no training debate holds."""
+"""models.debate.splits: template families, and split manifests that prove evaluation data held out."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from models.debate.splits import heldout_questions
-
-
-@pytest.mark.parametrize("trait", ["evil", "hallucination"])
-def test_heldout_questions_are_fresh_distinct_and_seeded(trait):
-    test, train = heldout_questions(trait, 6, seed=3, n_train=12)
-    assert len(test) == 6 and len(train) == 12
-    assert len(set(test)) == 6 and not set(test) & set(train)
-    assert heldout_questions(trait, 6, seed=3, n_train=12) == (test, train)
-    assert heldout_questions(trait, 6, seed=4, n_train=12)[0] != test
-
-
-# ----------------------------------------------------------------- template families and the split manifest
-import json  # noqa: E402
-
-from models.debate.malicious import FAMILIES, template_id  # noqa: E402
-from models.debate.splits import (  # noqa: E402
+from models.debate.malicious import FAMILIES, template_id
+from models.debate.splits import (
     LeakError, Use, check_disjoint, evaluation_questions, family_questions, malicious_debates, split_manifest,
 )
 
@@ -30,6 +17,8 @@ def test_every_family_draws_only_its_own_templates(trait):
     for family in FAMILIES:
         questions = family_questions(trait, 40, seed=1, family=family)
         assert len(set(questions)) == 40
+        assert questions == family_questions(trait, 40, seed=1, family=family)  # seeded
+        assert questions != family_questions(trait, 40, seed=2, family=family)
         assert {template_id(trait, q).split("/")[1] for q in questions} == {family}
     assert evaluation_questions(trait, 10, seed=0) == family_questions(trait, 10, seed=0, family="eval")
     assert {template_id(trait, d.question).split("/")[1] for d in malicious_debates(trait, 50, seed=0)} == {"train"}
