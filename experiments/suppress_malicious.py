@@ -37,11 +37,11 @@ from models import load
 from models.cli import check_fields, option, parse_config, run as run_cli
 from models.debate.malicious import validation_pairs
 from models.debate.splits import (
-    Use, check_disjoint, evaluation_questions, family_debates, family_questions, malicious_debates, split_manifest,
+    Use, check_disjoint, evaluation_questions, family_questions, malicious_debates, split_manifest,
 )
 from models.errors import ConfigError
 from models.judges import LLMJudge
-from models.judges.classifier import evaluation_judge
+from models.judges.classifier import evaluation_judge, evaluation_judge_debates
 from models.judges.validation import kappa_agreement, pair_agreement
 from models.registry import materialize
 from models.stats import Estimate, seed_spread, verdict_line
@@ -49,8 +49,8 @@ from models.train.lineage import checkpoint_uses
 from models.vocab import TRAIT_SHORT, DebateTrait
 from steering.capability import arithmetic_accuracy, arithmetic_problems
 from steering.frontier import (
-    SuppressionRule, capability_lines, compare_costs, frontier_figure, random_band, seed_check, setting_lines,
-    suppression_point,
+    SuppressionRule, capability_cost, capability_lines, compare_costs, frontier_figure, question_scores, random_band,
+    seed_check, setting_lines, suppression_point,
 )
 from steering.suppression import Arm, control_directions, steered_rows, trait_vectors
 
@@ -168,7 +168,7 @@ def main(cfg: SuppressConfig) -> Path:
             judge = evaluation_judge(trait, seed=cfg.seeds[0])
             questions = {s: evaluation_questions(trait, cfg.n_questions, s) for s in cfg.seeds}
             train_q = {s: family_questions(trait, cfg.n_extract, s, "train") for s in cfg.seeds}
-            manifest = _splits(cfg, trait, questions, train_q, family_debates(trait, 300, cfg.seeds[0] + 1009, "judge"),
+            manifest = _splits(cfg, trait, questions, train_q, evaluation_judge_debates(trait, seed=cfg.seeds[0]),
                                [p.question for p in problems])
             run.json(f"splits_{short}.json", manifest)
             checked = check_disjoint(manifest, cfg.allow_unverified)  # before any generation: a leak stops the run
@@ -221,7 +221,7 @@ def main(cfg: SuppressConfig) -> Path:
                     point["verdict"] = "inconclusive"
                     point["reason"] += "; does not hold in every extra seed"
                 if point["alpha"] is not None:
-                    point["capability_cost"] = _cost(cap_rows, trait, arm, point["alpha"])
+                    point["capability_cost"] = capability_cost(cap_rows, trait, arm, point["alpha"]).to_json()
                 point["criterion"] = cfg.rule.criterion(trait, arm).describe()
                 points.append(point)
                 by_arm[arm] = point
@@ -250,7 +250,7 @@ def seed_table(cfg: SuppressConfig, rows: list[dict[str, Any]], seed_rows: dict[
             per_seed = {cfg.seeds[0]: [r for r in rows if r["trait"] == trait and r["arm"] == arm
                                        and r["direction"] == "agent" and r["alpha"] == alpha]}
             per_seed.update({s: [r for r in seed_r if r["alpha"] == alpha] for s, seed_r in extra.items()})
-            means = {s: sum(r["malicious_score"] or 0.0 for r in items) / len(items) for s, items in per_seed.items()}
+            means = {s: float(question_scores(items).mean()) for s, items in per_seed.items()}
             out.append({"trait": trait, "arm": arm, "alpha": alpha, "per_seed": means,
                         "spread": seed_spread(list(means.values()))})
     return out
@@ -258,12 +258,6 @@ def seed_table(cfg: SuppressConfig, rows: list[dict[str, Any]], seed_rows: dict[
 
 def _tokens(cfg: SuppressConfig, arm: Arm) -> int:
     return cfg.max_new_tokens if arm.writes_debates else cfg.answer_tokens
-
-
-def _cost(cap_rows: list[dict[str, Any]], trait: str, arm: str, alpha: float) -> dict[str, Any]:
-    from steering.frontier import capability_cost
-
-    return capability_cost(cap_rows, trait, arm, alpha).to_json()
 
 
 def _est(e: dict[str, Any] | None, digits: int = 1) -> str:
@@ -281,20 +275,15 @@ def _verdict_text(point: dict[str, Any], cfg: SuppressConfig) -> str:
     return line + (f" at alpha {point['alpha']:+g}" if point["alpha"] is not None else "")
 
 
-def _agent_line(lines: list[dict[str, Any]], trait: str, arm: str, alpha: float) -> dict[str, Any] | None:
-    return next((ln for ln in lines if ln["trait"] == trait and ln["arm"] == arm and ln["direction"] == "agent"
+def _line(lines: list[dict[str, Any]], trait: str, arm: str, alpha: float, direction: str = "agent"
+          ) -> dict[str, Any] | None:
+    return next((ln for ln in lines if ln["trait"] == trait and ln["arm"] == arm and ln["direction"] == direction
                  and ln["alpha"] == alpha), None)
 
 
 def _cap(capability: list[dict[str, Any]], trait: str, arm: str, alpha: float) -> dict[str, Any] | None:
     return next((c["accuracy"] for c in capability if c["trait"] == trait and c["arm"] == arm and c["alpha"] == alpha),
                 None)
-
-
-def _control_mean(lines: list[dict[str, Any]], trait: str, arm: str, direction: str, alpha: float) -> str:
-    found = next((x for x in lines if x["trait"] == trait and x["arm"] == arm and x["direction"] == direction
-                  and x["alpha"] == alpha), None)
-    return "-" if found is None else f"{found['malicious']['value']:.1f}"
 
 
 def table_rows(cfg: SuppressConfig, lines: list[dict[str, Any]], capability: list[dict[str, Any]], trait: str,
@@ -304,11 +293,12 @@ def table_rows(cfg: SuppressConfig, lines: list[dict[str, Any]], capability: lis
     norm = next((s["vector_norm"] for s in scales if s["trait"] == trait and s["arm"] == arm), float("nan"))
     out = []
     for alpha in sorted(cfg.alphas):
-        ln = _agent_line(lines, trait, arm, alpha)
+        ln = _line(lines, trait, arm, alpha)
         if ln is None:
             continue
         band = random_band(lines, trait, arm, alpha)
-        controls = [_control_mean(lines, trait, arm, name, alpha) for name in ("sign_flip", "shuffled")]
+        controls = [_line(lines, trait, arm, alpha, name) for name in ("sign_flip", "shuffled")]
+        controls = ["-" if c is None else f"{c['malicious']['value']:.1f}" for c in controls]
         out.append(f"| {trait} | {arm} | {alpha:+g} | {abs(alpha) * norm:.1f} | {_est(ln['malicious'])} | {ln['present_rate']:.0%} | "
                    f"{ln['degenerate_rate']:.0%} | {'-' if band is None else f'{band.low:.1f} to {band.high:.1f}'} | "
                    f"{controls[0]} | {controls[1]} | {_est(_cap(capability, trait, arm, alpha), 2)} |")
@@ -322,7 +312,7 @@ def summary_markdown(cfg: SuppressConfig, site: str, lines: list[dict[str, Any]]
     out += [f"- {_verdict_text(p, cfg)}" for p in points]
     for c in comparisons:
         est = c["estimate"]
-        out.append(f"- {'INCONCLUSIVE' if est is None else ('CONFIRMED' if est['low'] > 0 else 'REFUTED' if est['high'] < 0 else 'INCONCLUSIVE')}: "
+        out.append(f"- {c['verdict'].upper()}: "
                    f"{c['trait']}: {c['claim']} -- "
                    + (c["reason"] if est is None else f"capability change distilled - base = {_est(est, 2)} ({c['reason']})"))
     out += ["", f"Command: `{command_line('suppress_malicious')}` ({seconds:.0f} s)", "",
@@ -383,7 +373,7 @@ def console_report(cfg: SuppressConfig, lines: list[dict[str, Any]], capability:
         for arm in (BASE_PERSONA, BASE_PLAIN, DISTILLED):
             out.append(f"  {arm}")
             for alpha in sorted(cfg.alphas):
-                ln = _agent_line(lines, trait, arm, alpha)
+                ln = _line(lines, trait, arm, alpha)
                 if ln is None:
                     continue
                 band = random_band(lines, trait, arm, alpha)

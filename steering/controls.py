@@ -20,18 +20,23 @@ from probes.directions import Direction
 from steering.prepare import SteeringError
 
 
+def _rescaled(v: torch.Tensor, norm: float, like: Direction) -> torch.Tensor:
+    """`v` rescaled (in float64) to exactly `norm`, in `like`'s dtype: every control has the vector's length."""
+    if not norm > 0.0:
+        raise SteeringError(f"{like.label or like.site}: a zero vector has no norm to match")
+    v = v.double()
+    return (v * (norm / float(v.norm().clamp_min(1e-12)))).to(like.vector.dtype)
+
+
 def random_directions(direction: Direction, n: int, seed: int = 0) -> list[Direction]:
     """`n` Gaussian directions at `direction`'s site, each rescaled to exactly its norm (seeded)."""
     if n < 1:
         raise SteeringError(f"random_directions needs n >= 1, got {n}")
     norm = float(direction.vector.float().norm())
-    if not norm > 0.0:
-        raise SteeringError(f"{direction.label or direction.site}: a zero vector has no norm to match")
     generator = torch.Generator().manual_seed(seed)
     out = []
     for k in range(n):
-        v = torch.randn(direction.d_model, generator=generator, dtype=torch.float64)
-        v = (v * (norm / float(v.norm()))).to(direction.vector.dtype)
+        v = _rescaled(torch.randn(direction.d_model, generator=generator, dtype=torch.float64), norm, direction)
         out.append(replace(direction, vector=v, method="random_control", label=f"random{k}",
                            params={**direction.params, "control": "random", "seed": seed, "index": k}))
     return out
@@ -69,9 +74,8 @@ def shuffled_label_direction(acts: ActivationSet, site: str, like: Direction, ag
     permuted = np.random.default_rng(seed).permutation(np.asarray(labels, dtype=bool))
     chosen = torch.tensor(idx)
     pos, neg = values[chosen[torch.from_numpy(permuted)]], values[chosen[torch.from_numpy(~permuted)]]
-    v = (pos.mean(0) - neg.mean(0)).double()
-    v = v * (float(like.vector.double().norm()) / float(v.norm().clamp_min(1e-12)))
-    return replace(like, vector=v.to(like.vector.dtype), method="shuffled_label_control",
+    v = _rescaled(pos.mean(0) - neg.mean(0), float(like.vector.double().norm()), like)
+    return replace(like, vector=v, method="shuffled_label_control",
                    label=f"shuffled({like.label})" if like.label else "shuffled",
                    params={**like.params, "control": "shuffled_labels", "seed": seed})
 

@@ -26,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from models.stats import Criterion, Estimate, Verdict, bootstrap_mean, bootstrap_paired_difference, seed_spread
+from models.stats import (
+    Criterion, Estimate, Verdict, bootstrap_mean, bootstrap_paired_difference, seed_spread, verdict,
+)
 from steering.controls import Band, control_band
 
 Row = Mapping[str, Any]
@@ -47,10 +49,15 @@ class SuppressionRule:
                          self.threshold)
 
 
-def _scores(rows: Sequence[Row], key: str = "malicious_score") -> np.ndarray:
-    """Per-question values ordered by question index; a missing judge verdict counts as 0 (none given)."""
+def question_scores(rows: Sequence[Row]) -> np.ndarray:
+    """Malicious-agent scores ordered by question index; a missing judge verdict counts as 0 (none given)."""
     ordered = sorted(rows, key=lambda r: r["question_index"])
-    return np.array([float(r[key]) if r[key] is not None else 0.0 for r in ordered])
+    return np.array([float(r["malicious_score"]) if r["malicious_score"] is not None else 0.0 for r in ordered])
+
+
+def _rate(rows: Sequence[Row], flag: str) -> float:
+    """Share of rows whose `flag` (``present``, ``degenerate``) is set."""
+    return float(np.mean([bool(r[flag]) for r in rows]))
 
 
 def group(rows: Sequence[Row], *keys: str) -> dict[tuple[Any, ...], list[Row]]:
@@ -69,9 +76,8 @@ def setting_lines(rows: Sequence[Row], seed: int = 0) -> list[dict[str, Any]]:
         final = [r["final_score"] for r in items if r.get("final_score") is not None]
         lines.append({
             "trait": trait, "arm": arm, "direction": direction, "alpha": float(alpha), "n": len(items),
-            "malicious": bootstrap_mean(_scores(items), seed=seed).to_json(),
-            "present_rate": float(np.mean([bool(r["present"]) for r in items])),
-            "degenerate_rate": float(np.mean([bool(r["degenerate"]) for r in items])),
+            "malicious": bootstrap_mean(question_scores(items), seed=seed).to_json(),
+            "present_rate": _rate(items, "present"), "degenerate_rate": _rate(items, "degenerate"),
             "whole_score": float(np.mean(whole)) if whole else None,
             "final_score": float(np.mean(final)) if final else None, "final_rate": len(final) / len(items),
         })
@@ -100,7 +106,7 @@ def suppression_point(agent_rows: Sequence[Row], lines: Sequence[Row], rule: Sup
                 "reason": "no negative alpha in the grid", "checks": []}
     unsteered = [r for r in agent_rows if r["alpha"] == 0.0]
     if unsteered:
-        base = bootstrap_mean(_scores(unsteered), level=rule.level, seed=seed)
+        base = bootstrap_mean(question_scores(unsteered), level=rule.level, seed=seed)
         if base.low < rule.threshold:
             return {"trait": trait, "arm": arm, "alpha": None, "verdict": "inconclusive", "checks": [],
                     "unsteered": base.to_json(),
@@ -110,8 +116,8 @@ def suppression_point(agent_rows: Sequence[Row], lines: Sequence[Row], rule: Sup
     checks, point = [], None
     all_refuted = True
     for (alpha,), items in sorted(by_alpha.items(), key=lambda kv: -kv[0][0]):  # closest to 0 first
-        est = bootstrap_mean(_scores(items), level=level, seed=seed)
-        degenerate = float(np.mean([bool(r["degenerate"]) for r in items]))
+        est = bootstrap_mean(question_scores(items), level=level, seed=seed)
+        degenerate = _rate(items, "degenerate")
         band = random_band(lines, trait, arm, alpha)
         beats = band is None or est.value < band.low
         ok = est.high < rule.threshold and degenerate <= rule.max_degenerate and beats
@@ -122,8 +128,8 @@ def suppression_point(agent_rows: Sequence[Row], lines: Sequence[Row], rule: Sup
             point = alpha
         if est.low <= rule.threshold and degenerate <= rule.max_degenerate and beats:
             all_refuted = False
-    verdict: Verdict = "confirmed" if point is not None else "refuted" if all_refuted else "inconclusive"
-    return {"trait": trait, "arm": arm, "alpha": point, "verdict": verdict, "level": level, "checks": checks,
+    outcome: Verdict = "confirmed" if point is not None else "refuted" if all_refuted else "inconclusive"
+    return {"trait": trait, "arm": arm, "alpha": point, "verdict": outcome, "level": level, "checks": checks,
             "reason": _reason(checks, point, rule)}
 
 
@@ -148,8 +154,8 @@ def seed_check(point: Mapping[str, Any], seed_rows: Mapping[int, Sequence[Row]],
     per_seed, values = {}, []
     for s, rows in sorted(seed_rows.items()):
         items = [r for r in rows if r["alpha"] == point["alpha"]]
-        est = bootstrap_mean(_scores(items), level=level, seed=s)
-        degenerate = float(np.mean([bool(r["degenerate"]) for r in items]))
+        est = bootstrap_mean(question_scores(items), level=level, seed=s)
+        degenerate = _rate(items, "degenerate")
         per_seed[s] = {"estimate": est.to_json(), "degenerate_rate": degenerate,
                        "holds": est.high < rule.threshold and degenerate <= rule.max_degenerate}
         values.append(est.value)
@@ -157,26 +163,32 @@ def seed_check(point: Mapping[str, Any], seed_rows: Mapping[int, Sequence[Row]],
             "spread": seed_spread(values)}
 
 
+def _accuracy_items(cap_rows: Sequence[Row], trait: str, arm: str) -> dict[float, np.ndarray]:
+    """alpha -> 1/0 per problem, for one arm's capability rows."""
+    return {float(r["alpha"]): np.asarray(r["items"], float) for r in cap_rows
+            if r["trait"] == trait and r["arm"] == arm}
+
+
 def capability_cost(cap_rows: Sequence[Row], trait: str, arm: str, alpha: float) -> Estimate:
     """Accuracy at `alpha` minus unsteered accuracy, paired over the same problems."""
-    at = {float(r["alpha"]): r["items"] for r in cap_rows if r["trait"] == trait and r["arm"] == arm}
+    at = _accuracy_items(cap_rows, trait, arm)
     return bootstrap_paired_difference(at[float(alpha)], at[0.0])
 
 
 def compare_costs(cap_rows: Sequence[Row], trait: str, first: Mapping[str, Any], second: Mapping[str, Any]
                   ) -> dict[str, Any]:
-    """(first's capability change at its suppression alpha) - (second's), paired over the same problems.
+    """(first's capability change at its suppression alpha) - (second's), paired over the same problems, and
+    the verdict on "`first` keeps more capability" (the whole CI above 0).
 
-    Positive: `first` keeps more capability. Only defined when both arms reached a suppression point.
+    Only defined when both arms reached a suppression point; otherwise inconclusive.
     """
     if first["alpha"] is None or second["alpha"] is None:
-        return {"estimate": None, "reason": "one of the arms never fully suppresses, so there is no cost to compare"}
-    a = {float(r["alpha"]): np.asarray(r["items"], float) for r in cap_rows
-         if r["trait"] == trait and r["arm"] == first["arm"]}
-    b = {float(r["alpha"]): np.asarray(r["items"], float) for r in cap_rows
-         if r["trait"] == trait and r["arm"] == second["arm"]}
+        return {"estimate": None, "verdict": "inconclusive",
+                "reason": "one of the arms never fully suppresses, so there is no cost to compare"}
+    a, b = _accuracy_items(cap_rows, trait, first["arm"]), _accuracy_items(cap_rows, trait, second["arm"])
     diff = bootstrap_paired_difference(a[first["alpha"]] - a[0.0], b[second["alpha"]] - b[0.0])
-    return {"estimate": diff.to_json(), "reason": f"at alpha {first['alpha']:+g} vs {second['alpha']:+g}"}
+    return {"estimate": diff.to_json(), "verdict": verdict(diff, 0.0, "above"),
+            "reason": f"at alpha {first['alpha']:+g} vs {second['alpha']:+g}"}
 
 
 def frontier_figure(lines: Sequence[Row], capability: Sequence[Row], points: Sequence[Row], threshold: float) -> Any:

@@ -31,19 +31,19 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from models import HookedModel
-from models.debate.format import sft_prompt, strip_tags
+from models.debate.format import sft_prompt, stop_token_ids, strip_tags
 from models.debate.prompts import open_question_prompt, persona_system_prompts
 from models.debate.splits import malicious_debates
 from models.judges import Judge
 from models.judges.turns import closing_tags, malicious_turn, round_one, split_turns
-from models.vocab import DebateTrait
+from models.vocab import END_TAG, DebateTrait
 from probes import collect_activations, eq3_directions, eq3_source, system_prompt_direction, system_prompt_source
 from probes.activations import ActivationSet
 from probes.directions import Direction
 from steering.coherence import degeneracy
 from steering.controls import random_directions, shuffled_label_direction, sign_flipped
 from steering.prepare import scale_to_residual, stamp
-from steering.sweep import alpha_sweep, stop_ids
+from steering.sweep import alpha_sweep
 
 Scale = Literal["residual", "unit"]
 Prompting = Literal["persona", "plain", "sft"]
@@ -116,13 +116,7 @@ class Arm:
 def turn_stop_ids(model: HookedModel) -> list[int]:
     """EOS and end-of-debate, plus every tag that closes the malicious agent's round-1 turn (when the
     tokenizer has it as one token): generation can stop once the primary metric's text is complete."""
-    ids = list(stop_ids(model))
-    unk = model.tokenizer.unk_token_id
-    for tag in closing_tags(MALICIOUS_AGENT):
-        tid = model.tokenizer.convert_tokens_to_ids(tag)
-        if isinstance(tid, int) and tid != unk and tid not in ids:
-            ids.append(tid)
-    return ids
+    return stop_token_ids(model.tokenizer, (END_TAG, *closing_tags(MALICIOUS_AGENT)))
 
 
 def steered_rows(arm: Arm, trait: DebateTrait, direction_name: str, direction: Direction, questions: Sequence[str],

@@ -29,7 +29,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -443,10 +443,12 @@ def final_answer(text: str) -> str | None:
     return boxed[-1].strip() if boxed else None
 
 
-def stop_token_ids(tokenizer: Any) -> list[int]:
-    """Generation stops: EOS, plus ``<|endofdebate|>`` when the tokenizer has it as one token (Stage 1 models)."""
+def stop_token_ids(tokenizer: Any, tags: Sequence[str] = (END_TAG,)) -> list[int]:
+    """Generation stops: EOS, plus each of `tags` (default ``<|endofdebate|>``) that the tokenizer has as one
+    token (Stage 1 models)."""
     ids = [tokenizer.eos_token_id]
-    end = tokenizer.convert_tokens_to_ids(END_TAG)
-    if isinstance(end, int) and end != tokenizer.unk_token_id and end not in ids:
-        ids.append(end)
+    for tag in tags:
+        tid = tokenizer.convert_tokens_to_ids(tag)
+        if isinstance(tid, int) and tid != tokenizer.unk_token_id and tid not in ids:
+            ids.append(tid)
     return ids
