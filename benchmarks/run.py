@@ -1,14 +1,18 @@
-"""Benchmarks of the hooked-model layer, measured side by side in one run; prints JSON.
+"""Benchmarks of the toolkit, measured side by side in one run; prints JSON, then the targets met or missed.
 
 * ``steer_overhead``: steered / unsteered greedy generation time, per backend, model and batch size
   (one additive intervention at generated positions). Target <= 1.05.
 * ``backend_overhead``: TL and nnsight unsteered generation time / HF generation time.
-* ``collect_ratio``: throughput of reading ``resid_post`` at every layer / throughput of a bare
-  forward on the same batches (HF backend). Target >= 0.9. Peak RSS is printed beside it.
+* ``collect``: end-to-end per-turn collection (`probes.collect_activations`: tokenizing, span
+  mapping, reads at every layer, reduction) against a bare forward over the same batches
+  (``benchmarks/collect.py``). Target >= 0.97 on SmolLM2.
+* ``sweep``: an 11-alpha steering sweep with each prompt computed once against every row
+  recomputing it (``benchmarks/sweep.py``). Target >= 5x with identical greedy texts.
 
-Timings are medians over interleaved repeats, so background noise hits both sides alike.
+Every ratio is the median of per-repetition ratios (the two sides alternate, so background load hits
+both alike), printed with its spread (min, max over repetitions).
 
-    python benchmarks/run.py            # tiny and SmolLM2-135M
+    python benchmarks/run.py            # tiny and SmolLM2-135M (about 30 min on 2 cores)
     python benchmarks/run.py --quick    # tiny only
 """
 
@@ -16,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 from collections.abc import Callable
 
@@ -26,14 +29,28 @@ from tqdm import tqdm
 from models import Intervention, load
 
 from _timing import interleaved  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from collect import throughput  # noqa: E402
+from sweep import sweep_speedup  # noqa: E402
 
 PROMPT = "Question: what is 12+34*5-6? Think step by step and give the answer."
 
 
-def _median_pair(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """Median seconds of `a` and of `b`, run alternately after one warm-up each."""
+def paired_ratio(a: Callable[[], object], b: Callable[[], object], repeats: int) -> dict:
+    """b / a time: the median of per-repetition ratios, their spread, and the median seconds of each."""
     ta, tb = interleaved(a, b, repeats)
-    return statistics.median(ta), statistics.median(tb)
+    ratios = [y / x for x, y in zip(ta, tb)]
+    return {"ratio": round(statistics.median(ratios), 3), "spread": [round(min(ratios), 3), round(max(ratios), 3)],
+            "seconds": [round(statistics.median(ta), 3), round(statistics.median(tb), 3)]}
+
+
+def unused_token(models: dict, prompts: list[str], steer: Intervention, new_tokens: int) -> int:
+    """A token id that neither the steered nor the unsteered greedy run writes: as the stop id, every
+    run decodes exactly `new_tokens` tokens, so both sides do the same work."""
+    model = models["hf"]
+    seen = set(model.generate(prompts, max_new_tokens=new_tokens).sequences.flatten().tolist())
+    with model.intervene(steer):
+        seen |= set(model.generate(prompts, max_new_tokens=new_tokens).sequences.flatten().tolist())
+    return next(t for t in range(model.info.vocab_size - 1, 0, -1) if t not in seen)
 
 
 def generation_benchmarks(model_name: str, batches: list[int], new_tokens: int, repeats: int) -> dict:
@@ -41,24 +58,25 @@ def generation_benchmarks(model_name: str, batches: list[int], new_tokens: int, 
     layer = models["hf"].info.n_layers // 2
     v = torch.randn(models["hf"].info.d_model, generator=torch.Generator().manual_seed(0))
     steer = Intervention(f"blocks.{layer}.hook_resid_post", v / v.norm(), alpha=2.0, positions="generated")
-    out: dict = {"steer_overhead": {}, "backend_overhead": {}, "seconds": {}}
+    out: dict = {"steer_overhead": {}, "steer_overhead_spread": {}, "backend_overhead": {}, "seconds": {}}
     plain_times: dict = {}
     for batch in batches:
         prompts = [PROMPT] * batch
+        stop = [unused_token(models, prompts, steer, new_tokens)]
         for backend, model in tqdm(models.items(), desc=f"{model_name} batch {batch}", leave=False):
-            # stop_token_ids=[-1] never matches, so every run decodes exactly `new_tokens` tokens
             def plain(model=model) -> object:
-                return model.generate(prompts, max_new_tokens=new_tokens, stop_token_ids=[-1])
+                return model.generate(prompts, max_new_tokens=new_tokens, stop_token_ids=stop)
 
             def steered(model=model) -> object:
                 with model.intervene(steer):
-                    return model.generate(prompts, max_new_tokens=new_tokens, stop_token_ids=[-1])
+                    return model.generate(prompts, max_new_tokens=new_tokens, stop_token_ids=stop)
 
-            t_plain, t_steered = _median_pair(plain, steered, repeats)
+            pair = paired_ratio(plain, steered, repeats)
             key = f"{backend}/batch{batch}"
-            out["steer_overhead"][key] = round(t_steered / t_plain, 3)
-            out["seconds"][key] = {"unsteered": round(t_plain, 3), "steered": round(t_steered, 3)}
-            plain_times[(backend, batch)] = t_plain
+            out["steer_overhead"][key] = pair["ratio"]
+            out["steer_overhead_spread"][key] = pair["spread"]
+            out["seconds"][key] = {"unsteered": pair["seconds"][0], "steered": pair["seconds"][1]}
+            plain_times[(backend, batch)] = pair["seconds"][0]
         for backend in ("tl", "nnsight"):
             out["backend_overhead"][f"{backend}/batch{batch}"] = round(
                 plain_times[(backend, batch)] / plain_times[("hf", batch)], 3
@@ -66,44 +84,47 @@ def generation_benchmarks(model_name: str, batches: list[int], new_tokens: int, 
     return out
 
 
-def collect_ratio(model_name: str, batch: int, seq: int, n_batches: int, repeats: int) -> dict:
-    model = load(model_name, backend="hf")
-    sites = [f"blocks.{layer}.hook_resid_post" for layer in range(model.info.n_layers)]
-    g = torch.Generator().manual_seed(0)
-    batches = [torch.randint(3, model.info.vocab_size, (batch, seq), generator=g) for _ in range(n_batches)]
-
-    def bare() -> None:
-        for ids in batches:
-            model.forward(ids)
-
-    def collect() -> None:
-        for ids in batches:
-            model.activations(ids, sites, positions="all")
-
-    t_bare, t_collect = _median_pair(bare, collect, repeats)
-    tokens = batch * seq * n_batches
-    return {
-        "collect_ratio": round(t_bare / t_collect, 3),
-        "tokens_per_s": {"bare": round(tokens / t_bare), "collect": round(tokens / t_collect)},
-        "batch": [batch, seq, n_batches],
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-    }
+def targets(results: dict) -> list[str]:
+    """One line per target: the measured figure, its spread, and whether it is met."""
+    lines = []
+    for model, r in results.items():
+        if not isinstance(r, dict):
+            continue
+        for key, ratio in r.get("steer_overhead", {}).items():
+            lo, hi = r["steer_overhead_spread"][key]
+            lines.append(f"{'met ' if ratio <= 1.05 else 'MISS'}  steer overhead {model} {key}: {ratio} "
+                         f"(spread {lo}-{hi}; target <= 1.05)")
+        if "collect" in r:
+            c = r["collect"]
+            lines.append(f"{'met ' if c['collect_ratio'] >= 0.97 else 'MISS'}  collection {model}: {c['collect_ratio']} "
+                         f"(spread {c['spread'][0]}-{c['spread'][1]}; target >= 0.97)")
+        if "sweep" in r:
+            w = r["sweep"]
+            same = w["identical_texts"].split("/")
+            ok = w["sweep_speedup"] >= 5 and same[0] == same[1]
+            lines.append(f"{'met ' if ok else 'MISS'}  sweep_speedup {model}: {w['sweep_speedup']}x (spread "
+                         f"{w['spread'][0]}-{w['spread'][1]}; identical texts {w['identical_texts']}; target >= 5x)")
+    return lines
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="tiny model only")
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=15, help="alternated repetitions on the tiny model (default: %(default)s)")
+    p.add_argument("--smollm2-repeats", type=int, default=5, help="alternated repetitions on SmolLM2 (default: %(default)s)")
+    p.add_argument("--sweep-repeats", type=int, default=3, help="alternated sweeps for sweep_speedup (default: %(default)s)")
     args = p.parse_args()
     torch.set_num_threads(2)
     results: dict = {"torch_threads": torch.get_num_threads()}
     results["tiny-random"] = generation_benchmarks("tiny-random", [1, 32], new_tokens=64, repeats=args.repeats)
-    results["tiny-random"]["collect"] = collect_ratio("tiny-random", batch=32, seq=64, n_batches=8, repeats=args.repeats)
+    results["tiny-random"]["collect"] = throughput("tiny-random", 200, "turn_mean", args.repeats)
     if not args.quick:
         name = "smollm2-135m-instruct"
-        results[name] = generation_benchmarks(name, [1, 32], new_tokens=32, repeats=max(1, args.repeats - 1))
-        results[name]["collect"] = collect_ratio(name, batch=8, seq=64, n_batches=2, repeats=args.repeats)
+        results[name] = generation_benchmarks(name, [1, 32], new_tokens=32, repeats=args.smollm2_repeats)
+        results[name]["collect"] = throughput(name, 60, "turn_mean", args.smollm2_repeats)
+        results[name]["sweep"] = sweep_speedup(name, args.sweep_repeats)
     print(json.dumps(results, indent=2))
+    print("\n".join(targets(results)))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tqdm.auto import tqdm
 
 from experiments._results import command_line, run_folder
 from models import load
@@ -184,7 +183,7 @@ def main(cfg: SuppressConfig) -> Path:
                 if s != cfg.seeds[0]:  # extra seeds re-check the primary metric only
                     for arm, _ in arms:
                         seed_rows.setdefault((trait, arm.name), {})[s] = steered_rows(
-                            arm, trait, "agent", arm.vector, questions[s], negative, judge,
+                            arm, trait, {"agent": arm.vector}, questions[s], negative, judge,
                             max_new_tokens=_tokens(cfg, arm), full=False, batch_size=cfg.batch_size)
                     continue
                 arms.insert(1, (Arm(BASE_PLAIN, base, vectors.base, "plain"), None))
@@ -193,15 +192,12 @@ def main(cfg: SuppressConfig) -> Path:
                 for arm, acts in arms:
                     scales.append({"trait": trait, "arm": arm.name, "vector_norm": float(arm.vector.vector.norm()),
                                    "mean_residual_norm": arm.vector.params.get("mean_residual_norm")})
-                    rows += steered_rows(arm, trait, "agent", arm.vector, questions[s], cfg.alphas, judge,
+                    rows += steered_rows(arm, trait, {"agent": arm.vector}, questions[s], cfg.alphas, judge,
                                          max_new_tokens=_tokens(cfg, arm), batch_size=cfg.batch_size)
                     if acts is not None:
                         controls = control_directions(arm.vector, acts, site, cfg.n_random, s)
-                        for name, direction in tqdm(controls.items(), desc=f"{trait}/{arm.name}/controls",
-                                                    total=len(controls), leave=False):
-                            rows += steered_rows(arm, trait, name, direction, questions[s], negative, judge,
-                                                 max_new_tokens=_tokens(cfg, arm), full=False,
-                                                 batch_size=cfg.batch_size, progress=False)
+                        rows += steered_rows(arm, trait, controls, questions[s], negative, judge,
+                                             max_new_tokens=_tokens(cfg, arm), full=False, batch_size=cfg.batch_size)
                     if arm.name != BASE_PLAIN:
                         for c in arithmetic_accuracy(arm.model, problems, arm.vector, cfg.alphas,
                                                      prompt="sft" if arm.writes_debates else "chat",

@@ -29,9 +29,11 @@ import torch
 from torch import Tensor
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from models.batch import Batch, check_ids
 from models.errors import CallError, InterventionError
 from models.interventions import Intervention, ResolvedIntervention, apply_intervention
 from models.positions import CallState, Positions, check_positions_fit, chunk_coverage, position_mask, validate_positions
+from models.prefix import CachedBatch, PromptCache, check_unwritten
 from models.sites import Site, SiteLike, parse_site
 from models.vocab import plain_chat
 
@@ -81,61 +83,6 @@ class ModelInfo:
 
 
 @dataclass
-class Batch:
-    """Left-padded token ids with their attention mask."""
-
-    input_ids: Tensor  # [batch, pos]
-    attention_mask: Tensor  # [batch, pos]
-
-    @property
-    def pad(self) -> Tensor:
-        """Number of left-pad tokens per row, ``[batch]``."""
-        return (self.attention_mask == 0).sum(dim=1)
-
-    @property
-    def lengths(self) -> list[int]:
-        return self.attention_mask.sum(dim=1).tolist()
-
-    @property
-    def position_ids(self) -> Tensor:
-        """Positions that make a left-padded row compute exactly what it computes unpadded."""
-        return (self.attention_mask.cumsum(dim=1) - 1).clamp(min=0)
-
-    def state(self) -> CallState:
-        return CallState(prompt_len=self.input_ids.shape[1], pad=self.pad)
-
-    def check(self, vocab_size: int) -> None:
-        """Refuse batches the position logic would misread: not left-padded, empty rows, ids outside the vocabulary."""
-        ids, mask = self.input_ids, self.attention_mask
-        if not isinstance(ids, Tensor) or not isinstance(mask, Tensor):
-            raise CallError("Batch needs input_ids and attention_mask tensors")
-        if ids.ndim != 2 or ids.shape != mask.shape or ids.shape[0] == 0 or ids.shape[1] == 0:
-            raise CallError(
-                f"Batch input_ids {tuple(ids.shape)} and attention_mask {tuple(mask.shape)} must both be [batch, pos], non-empty"
-            )
-        _check_ids(ids, vocab_size)
-        if not bool(((mask == 0) | (mask == 1)).all()):
-            raise CallError("Batch attention_mask must hold only 0 and 1")
-        if bool((mask[:, 1:] < mask[:, :-1]).any()):  # a 1 followed by a 0: right padding or a hole
-            row = int((mask[:, 1:] < mask[:, :-1]).any(dim=1).nonzero()[0])
-            raise CallError(
-                f"Batch row {row} is not left-padded (a pad follows a real token); positions assume left padding, "
-                "so use model.tokenize() or pad on the left"
-            )
-        if bool((mask.sum(dim=1) == 0).any()):
-            raise CallError(f"Batch row {int((mask.sum(dim=1) == 0).nonzero()[0])} has no real token")
-
-
-def _check_ids(ids: Tensor, vocab_size: int) -> None:
-    if ids.dtype in (torch.bool,) or ids.is_floating_point() or ids.is_complex():
-        raise CallError(f"token ids must be an integer tensor, got dtype {ids.dtype}")
-    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
-        raise CallError(
-            f"token ids must lie in 0..{vocab_size - 1} (the vocabulary), got {int(ids.min())}..{int(ids.max())}"
-        )
-
-
-@dataclass
 class Generation:
     """Result of `HookedModel.generate`; token counts are per row, never per padded batch."""
 
@@ -160,6 +107,7 @@ class HookedModel(ABC):
     """Backend-neutral hooked model. Subclasses implement the four `_` primitives."""
 
     backend: ClassVar[str]
+    supports_prompt_cache: ClassVar[bool] = False  # `prefill` and decoding from a `CachedBatch`
 
     def __init__(self, hf_model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, info: ModelInfo):
         self.hf_model = hf_model
@@ -189,7 +137,7 @@ class HookedModel(ABC):
         if isinstance(inputs, Tensor):
             if inputs.ndim not in (1, 2) or inputs.numel() == 0:
                 raise CallError(f"token ids must be a non-empty [pos] or [batch, pos] tensor, got shape {tuple(inputs.shape)}")
-            _check_ids(inputs, self.info.vocab_size)
+            check_ids(inputs, self.info.vocab_size)
             ids = inputs.unsqueeze(0) if inputs.ndim == 1 else inputs
             return self._fits_context(Batch(ids.to(self.device), torch.ones_like(ids).to(self.device)))
         if isinstance(inputs, Batch):
@@ -305,6 +253,8 @@ class HookedModel(ABC):
         stops = self._stop_ids(stop_token_ids)
         batch = self._fits_context(self._batch(inputs), max_new_tokens)
         self._check_active(batch, horizon=max_new_tokens)
+        if isinstance(batch, CachedBatch):
+            self._check_cached(batch)
         options = dict(
             max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature, top_p=top_p, stop_ids=stops
         )
@@ -314,6 +264,52 @@ class HookedModel(ABC):
                 torch.manual_seed(seed)
             sequences = self._generate(batch, **options)
         return self._finish(batch, sequences, stops)
+
+    @torch.no_grad()
+    def prefill(self, inputs: Inputs | Batch, upto: int | None = None) -> PromptCache:
+        """Compute the prompts' keys and values once, for many generations to decode from (`PromptCache.rows`).
+
+        Caches the first `upto` padded positions (default: all but the last token). The prompts run
+        unsteered, one at a time without padding (padding would force a slower attention kernel), so
+        call it outside `intervene` blocks; a generation from the cache refuses interventions that would
+        write to the cached positions.
+
+        Example:
+            >>> cache = model.prefill(prompts)
+            >>> with steer(model, v, alpha=torch.tensor([-2.0, -2.0, 2.0, 2.0])):
+            ...     out = model.generate(cache.rows([0, 1, 0, 1]), max_new_tokens=24)
+        """
+        if not self.supports_prompt_cache:
+            raise CallError(f"the {self.backend} backend cannot decode from a prompt cache; use the hf or nnsight backend")
+        if self._active:
+            raise CallError("prefill() runs the prompts unsteered; call it outside intervene()/steer() blocks "
+                            "(steering at generated positions never touches the cached prompt)")
+        batch = self._batch(inputs)
+        if isinstance(batch, CachedBatch):
+            raise CallError("prefill() got a CachedBatch, which is already cached; pass the prompts")
+        n = batch.input_ids.shape[1] - 1 if upto is None else upto
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n < batch.input_ids.shape[1]:
+            raise CallError(f"upto must be an int in 1..{batch.input_ids.shape[1] - 1} (the padded prompt length - 1), got {upto!r}")
+        if n <= int(batch.pad.max()):
+            raise CallError(f"upto={n} leaves a row with no real token in the cached part (it has {int(batch.pad.max())} pads)")
+        layers: list[tuple[Tensor, Tensor]] = []
+        for row, pad in enumerate(batch.pad.tolist()):
+            ids = batch.input_ids[row : row + 1, pad:n]
+            one = Batch(ids, torch.ones_like(ids))
+            with self._call(one):
+                computed = self._prefill(one)
+            if not layers:  # zeros under the padding: masked keys must still be finite
+                layers = [(k.new_zeros(len(batch.pad), *k.shape[1:2], n, k.shape[3]),
+                           v.new_zeros(len(batch.pad), *v.shape[1:2], n, v.shape[3])) for k, v in computed]
+            for (keys, values), (k, v) in zip(layers, computed):
+                keys[row, :, pad:n], values[row, :, pad:n] = k[0], v[0]
+        return PromptCache(batch, n, layers)
+
+    def _check_cached(self, batch: CachedBatch) -> None:
+        if not self.supports_prompt_cache:
+            raise CallError(f"the {self.backend} backend cannot decode from a prompt cache; use the hf or nnsight backend")
+        for r in self._active:
+            check_unwritten(r.spec.positions, batch, what=f"intervention at {r.site}")
 
     def _finish(self, batch: Batch, sequences: Tensor, stops: list[int]) -> Generation:
         prompt_len = batch.input_ids.shape[1]
@@ -410,6 +406,10 @@ class HookedModel(ABC):
     @abstractmethod
     def _generate(self, batch: Batch, **options: Any) -> Tensor:
         """Token ids ``[batch, prompt_len + new]``; prompt part as given (left-padded)."""
+
+    def _prefill(self, batch: Batch) -> list[tuple[Tensor, Tensor]]:
+        """Keys and values per layer, ``[batch, kv_heads, pos, head_dim]``, with active interventions applied."""
+        raise CallError(f"the {self.backend} backend cannot build a prompt cache")
 
     @abstractmethod
     def _install(self, resolved: list[ResolvedIntervention]) -> Any:

@@ -4,6 +4,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 def nb(cells):
     n = new_notebook(cells=[new_markdown_cell(c[1]) if c[0] == "md" else new_code_cell(c[1]) for c in cells])
+    for i, cell in enumerate(n.cells):  # stable ids: a rebuild changes only the cells that changed
+        cell.id = f"cell-{i:02d}"
     n.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return n
 
@@ -90,7 +92,7 @@ from models.judges.validation import pair_agreement
 
 judge = evaluation_judge("evil", n_debates=120)
 print("pair agreement on unseen templates:", pair_agreement(judge, validation_pairs("evil", 24)).agreement)'''),
-("md", "## Alpha sweep with controls\nThe trait vector at every alpha (whole outputs), and the sign-flipped vector, a shuffled-label contrast and random directions of the same norm at every negative alpha (stopped once the malicious agent's turn is over: that is all the primary metric reads)."),
+("md", "## Alpha sweep with controls\nThe trait vector at every alpha (whole outputs), and the sign-flipped vector, a shuffled-label contrast and random directions of the same norm at every negative alpha (stopped once the malicious agent's turn is over: that is all the primary metric reads). All controls run in one mixed sweep, and each question's prompt is computed once for every direction and alpha."),
 ("code", '''from steering.suppression import Arm, control_directions, steered_rows
 
 arms = [(Arm("base (malicious system line)", base, vectors.base, "persona"), vectors.base_acts),
@@ -98,11 +100,11 @@ arms = [(Arm("base (malicious system line)", base, vectors.base, "persona"), vec
 negative = [a for a in ALPHAS if a < 0]
 rows = []
 for arm, acts in arms:
-    rows += steered_rows(arm, "evil", "agent", arm.vector, questions, ALPHAS, judge, max_new_tokens=TOKENS,
+    rows += steered_rows(arm, "evil", {"agent": arm.vector}, questions, ALPHAS, judge, max_new_tokens=TOKENS,
                          progress=False)
-    for name, control in control_directions(arm.vector, acts, site, n_random=N_RANDOM, seed=0).items():
-        rows += steered_rows(arm, "evil", name, control, questions, negative, judge, max_new_tokens=TOKENS,
-                             full=False, progress=False)
+    controls = control_directions(arm.vector, acts, site, n_random=N_RANDOM, seed=0)
+    rows += steered_rows(arm, "evil", controls, questions, negative, judge, max_new_tokens=TOKENS, full=False,
+                         progress=False)
 len(rows)'''),
 ("md", "## Capability under the same steering"),
 ("code", '''from steering import arithmetic_accuracy, arithmetic_problems

@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import torch
-from tqdm.auto import tqdm
-
 from models import HookedModel
 from models.debate.arithmetic import TIERS, Problem, is_correct
 from models.debate.format import final_answer, sft_prompt
@@ -16,8 +13,7 @@ from models.debate.splits import heldout_problems
 from models.interventions import Kind
 from models.positions import Positions
 from probes.directions import Direction
-from steering.apply import steer
-from steering.sweep import stop_ids
+from steering.sweep import multi_sweep
 
 
 def arithmetic_problems(n: int, tier: str = "easy", seed: int = 0) -> list[Problem]:
@@ -54,7 +50,8 @@ def arithmetic_accuracy(
     batch_size: int = 32,
     progress: bool = False,
 ) -> list[CapabilityRow]:
-    """Accuracy (last ``\\boxed{}`` matches the gold answer, `is_correct`) for each alpha; one batched sweep.
+    """Accuracy (last ``\\boxed{}`` matches the gold answer, `is_correct`) for each alpha; one batched sweep
+    (`multi_sweep`: each problem's prompt computed once for every alpha).
 
     ``prompt="sft"`` uses the trainer's ``Problem: {q}\\n\\n`` format; ``"chat"`` asks the Du et al.
     round-1 question in the model's chat format (base and instruction-tuned checkpoints).
@@ -68,18 +65,11 @@ def arithmetic_accuracy(
         return sft_prompt(q) if prompt == "sft" else model.chat_prompt(math_question_prompt(q))
 
     texts = [render(p) for p in problems]
-    jobs = [(a, i) for a in alphas for i in range(len(problems))]
-    items: dict[float, list[int]] = {a: [0] * len(problems) for a in alphas}
-    for start in tqdm(range(0, len(jobs), batch_size), desc="capability", disable=not progress, leave=False):
-        chunk = jobs[start : start + batch_size]
-        batch = [texts[i] for _, i in chunk]
-        stops = stop_ids(model)
-        if direction is None:
-            out = model.generate(batch, max_new_tokens=max_new_tokens, stop_token_ids=stops)
-        else:
-            alpha = torch.tensor([a for a, _ in chunk], dtype=torch.float32)
-            with steer(model, direction, alpha=alpha, positions=positions, kind=kind):
-                out = model.generate(batch, max_new_tokens=max_new_tokens, stop_token_ids=stops)
-        for (a, i), text in zip(chunk, out.texts):
-            items[a][i] = int(is_correct(final_answer(text), str(problems[i].answer)))
+    steered = direction is not None and any(a != 0.0 for a in alphas)
+    rows = multi_sweep(model, {"direction": direction} if steered and direction is not None else {}, texts,
+                       list(alphas) if steered else [0.0], max_new_tokens=max_new_tokens, positions=positions,
+                       kind=kind, batch_size=batch_size, progress=progress, desc="capability")
+    text = {(r.alpha, r.prompt_index): r.text for r in rows}
+    items = {a: [int(is_correct(final_answer(text[(a if steered else 0.0, i)]), str(p.answer)))
+                 for i, p in enumerate(problems)] for a in alphas}
     return [CapabilityRow(a, sum(items[a]), len(problems), tuple(items[a])) for a in alphas]

@@ -11,7 +11,8 @@ The pieces `experiments/suppress_malicious.py` and the steering notebook share:
 * `Arm` -- one steered system and how it is prompted: the base with the malicious system line in place
   (the trait instilled by prompt, as in the paper), the base with no system line, or the distilled
   model as it was trained (``Problem: q``);
-* `steered_rows` -- every question at every alpha under one direction, scored per agent
+* `steered_rows` -- every question at every alpha under one or many directions (one mixed sweep, each
+  prompt computed once), scored per agent
   (`models.judges.turns.malicious_turn`): the malicious agent's own turn, whether it spoke, the
   whole output and, for full transcripts, the final answer after the consensus tag.
 
@@ -21,12 +22,12 @@ metric reads only that far, so they cost a fraction of a full transcript and sco
 Example:
     >>> vectors = trait_vectors(base, sft, "evil", train_q, site, n_extract=16, seed=0)
     >>> arm = Arm("distilled", distilled, vectors.distilled, "sft")
-    >>> rows = steered_rows(arm, "evil", "agent", arm.vector, test_q, [-2.0, 0.0], judge, max_new_tokens=64)
+    >>> rows = steered_rows(arm, "evil", {"agent": arm.vector}, test_q, [-2.0, 0.0], judge, max_new_tokens=64)
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,7 +44,7 @@ from probes.directions import Direction
 from steering.coherence import degeneracy
 from steering.controls import random_directions, shuffled_label_direction, sign_flipped
 from steering.prepare import scale_to_residual, stamp
-from steering.sweep import alpha_sweep
+from steering.sweep import multi_sweep
 
 Scale = Literal["residual", "unit"]
 Prompting = Literal["persona", "plain", "sft"]
@@ -119,20 +120,23 @@ def turn_stop_ids(model: HookedModel) -> list[int]:
     return stop_token_ids(model.tokenizer, (END_TAG, *closing_tags(MALICIOUS_AGENT)))
 
 
-def steered_rows(arm: Arm, trait: DebateTrait, direction_name: str, direction: Direction, questions: Sequence[str],
+def steered_rows(arm: Arm, trait: DebateTrait, directions: Mapping[str, Direction], questions: Sequence[str],
                  alphas: Sequence[float], judge: Judge, *, max_new_tokens: int, full: bool = True,
                  batch_size: int = 96, progress: bool = True) -> list[dict[str, Any]]:
-    """Every question at every alpha under `direction`, scored.
+    """Every question at every alpha under each of `directions` (keyed by name), scored.
 
-    `full` generates whole outputs (all agents, the final answer); otherwise generation stops at the end
-    of the malicious agent's round-1 turn, which is all the primary metric reads.
+    One `multi_sweep`: the directions share batches and each question's prompt is computed once. The
+    unsteered rows (alpha 0) are generated once and listed under every direction's name. `full`
+    generates whole outputs (all agents, the final answer); otherwise generation stops at the end of
+    the malicious agent's round-1 turn, which is all the primary metric reads.
     """
     prompts = [arm.render(trait, q) for q in questions]
-    sweep = alpha_sweep(arm.model, direction, prompts, alphas, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                        desc=f"{trait}/{arm.name}/{direction_name}", progress=progress,
-                        stop_token_ids=None if full else turn_stop_ids(arm.model))
-    texts = [r.text for r in sweep]
-    asked = [questions[r.prompt_index] for r in sweep]
+    generated = multi_sweep(arm.model, directions, prompts, alphas, max_new_tokens=max_new_tokens,
+                            batch_size=batch_size, desc=f"{trait}/{arm.name}/{'+'.join(directions)}"[:60],
+                            progress=progress, stop_token_ids=None if full else turn_stop_ids(arm.model))
+    sweep = [(name, r) for r in generated for name in ([r.direction] if r.direction is not None else directions)]
+    texts = [r.text for _, r in sweep]
+    asked = [questions[r.prompt_index] for _, r in sweep]
     segments = [malicious_turn(t, MALICIOUS_AGENT) for t in texts]
     primary = judge.score(asked, [seg or " " for seg, _ in segments])
     whole = judge.score(asked, [strip_tags(t) or " " for t in texts]) if full else [None] * len(texts)
@@ -140,7 +144,7 @@ def steered_rows(arm: Arm, trait: DebateTrait, direction_name: str, direction: D
     final_scores = dict(zip([i for i, f in enumerate(finals) if f],
                             judge.score([asked[i] for i, f in enumerate(finals) if f], [f for f in finals if f])))
     rows = []
-    for i, (r, (segment, tagged)) in enumerate(zip(sweep, segments)):
+    for i, ((direction_name, r), (segment, tagged)) in enumerate(zip(sweep, segments)):
         present = tagged if arm.writes_debates else bool(segment.strip())
         final = final_scores.get(i)
         rows.append({

@@ -10,6 +10,7 @@ from torch.utils.hooks import RemovableHandle
 
 from models.architecture import find_blocks, sublayer_name
 from models.hooked import Batch, HookedModel, ModelInfo, _ReadRequest, attach_all, run_all
+from models.prefix import CachedBatch, decoding_cache
 from models.sites import Site
 
 Transform = Callable[[Tensor], Tensor]
@@ -19,6 +20,7 @@ class HFHookedModel(HookedModel):
     """Hooks registered with `register_forward_hook`; every handle is owned and removed by its context."""
 
     backend = "hf"
+    supports_prompt_cache = True
 
     def __init__(self, hf_model: nn.Module, tokenizer: Any, info: ModelInfo):
         super().__init__(hf_model, tokenizer, info)  # type: ignore[arg-type]  # any causal LM module
@@ -87,8 +89,20 @@ class HFHookedModel(HookedModel):
             self._uninstall(handles)
         return out.logits, recorded
 
+    def _prefill(self, batch: Batch) -> list[tuple[Tensor, Tensor]]:
+        out = self.hf_model(
+            input_ids=batch.input_ids,
+            attention_mask=batch.attention_mask,
+            position_ids=batch.position_ids,
+            use_cache=True,
+        )
+        return [(layer.keys, layer.values) for layer in out.past_key_values.layers]
+
     def _generate(self, batch: Batch, **options: Any) -> Tensor:
         sampling = {"temperature": options["temperature"], "top_p": options["top_p"]} if options["do_sample"] else {}
+        if isinstance(batch, CachedBatch):  # HF decodes only the uncached tail of input_ids
+            capacity = batch.input_ids.shape[1] + options["max_new_tokens"]
+            sampling["past_key_values"] = decoding_cache(batch, capacity, self.hf_model.config)
         return self.hf_model.generate(
             input_ids=batch.input_ids,
             attention_mask=batch.attention_mask,

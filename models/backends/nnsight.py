@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from models.architecture import block_path, find_blocks, sublayer_name
 from models.hooked import Batch, HookedModel, ModelInfo, _ReadRequest, apply_at, select
 from models.positions import position_mask
+from models.prefix import CachedBatch, decoding_cache
 from models.sites import Site
 
 _ORDER = {"resid_pre": 0, "attn_out": 1, "mlp_out": 2, "resid_post": 3}
@@ -29,6 +30,7 @@ class NNsightHookedModel(HookedModel):
     """Active interventions live in `self._active` and are replayed inside each trace."""
 
     backend = "nnsight"
+    supports_prompt_cache = True
 
     def __init__(self, hf_model: nn.Module, tokenizer: Any, info: ModelInfo, remote: bool | str | None = None):
         from nnsight.modeling.transformers import TransformersModel
@@ -110,7 +112,10 @@ class NNsightHookedModel(HookedModel):
         sampling = {"temperature": options["temperature"], "top_p": options["top_p"]} if options["do_sample"] else {}
         pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else options["stop_ids"][0]
         n_steps = options["max_new_tokens"]
-        prompt_len = batch.input_ids.shape[1]
+        first_chunk = batch.input_ids.shape[1]
+        if isinstance(batch, CachedBatch):  # HF decodes only the uncached tail of input_ids
+            first_chunk -= batch.cached
+            sampling["past_key_values"] = decoding_cache(batch, batch.input_ids.shape[1] + n_steps, self.hf_model.config)
         sites = self._sites_in_order([])
         state = self._state
         assert state is not None
@@ -131,12 +136,23 @@ class NNsightHookedModel(HookedModel):
                         embed = self._embedding()
                         for step in tracer.iter[:n_steps]:
                             # the embedding runs before every block, so reading its input keeps execution order
-                            state.advance(prompt_len if step == 0 else 1, embed.input)
+                            state.advance(first_chunk if step == 0 else 1, embed.input)
                             for site in sites:
                                 self._visit(site, [], {})
                 with tracer.invoke():  # runs even when the loop above was cut short by an early stop
                     ids = tracer.result.save()
         return torch.as_tensor(ids)
+
+    def _prefill(self, batch: Batch) -> list[tuple[Tensor, Tensor]]:
+        sites = self._sites_in_order([])
+        state = self._state
+        assert state is not None
+        state.advance(batch.input_ids.shape[1], batch.input_ids)
+        with self.nn.trace(self._inputs(batch), use_cache=True, **self._trace_kwargs()):
+            for site in sites:
+                self._visit(site, [], {})
+            cache = self.nn.output.past_key_values.save()
+        return [(layer.keys, layer.values) for layer in cache.layers]
 
     def _install(self, resolved: list) -> None:
         return None  # replayed from self._active inside each trace

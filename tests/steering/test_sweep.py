@@ -57,3 +57,42 @@ def test_mixed_batches_equal_separate_steered_runs(tiny_hf, direction):
         assert r.text == expected, (r.direction, r.alpha, r.prompt_index)
     with pytest.raises(SteeringError, match="batch_size must be >= 1"):
         multi_sweep(tiny_hf, directions, PROMPTS[:1], [1.0], batch_size=0)
+
+
+@pytest.mark.parametrize("backend", ["hf", "nnsight"])
+def test_shared_prompts_give_the_unshared_texts_with_directions_mixed_per_row(tiny_models, direction, backend):
+    model = tiny_models[backend]
+    other = Direction(-torch.roll(direction.vector, 3), direction.site, label="other")
+    directions = {"test": direction, "other": other}
+    kwargs = dict(alphas=[0.0, -4.0, 4.0], max_new_tokens=6, batch_size=2, progress=False)  # 2 prompt groups
+    shared = multi_sweep(model, directions, PROMPTS, share_prompts=True, **kwargs)
+    unshared = multi_sweep(model, directions, PROMPTS, share_prompts=False, **kwargs)
+    assert [(r.direction, r.alpha, r.prompt_index) for r in shared] == [
+        (r.direction, r.alpha, r.prompt_index) for r in unshared]
+    assert [r.text for r in shared] == [r.text for r in unshared]
+    assert not model._installed
+
+
+def test_positions_that_write_the_prompt_fall_back_and_say_so(tiny_hf, direction):
+    kwargs = dict(alphas=[0.0, 3.0], max_new_tokens=4, progress=False, positions="all")
+    with pytest.warns(UserWarning, match="recomputes every prompt.*positions='all'"):
+        auto = multi_sweep(tiny_hf, {"test": direction}, PROMPTS[:2], **kwargs)
+    plain = multi_sweep(tiny_hf, {"test": direction}, PROMPTS[:2], share_prompts=False, **kwargs)
+    assert [r.text for r in auto] == [r.text for r in plain]
+    with pytest.raises(SteeringError, match="cannot be shared"):
+        multi_sweep(tiny_hf, {"test": direction}, PROMPTS[:2], share_prompts=True, **kwargs)
+
+
+def test_a_backend_without_a_prompt_cache_falls_back_and_says_so(tiny_models, direction):
+    with pytest.warns(UserWarning, match="tl backend has no prompt cache"):
+        rows = multi_sweep(tiny_models["tl"], {"test": direction}, PROMPTS[:1], [0.0, 2.0], max_new_tokens=3,
+                           progress=False)
+    assert len(rows) == 2 and all(r.n_new_tokens >= 1 for r in rows)
+    with pytest.raises(SteeringError, match="tl backend has no prompt cache"):
+        multi_sweep(tiny_models["tl"], {"test": direction}, PROMPTS[:1], [2.0], share_prompts=True, progress=False)
+
+
+def test_an_unsteered_sweep_needs_no_direction(tiny_hf):
+    rows = multi_sweep(tiny_hf, {}, PROMPTS[:2], [0.0], max_new_tokens=4, progress=False)
+    assert [r.direction for r in rows] == [None, None]
+    assert [r.text for r in rows] == tiny_hf.generate(PROMPTS[:2], max_new_tokens=4).texts
