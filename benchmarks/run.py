@@ -96,8 +96,10 @@ def targets(results: dict) -> list[str]:
                          f"(spread {lo}-{hi}; target <= 1.05)")
         if "collect" in r:
             c = r["collect"]
-            lines.append(f"{'met ' if c['collect_ratio'] >= 0.97 else 'MISS'}  collection {model}: {c['collect_ratio']} "
-                         f"(spread {c['spread'][0]}-{c['spread'][1]}; target >= 0.97)")
+            ok = min(c["collect_ratio"], c["collect_ratio_vs_decoder"]) >= 0.97
+            lines.append(f"{'met ' if ok else 'MISS'}  collection {model}: {c['collect_ratio']} of a full forward "
+                         f"(spread {c['spread'][0]}-{c['spread'][1]}), {c['collect_ratio_vs_decoder']} of the decoder "
+                         f"alone (spread {c['spread_vs_decoder'][0]}-{c['spread_vs_decoder'][1]}); target >= 0.97")
         if "sweep" in r:
             w = r["sweep"]
             same = w["identical_texts"].split("/")
@@ -121,7 +123,7 @@ def main() -> None:
     if not args.quick:
         name = "smollm2-135m-instruct"
         results[name] = generation_benchmarks(name, [1, 32], new_tokens=32, repeats=args.smollm2_repeats)
-        results[name]["collect"] = throughput(name, 60, "turn_mean", args.smollm2_repeats)
+        results[name]["collect"] = throughput(name, 24, "turn_mean", args.smollm2_repeats)
         results[name]["sweep"] = sweep_speedup(name, args.sweep_repeats)
     print(json.dumps(results, indent=2))
     print("\n".join(targets(results)))

@@ -230,7 +230,7 @@ class HookedModel(ABC):
         check_positions_fit(positions, batch.lengths, what="activations(positions=...)")
         self._check_active(batch, horizon=0)
         with self._call(batch):
-            _, recorded = self._forward(batch, requests)
+            recorded = self._read(batch, requests)
         return {str(r.site): recorded[r.site] for r in requests}
 
     @torch.no_grad()
@@ -402,6 +402,10 @@ class HookedModel(ABC):
     @abstractmethod
     def _forward(self, batch: Batch, reads: list[_ReadRequest]) -> tuple[Tensor, dict[Site, Tensor]]:
         """One forward pass with active interventions; returns logits and the requested reads."""
+
+    def _read(self, batch: Batch, reads: list[_ReadRequest]) -> dict[Site, Tensor]:
+        """The requested reads of one forward pass; backends may skip what no read needs (later layers, logits)."""
+        return self._forward(batch, reads)[1]
 
     @abstractmethod
     def _generate(self, batch: Batch, **options: Any) -> Tensor:

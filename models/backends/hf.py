@@ -75,9 +75,13 @@ class HFHookedModel(HookedModel):
         run_all(handle.remove for handle in token)
 
     # ----------------------------------------------------------------- running
-    def _forward(self, batch: Batch, reads: list[_ReadRequest]) -> tuple[Tensor, dict[Site, Tensor]]:
+    def _run(self, batch: Batch, reads: list[_ReadRequest], stop_after: int | None = None) -> tuple[Any, dict[Site, Tensor]]:
+        """One forward pass with the reads hooked; with `stop_after`, it ends once that block has run."""
         recorded: dict[Site, Tensor] = {}
-        handles = attach_all([self._maker(r.site, self._read_fn(r, recorded)) for r in reads], self._uninstall)
+        makers = [self._maker(r.site, self._read_fn(r, recorded)) for r in reads]
+        if stop_after is not None:  # attached last, so it runs after the reads on that block
+            makers.append(lambda: self._blocks[stop_after].register_forward_hook(_stop))
+        handles = attach_all(makers, self._uninstall)
         try:
             out = self.hf_model(
                 input_ids=batch.input_ids,
@@ -85,9 +89,20 @@ class HFHookedModel(HookedModel):
                 position_ids=batch.position_ids,
                 use_cache=False,
             )
+        except _ReadsDone:
+            out = None
         finally:
             self._uninstall(handles)
+        return out, recorded
+
+    def _forward(self, batch: Batch, reads: list[_ReadRequest]) -> tuple[Tensor, dict[Site, Tensor]]:
+        out, recorded = self._run(batch, reads)
         return out.logits, recorded
+
+    def _read(self, batch: Batch, reads: list[_ReadRequest]) -> dict[Site, Tensor]:
+        """Stops after the last read block: later blocks and the logits (a vocabulary-wide matmul per
+        token) are never computed for a read."""
+        return self._run(batch, reads, stop_after=max(r.site.layer for r in reads))[1]
 
     def _prefill(self, batch: Batch) -> list[tuple[Tensor, Tensor]]:
         out = self.hf_model(
@@ -112,3 +127,11 @@ class HFHookedModel(HookedModel):
             pad_token_id=self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else options["stop_ids"][0],
             **sampling,
         )
+
+
+class _ReadsDone(Exception):
+    """Raised by the hook after the last read block, to end a forward pass whose remaining work no one reads."""
+
+
+def _stop(_mod: nn.Module, _args: tuple, _output: Any) -> None:
+    raise _ReadsDone
