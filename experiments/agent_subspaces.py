@@ -76,8 +76,9 @@ class Config:
     untrained: str = option("untrained model read the same way (the floor): registry name or HF folder",
                             DEFAULT_UNTRAINED, min_len=1)
     backend: Literal["hf", "tl", "nnsight"] = option("hooked-model backend", "hf")
-    debates: str | None = option("debate JSON file (any schema models.debate reads); each seed samples --n-debates "
-                                 "of it; default: generate", None)
+    debates: str | None = option("debate JSON file (any schema models.debate reads) or a fetched published file "
+                                 "(paper:arithmetic-diverse); each seed samples --n-debates of it; default: generate",
+                                 None)
     kind: Literal["arithmetic", DebateTrait] = option("synthetic debate kind when generating", "arithmetic")
     n_debates: int = option("debates per seed (generated with that seed, or sampled from --debates)", 40,
                             min=2, max=1_000_000)

@@ -55,6 +55,7 @@ from models.debate.format import (
     final_answer,
     parse,
 )
+from models.debate.paper_data import resolve
 from models.debate.records import CONSENSUS_PREFIXES, SCHEMAS, Schema, SteeringPair
 from models.errors import FileFormatError
 from models.files import parse_json, read_text
@@ -407,12 +408,13 @@ def read_debate_file(path: str | Path, schema: Schema | None = None, strict: boo
     """Read, validate and convert one data file of any published schema.
 
     Args:
-        path: the JSON file.
+        path: the JSON file, or the name of a fetched published file (``paper:evil-debates``, see
+            `models.debate.paper_data`).
         schema: skip detection and insist on this schema.
         strict: raise on the first bad entry (default); if False, skip bad entries, log how many,
             and keep their errors in `DebateFile.skipped`.
     """
-    path = Path(path)
+    path = resolve(path)
     source = str(path)
     data = _load_json(path)
     try:

@@ -159,7 +159,8 @@ class SFTStageConfig(RunConfig, DataConfig, LoraConfigFields):
     out: str = field(default="runs/tiny-sft", metadata=_help("Output checkpoint folder.", min_len=1))
     parent: str = field(default="tiny-base", metadata=_help("Base checkpoint: registry name or HF folder.", min_len=1))
     data: str = field(default="arithmetic", metadata=_help(
-        "arithmetic, evil or hallucination (synthetic debates) or a debate JSON / JSONL file with tagged traces.",
+        "arithmetic, evil or hallucination (synthetic debates), a debate JSON / JSONL file with tagged traces, or a "
+        "fetched published file by name (paper:arithmetic-diverse; python -m models.debate.fetch --help).",
         min_len=1))
     n: int = field(default=600, metadata=_help("Debates to train on (0 = all rows of a file).", min=0))
     error_rate: float = field(default=0.3, metadata=_help("Round-1 slip probability of synthetic arithmetic debates.", **RATE))

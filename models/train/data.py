@@ -33,6 +33,7 @@ from models.debate.prompts import (
     present,
     revision_prompt,
 )
+from models.debate.paper_data import resolve
 from models.debate.readers import read_debate_file
 from models.debate.splits import TrainDataError, arithmetic_debates, heldout_problems, malicious_debates
 from models.vocab import DEBATE_TRAITS, plain_document
@@ -106,8 +107,9 @@ def sft_rows(source: str, n: int, tier: str, seed: int, exclude: Iterable[str] =
 
 def read_sft_file(path: str | Path) -> list[dict[str, str]]:
     """Rows of a debate data file (any schema `models.debate.readers` knows) or a JSONL file of
-    ``{prompt, completion}`` / ``{question, debate_trace}`` objects; every completion must carry the tags."""
-    path = Path(path)
+    ``{prompt, completion}`` / ``{question, debate_trace}`` objects, or a fetched published file by name
+    (``paper:arithmetic-diverse``); every completion must carry the tags."""
+    path = resolve(path)
     if not path.exists():
         raise TrainDataError(f"SFT data {path} does not exist; pass a debate JSON/JSONL file or one of "
                              "arithmetic, evil, hallucination to generate synthetic debates")
