@@ -12,7 +12,7 @@
 Every ratio is the median of per-repetition ratios (the two sides alternate, so background load hits
 both alike), printed with its spread (min, max over repetitions).
 
-    python benchmarks/run.py            # tiny and SmolLM2-135M (about 30 min on 2 cores)
+    python benchmarks/run.py            # tiny and SmolLM2-135M (about 35 min on 2 cores)
     python benchmarks/run.py --quick    # tiny only
 """
 
@@ -114,16 +114,18 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="tiny model only")
     p.add_argument("--repeats", type=int, default=15, help="alternated repetitions on the tiny model (default: %(default)s)")
     p.add_argument("--smollm2-repeats", type=int, default=5, help="alternated repetitions on SmolLM2 (default: %(default)s)")
-    p.add_argument("--sweep-repeats", type=int, default=3, help="alternated sweeps for sweep_speedup (default: %(default)s)")
+    p.add_argument("--collect-repeats", type=int, default=5, help="alternated collections (default: %(default)s)")
+    p.add_argument("--sweep-repeats", type=int, default=2,
+                   help="alternated sweeps for sweep_speedup; each pair takes about 7 min (default: %(default)s)")
     args = p.parse_args()
     torch.set_num_threads(2)
     results: dict = {"torch_threads": torch.get_num_threads()}
     results["tiny-random"] = generation_benchmarks("tiny-random", [1, 32], new_tokens=64, repeats=args.repeats)
-    results["tiny-random"]["collect"] = throughput("tiny-random", 200, "turn_mean", args.repeats)
+    results["tiny-random"]["collect"] = throughput("tiny-random", 100, "turn_mean", args.collect_repeats)
     if not args.quick:
         name = "smollm2-135m-instruct"
         results[name] = generation_benchmarks(name, [1, 32], new_tokens=32, repeats=args.smollm2_repeats)
-        results[name]["collect"] = throughput(name, 24, "turn_mean", args.smollm2_repeats)
+        results[name]["collect"] = throughput(name, 24, "turn_mean", args.collect_repeats)
         results[name]["sweep"] = sweep_speedup(name, args.sweep_repeats)
     print(json.dumps(results, indent=2))
     print("\n".join(targets(results)))
