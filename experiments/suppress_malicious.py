@@ -101,7 +101,8 @@ class SuppressConfig:
     allow_unverified: bool = option("Run even when a checkpoint has no trainer manifest (an outside model): its "
                                     "training data cannot be checked against the evaluation set; the summary says so.",
                                     default=False)
-    batch_size: int = option("Rows per generation batch.", default=96, min=1, max=100_000)
+    batch_size: int = option("Rows per generation batch (bounds memory; greedy texts do not depend on it).", default=384,
+                             min=1, max=100_000)
     out: str = option("Results root folder.", default="results", min_len=1)
 
     def __post_init__(self) -> None:

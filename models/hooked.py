@@ -8,6 +8,10 @@ even when the body raises or when contexts nest at one site.
 Arguments are checked once, at this boundary, against the batch about to run (positions inside each
 row, one alpha per row), so a bad value fails before any forward pass instead of steering nothing.
 
+Many generations of one prompt (an alpha sweep, control directions) need its keys and values only
+once: `prefill` computes them and `PromptCache.rows` decodes any number of rows from them (see
+`models.prefix`; hf and nnsight backends).
+
 Example:
     >>> model = load("tiny-random", backend="hf")
     >>> acts = model.activations(["1+2*3 ="], sites=["blocks.1.hook_resid_post"], positions="last")
