@@ -36,7 +36,9 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from models.batch import Batch, check_ids
 from models.errors import CallError, InterventionError
 from models.interventions import Intervention, ResolvedIntervention, apply_intervention
-from models.positions import CallState, Positions, check_positions_fit, chunk_coverage, position_mask, validate_positions
+from models.positions import (
+    CallState, Positions, call_mask, check_positions_fit, chunk_coverage, validate_positions,
+)
 from models.prefix import CachedBatch, PromptCache, check_unwritten
 from models.sites import Site, SiteLike, parse_site
 from models.vocab import plain_chat
@@ -366,7 +368,7 @@ class HookedModel(ABC):
 
         def read(h: Tensor) -> Tensor:
             state = self._current_state(h)
-            sink[r.site] = select(h, position_mask(r.positions, state, h.shape[1]), r.reduce, r.site)
+            sink[r.site] = select(h, call_mask(r.positions, state, h.shape[1]), r.reduce, r.site)
             return h
 
         return read
@@ -434,7 +436,7 @@ def apply_at(iv: Intervention, h: Tensor, state: CallState) -> Tensor:
     covered = chunk_coverage(iv.positions, state)
     if covered is False:
         return h
-    return apply_intervention(h, iv, None if covered else position_mask(iv.positions, state, h.shape[1]))
+    return apply_intervention(h, iv, None if covered else call_mask(iv.positions, state, h.shape[1]))
 
 
 def _check_generate_options(

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Union
 
 import torch
@@ -119,6 +119,7 @@ class CallState:
     start: int = 0  # absolute position of the current chunk's first token
     next_start: int = 0
     tokens: list[Tensor] | None = None  # input ids of every chunk so far, when the backend can see them
+    masks: dict[tuple[int, int, int], Tensor] = field(default_factory=dict, repr=False)  # see `call_mask`
 
     def advance(self, chunk_len: int, ids: Tensor | None = None) -> None:
         """Called once per model forward (before any block runs) with that forward's input length and ids."""
@@ -177,6 +178,16 @@ def check_positions_fit(positions: Positions, lengths: Sequence[int], horizon: i
 
 def _extent(n: int, horizon: int) -> str:
     return f"{n} tokens" if horizon == 0 else f"{n} prompt tokens + {horizon} new tokens"
+
+
+def call_mask(positions: Positions, state: CallState, chunk_len: int) -> Tensor:
+    """`position_mask`, built once per spec and chunk of a call: every read or write of one spec at the
+    30 layers of a forward pass selects the same tokens, and a `Spans` mask costs a Python loop to build."""
+    key = (id(positions), state.start, chunk_len)
+    mask = state.masks.get(key)
+    if mask is None:
+        mask = state.masks[key] = position_mask(positions, state, chunk_len)
+    return mask
 
 
 def chunk_coverage(positions: Positions, state: CallState) -> bool | None:

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from models.architecture import block_path, find_blocks, sublayer_name
 from models.hooked import Batch, HookedModel, ModelInfo, _ReadRequest, apply_at, select
-from models.positions import position_mask
+from models.positions import call_mask
 from models.prefix import CachedBatch, decoding_cache
 from models.sites import Site
 
@@ -86,7 +86,7 @@ class NNsightHookedModel(HookedModel):
                 envoy.output = new
         for r in reads:
             if r.site == site:
-                sink[site] = select(edited, position_mask(r.positions, state, h.shape[1]), r.reduce, site)
+                sink[site] = select(edited, call_mask(r.positions, state, h.shape[1]), r.reduce, site)
 
     # ----------------------------------------------------------------- primitives
     def _inputs(self, batch: Batch) -> dict[str, Tensor]:

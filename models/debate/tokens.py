@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+import bisect
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,11 +61,28 @@ def char_to_token_span(offsets: Sequence[tuple[int, int]], span: Span) -> Span:
 
     Zero-width tokens (special tokens the tokenizer inserted, such as BOS) never belong to a span.
     """
-    hits = [i for i, (a, b) in enumerate(offsets) if a < b and a < span.end and b > span.start]
-    if hits:
-        return Span(hits[0], hits[-1] + 1)
-    after = next((i for i, (a, b) in enumerate(offsets) if a < b and a >= span.start), len(offsets))
-    return Span(after, after)
+    return OffsetIndex(offsets).span(span)
+
+
+class OffsetIndex:
+    """Character-to-token lookups by bisection over a tokenization's offsets (in text order, as fast
+    tokenizers give them), so mapping every turn of a long debate is not a scan of all tokens per turn."""
+
+    def __init__(self, offsets: Sequence[tuple[int, int]]):
+        kept = [(a, b, i) for i, (a, b) in enumerate(offsets) if a < b]
+        self.starts = [a for a, _, _ in kept]
+        self.ends = [b for _, b, _ in kept]
+        self.index = [i for _, _, i in kept]
+        self.n = len(offsets)
+
+    def span(self, span: Span) -> Span:
+        first = bisect.bisect_right(self.ends, span.start)  # first token ending after the span starts
+        last = bisect.bisect_left(self.starts, span.end) - 1  # last token starting before the span ends
+        if first <= last:
+            return Span(self.index[first], self.index[last] + 1)
+        after = bisect.bisect_left(self.starts, span.start)
+        at = self.index[after] if after < len(self.index) else self.n
+        return Span(at, at)
 
 
 def token_spans(parsed: ParsedDebate, tokenizer: Any, add_special_tokens: bool = True) -> TokenSpans:
@@ -81,9 +100,10 @@ def token_spans(parsed: ParsedDebate, tokenizer: Any, add_special_tokens: bool =
         )
     enc = tokenizer(parsed.text, return_offsets_mapping=True, add_special_tokens=add_special_tokens)
     offsets = tuple((int(a), int(b)) for a, b in enc["offset_mapping"])
+    lookup = OffsetIndex(offsets)
 
     def conv(span: Span) -> Span:
-        return char_to_token_span(offsets, span)
+        return lookup.span(span)
 
     return TokenSpans(
         input_ids=tuple(int(i) for i in enc["input_ids"]),

@@ -34,3 +34,37 @@ def test_token_spans_refuse_slow_tokenizers():
 
     with pytest.raises(ValueError, match="fast tokenizer"):
         token_spans(parse(ONE_ROUND), Slow())
+
+
+def _scan(offsets, span):
+    """The definition, by brute force: every non-empty token overlapping the span, else the next token."""
+    from models.debate.format import Span
+
+    hits = [i for i, (a, b) in enumerate(offsets) if a < b and a < span.end and b > span.start]
+    if hits:
+        return Span(hits[0], hits[-1] + 1)
+    after = next((i for i, (a, b) in enumerate(offsets) if a < b and a >= span.start), len(offsets))
+    return Span(after, after)
+
+
+def test_bisected_spans_equal_the_scan_on_gaps_zero_width_and_shared_ranges():
+    import random
+
+    from models.debate.format import Span
+    from models.debate.tokens import OffsetIndex
+
+    rng = random.Random(0)
+    for _ in range(200):
+        offsets, pos = [(0, 0)], 0  # a BOS-like zero-width token first
+        for _ in range(rng.randint(0, 30)):
+            pos += rng.choice([0, 0, 1])  # whitespace gaps
+            width = rng.choice([0, 1, 2, 3])
+            offsets.append((pos, pos + width))
+            if width and rng.random() < 0.2:
+                offsets.append((pos, pos + width))  # byte-fallback pieces of one character share its range
+            pos += width
+        index = OffsetIndex(offsets)
+        for _ in range(20):
+            start = rng.randint(0, pos + 2)
+            span = Span(start, start + rng.randint(0, 5))
+            assert index.span(span) == _scan(offsets, span), (offsets, span)
