@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from models.architecture import block_path, find_blocks, sublayer_name
 from models.hooked import Batch, HookedModel, ModelInfo, _ReadRequest, apply_at, select
-from models.positions import call_mask
+from models.positions import AgentSpan, call_mask
 from models.prefix import CachedBatch, decoding_cache
 from models.sites import Site
 
@@ -133,10 +133,13 @@ class NNsightHookedModel(HookedModel):
             ) as tracer:
                 with tracer.invoke(inputs):
                     if sites:
-                        embed = self._embedding()
+                        # Token ids are read (one more intervention point per step) only for positions that
+                        # depend on them; every other spec knows a step's positions from its length alone.
+                        embed = self._embedding() if any(isinstance(r.spec.positions, AgentSpan)
+                                                         for r in self._active) else None
                         for step in tracer.iter[:n_steps]:
                             # the embedding runs before every block, so reading its input keeps execution order
-                            state.advance(first_chunk if step == 0 else 1, embed.input)
+                            state.advance(first_chunk if step == 0 else 1, None if embed is None else embed.input)
                             for site in sites:
                                 self._visit(site, [], {})
                 with tracer.invoke():  # runs even when the loop above was cut short by an early stop
