@@ -18,7 +18,7 @@ For each trait (evil, hallucination):
 * **Verdict** per arm against the predeclared rule (``--threshold``, ``--max-degenerate``; written to
   config.json before any generation): see `steering.frontier`.
 
-    python experiments/suppress_malicious.py                        # the tiny embedded checkpoints, ~7 min on 2 cores
+    python experiments/suppress_malicious.py                        # the tiny embedded checkpoints, ~5 min on 2 cores
     python experiments/suppress_malicious.py --traits evil --n-random 4 --seeds 0 --n-questions 16
 """
 
