@@ -68,7 +68,9 @@ class StyleConfig:
     distilled: str = option("Distilled (internalized) checkpoint.", default="tiny-imad", min_len=1)
     sft: str = option("Stage 1 checkpoint the persona vectors are read from.", default="tiny-sft", min_len=1)
     backend: Literal["hf", "tl", "nnsight"] = option("Hooked-model backend.", default="hf")
-    layer: int = option("Block whose resid_post is read and steered; -1 means the middle block.", default=-1, min=-1)
+    layer: int | None = option("Block whose resid_post is read and steered; negative counts from the end as "
+                               "everywhere in the toolkit (-1 is the last block); default: the middle block.",
+                               default=None)
     alphas: tuple[float, ...] = option("Steering strengths, including 0 (the unsteered reference of every gain).",
                                  min=0.0, min_len=2, default_factory=lambda: (0.0, 1.0, 2.0, 4.0))
     scale: Literal["residual", "unit", "raw"] = option(
@@ -288,7 +290,7 @@ def _run(cfg: StyleConfig, start: float) -> tuple[Path, list[str]]:
     # config.json (with the criteria) is written on entering the folder, before any model runs.
     with run_folder("agent_style", config, root=cfg.out, seed=cfg.seeds[0]) as run:
         sft = load(cfg.sft, backend=cfg.backend)
-        layer = cfg.layer if cfg.layer >= 0 else sft.info.n_layers // 2
+        layer = cfg.layer if cfg.layer is not None else sft.info.n_layers // 2
         site = str(sft.site(("resid_post", layer)))
         vectors = {s: persona_vectors(sft, site, n_extract=cfg.n_extract, tier=cfg.tier, seed=s, scale=cfg.scale)
                    for s in cfg.seeds}

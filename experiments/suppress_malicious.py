@@ -70,7 +70,9 @@ class SuppressConfig:
     sft: str = option("Stage 1 checkpoint the distilled vector is read from; {trait} as above.",
                       default="tiny-{trait}-sft", min_len=1)
     backend: Literal["hf", "tl", "nnsight"] = option("Hooked-model backend.", default="hf")
-    layer: int = option("Block whose resid_post is read and steered; -1 means the middle block.", default=-1, min=-1)
+    layer: int | None = option("Block whose resid_post is read and steered; negative counts from the end as "
+                               "everywhere in the toolkit (-1 is the last block); default: the middle block.",
+                               default=None)
     alphas: list[float] = option("Steering strengths in units of 10%% of the mean residual norm at the site; "
                                  "must include 0. Negative alphas suppress.", min_len=2,
                                  default_factory=lambda: [-4.0, -2.0, -1.0, 0.0])
@@ -154,7 +156,7 @@ def main(cfg: SuppressConfig) -> Path:
     started = time.time()
     with run_folder("suppress_malicious", cfg, root=cfg.out, seed=cfg.seeds[0]) as run:
         base = load(cfg.base, backend=cfg.backend)
-        layer = cfg.layer if cfg.layer >= 0 else base.info.n_layers // 2
+        layer = cfg.layer if cfg.layer is not None else base.info.n_layers // 2
         site = str(base.site(("resid_post", layer)))
         negative = [a for a in cfg.alphas if a < 0]
         rows: list[dict[str, Any]] = []

@@ -13,12 +13,15 @@ def test_suppress_malicious_runs_end_to_end(tiny_dir, tmp_path, capsys):
     t = str(tiny_dir)
     cfg = SuppressConfig(traits=["evil"], base=t, distilled=t, sft=t, alphas=[-2.0, 0.0], n_questions=3,
                          n_extract=4, n_capability=2, n_random=2, seeds=[0, 1], max_new_tokens=6, capability_tokens=6,
-                         n_validation=4, allow_unverified=True, second_opinion=t, n_second_opinion=2, out=str(tmp_path))
+                         n_validation=4, allow_unverified=True, second_opinion=t, n_second_opinion=2, out=str(tmp_path),
+                         layer=-1)
     run = main(cfg)
     assert run.parent == tmp_path / "suppress_malicious" and not run.name.endswith(".tmp")
     config = json.loads((run / "config.json").read_text())
     assert (config["threshold"], config["max_degenerate"]) == (10.0, 0.1)  # the predeclared rule is on file
     metrics = json.loads((run / "metrics.json").read_text())
+    # --layer -1 is the last block, as in the library (it used to mean the middle block here alone)
+    assert metrics["site"] == "blocks.3.hook_resid_post" and SuppressConfig().layer is None
     directions = {(s["arm"], s["direction"]) for s in metrics["settings"]}
     assert {("distilled", d) for d in ("agent", "sign_flip", "shuffled", "random0", "random1")} <= directions
     assert all(s["malicious"]["low"] <= s["malicious"]["value"] <= s["malicious"]["high"] for s in metrics["settings"])
