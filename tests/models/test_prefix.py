@@ -105,3 +105,10 @@ def test_bad_prefill_and_rows_arguments_name_the_problem(tiny_models):
         tiny_models["tl"].prefill(PROMPTS[:2])
     with pytest.raises(CallError, match="tl backend cannot decode from a prompt cache"):
         tiny_models["tl"].generate(cache.rows([0]), max_new_tokens=2)
+
+
+def test_sampling_from_the_cache_draws_what_sampling_from_scratch_draws(tiny_hf):
+    cache = tiny_hf.prefill(PROMPTS[:2])
+    shared = tiny_hf.generate(cache.rows([0, 1]), max_new_tokens=8, do_sample=True, seed=3, temperature=0.8)
+    unshared = tiny_hf.generate(PROMPTS[:2], max_new_tokens=8, do_sample=True, seed=3, temperature=0.8)
+    assert shared.new_token_ids == unshared.new_token_ids
