@@ -285,8 +285,7 @@ class HookedModel(ABC):
             >>> with steer(model, v, alpha=torch.tensor([-2.0, -2.0, 2.0, 2.0])):
             ...     out = model.generate(cache.rows([0, 1, 0, 1]), max_new_tokens=24)
         """
-        if not self.supports_prompt_cache:
-            raise CallError(f"the {self.backend} backend cannot decode from a prompt cache; use the hf or nnsight backend")
+        self._require_prompt_cache()
         if self._active:
             raise CallError("prefill() runs the prompts unsteered; call it outside intervene()/steer() blocks "
                             "(steering at generated positions never touches the cached prompt)")
@@ -311,9 +310,12 @@ class HookedModel(ABC):
                 keys[row, :, pad:n], values[row, :, pad:n] = k[0], v[0]
         return PromptCache(batch, n, layers)
 
-    def _check_cached(self, batch: CachedBatch) -> None:
+    def _require_prompt_cache(self) -> None:
         if not self.supports_prompt_cache:
             raise CallError(f"the {self.backend} backend cannot decode from a prompt cache; use the hf or nnsight backend")
+
+    def _check_cached(self, batch: CachedBatch) -> None:
+        self._require_prompt_cache()
         for r in self._active:
             check_unwritten(r.spec.positions, batch, what=f"intervention at {r.site}")
 
@@ -417,9 +419,16 @@ class HookedModel(ABC):
     def _generate(self, batch: Batch, **options: Any) -> Tensor:
         """Token ids ``[batch, prompt_len + new]``; prompt part as given (left-padded)."""
 
+    def _call_hf(self, batch: Batch, use_cache: bool) -> Any:
+        """The wrapped HF model on one batch, positions as if every row were unpadded."""
+        return self.hf_model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                             position_ids=batch.position_ids, use_cache=use_cache)
+
     def _prefill(self, batch: Batch) -> list[tuple[Tensor, Tensor]]:
-        """Keys and values per layer, ``[batch, kv_heads, pos, head_dim]``, with active interventions applied."""
-        raise CallError(f"the {self.backend} backend cannot build a prompt cache")
+        """Keys and values per layer, ``[batch, kv_heads, pos, head_dim]``. `prefill` runs unsteered, so
+        the wrapped HF model computes them directly in every backend that can decode from them."""
+        out = self._call_hf(batch, use_cache=True)
+        return [(layer.keys, layer.values) for layer in out.past_key_values.layers]
 
     @abstractmethod
     def _install(self, resolved: list[ResolvedIntervention]) -> Any:

@@ -97,18 +97,27 @@ class CachedBatch(Batch):
         return out
 
 
+def _written(positions: Positions, batch: Batch, n: int) -> Tensor | None:
+    """Which of the first `n` padded positions `positions` writes in each row, ``[batch, n]``; None for
+    per-row spans of another batch (nothing is known about them)."""
+    if isinstance(positions, Spans) and len(positions.rows) != batch.input_ids.shape[0]:
+        return None
+    state = CallState(prompt_len=batch.input_ids.shape[1], pad=batch.pad.cpu())
+    state.advance(n, batch.input_ids[:, :n])
+    return position_mask(positions, state, n)
+
+
 def first_written(positions: Positions, prompts: Batch) -> int:
     """The first padded prompt position `positions` writes to in any row (the prompt length if none).
 
     Everything before it is the same under every steering setting, so it can be cached and shared.
     """
     validate_positions(positions)
-    if isinstance(positions, Spans) and len(positions.rows) != prompts.input_ids.shape[0]:
-        return 0  # per-row spans belong to another batch's rows: nothing is known to be free of them
     n = prompts.input_ids.shape[1]
-    state = CallState(prompt_len=n, pad=prompts.pad.cpu())
-    state.advance(n, prompts.input_ids)
-    written = position_mask(positions, state, n).any(dim=0).nonzero()
+    mask = _written(positions, prompts, n)
+    if mask is None:
+        return 0
+    written = mask.any(dim=0).nonzero()
     return int(written[0]) if len(written) else n
 
 
@@ -124,11 +133,8 @@ def shareable_length(positions: Sequence[Positions], prompts: Batch) -> int:
 
 def check_unwritten(spec_positions: Positions, batch: CachedBatch, what: str) -> None:
     """Refuse an intervention that would write to a position the batch's cache computed without it."""
-    state = CallState(prompt_len=batch.input_ids.shape[1], pad=batch.pad.cpu())
-    state.advance(batch.cached, batch.input_ids[:, : batch.cached])
-    if isinstance(spec_positions, Spans) and len(spec_positions.rows) != batch.input_ids.shape[0]:
-        return  # the generic fit check reports the row mismatch
-    if bool(position_mask(spec_positions, state, batch.cached).any()):
+    mask = _written(spec_positions, batch, batch.cached)  # None: the generic fit check reports the row mismatch
+    if mask is not None and bool(mask.any()):
         raise InterventionError(
             f"{what} writes to prompt positions before {batch.cached}, which the prompt cache computed unsteered; "
             "prefill fewer positions (prefill(..., upto=shareable_length(...))) or generate without the cache"
@@ -164,8 +170,10 @@ class _FilledLayer(DynamicLayer):
         return self.keys, self.values
 
 
-def decoding_cache(batch: CachedBatch, capacity: int, config: Any) -> DynamicCache:
-    """An HF cache for one generation from `batch`: its rows' prefix copied into buffers of `capacity` positions."""
+def decoding_cache(batch: CachedBatch, max_new_tokens: int, config: Any) -> DynamicCache:
+    """An HF cache for one generation from `batch`: its rows' prefix copied into buffers with room for the
+    whole prompt and `max_new_tokens`."""
     cache = DynamicCache(config=config)
+    capacity = batch.input_ids.shape[1] + max_new_tokens
     cache.layers = [_FilledLayer(k, v, batch.cached) for k, v in batch.copy_layers(capacity)]
     return cache

@@ -65,9 +65,10 @@ def arithmetic_accuracy(
         return sft_prompt(q) if prompt == "sft" else model.chat_prompt(math_question_prompt(q))
 
     texts = [render(p) for p in problems]
-    steered = direction is not None and any(a != 0.0 for a in alphas)
-    rows = multi_sweep(model, {"direction": direction} if steered and direction is not None else {}, texts,
-                       list(alphas) if steered else [0.0], max_new_tokens=max_new_tokens, positions=positions,
+    directions = {"direction": direction} if direction is not None and any(a != 0.0 for a in alphas) else {}
+    steered = bool(directions)  # otherwise every alpha reads the one unsteered generation
+    rows = multi_sweep(model, directions, texts, list(alphas) if steered else [0.0],
+                       max_new_tokens=max_new_tokens, positions=positions,
                        kind=kind, batch_size=batch_size, progress=progress, desc="capability")
     text = {(r.alpha, r.prompt_index): r.text for r in rows}
     items = {a: [int(is_correct(final_answer(text[(a if steered else 0.0, i)]), str(p.answer)))

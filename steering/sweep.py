@@ -19,7 +19,6 @@ import contextlib
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -141,23 +140,19 @@ def multi_sweep(
     stops = list(stop_token_ids) if stop_token_ids is not None else stop_ids(model)
     texts: list[str | None] = [None] * len(jobs)
     counts: list[int] = [0] * len(jobs)
-
-    def decode(at: list[int], inputs: Any) -> None:
-        chunk = [jobs[j] for j in at]
-        pairs = [(directions[k], a) for k, a in row_alphas(chunk).items()]
-        with steer(model, pairs, positions=positions, kind=kind, layer=layer) if pairs else contextlib.nullcontext():
-            out = model.generate(inputs, max_new_tokens=max_new_tokens, stop_token_ids=stops)
-        for j, text, n in zip(at, out.texts, out.n_new_tokens):
-            texts[j], counts[j] = text, n
-
     bar = tqdm(total=len(jobs), desc=desc, disable=not progress, leave=False)
     for group in _prompt_groups(model, prompts, positions, batch_size, share_prompts):
         mine = [j for j, job in enumerate(jobs) if job[2] in group.members]
         cache = model.prefill(group.batch, upto=group.cached) if group.cached else None
         for start in range(0, len(mine), batch_size):
             at = mine[start:start + batch_size]
-            local = [group.members[jobs[j][2]] for j in at]
-            decode(at, cache.rows(local) if cache else [prompts[jobs[j][2]] for j in at])
+            chunk = [jobs[j] for j in at]
+            inputs = cache.rows([group.members[i] for _, _, i in chunk]) if cache else [prompts[i] for _, _, i in chunk]
+            pairs = [(directions[k], a) for k, a in row_alphas(chunk).items()]
+            with steer(model, pairs, positions=positions, kind=kind, layer=layer) if pairs else contextlib.nullcontext():
+                out = model.generate(inputs, max_new_tokens=max_new_tokens, stop_token_ids=stops)
+            for j, text, n in zip(at, out.texts, out.n_new_tokens):
+                texts[j], counts[j] = text, n
             bar.update(len(at))
     bar.close()
     return [MultiRow(k, a, i, t or "", n) for (k, a, i), t, n in zip(jobs, texts, counts)]

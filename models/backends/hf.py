@@ -83,12 +83,7 @@ class HFHookedModel(HookedModel):
             makers.append(lambda: self._blocks[stop_after].register_forward_hook(_stop))
         handles = attach_all(makers, self._uninstall)
         try:
-            out = self.hf_model(
-                input_ids=batch.input_ids,
-                attention_mask=batch.attention_mask,
-                position_ids=batch.position_ids,
-                use_cache=False,
-            )
+            out = self._call_hf(batch, use_cache=False)
         except _ReadsDone:
             out = None
         finally:
@@ -104,20 +99,10 @@ class HFHookedModel(HookedModel):
         token) are never computed for a read."""
         return self._run(batch, reads, stop_after=max(r.site.layer for r in reads))[1]
 
-    def _prefill(self, batch: Batch) -> list[tuple[Tensor, Tensor]]:
-        out = self.hf_model(
-            input_ids=batch.input_ids,
-            attention_mask=batch.attention_mask,
-            position_ids=batch.position_ids,
-            use_cache=True,
-        )
-        return [(layer.keys, layer.values) for layer in out.past_key_values.layers]
-
     def _generate(self, batch: Batch, **options: Any) -> Tensor:
         sampling = {"temperature": options["temperature"], "top_p": options["top_p"]} if options["do_sample"] else {}
         if isinstance(batch, CachedBatch):  # HF decodes only the uncached tail of input_ids
-            capacity = batch.input_ids.shape[1] + options["max_new_tokens"]
-            sampling["past_key_values"] = decoding_cache(batch, capacity, self.hf_model.config)
+            sampling["past_key_values"] = decoding_cache(batch, options["max_new_tokens"], self.hf_model.config)
         return self.hf_model.generate(
             input_ids=batch.input_ids,
             attention_mask=batch.attention_mask,

@@ -115,7 +115,7 @@ class NNsightHookedModel(HookedModel):
         first_chunk = batch.input_ids.shape[1]
         if isinstance(batch, CachedBatch):  # HF decodes only the uncached tail of input_ids
             first_chunk -= batch.cached
-            sampling["past_key_values"] = decoding_cache(batch, batch.input_ids.shape[1] + n_steps, self.hf_model.config)
+            sampling["past_key_values"] = decoding_cache(batch, n_steps, self.hf_model.config)
         sites = self._sites_in_order([])
         state = self._state
         assert state is not None
@@ -145,17 +145,6 @@ class NNsightHookedModel(HookedModel):
                 with tracer.invoke():  # runs even when the loop above was cut short by an early stop
                     ids = tracer.result.save()
         return torch.as_tensor(ids)
-
-    def _prefill(self, batch: Batch) -> list[tuple[Tensor, Tensor]]:
-        sites = self._sites_in_order([])
-        state = self._state
-        assert state is not None
-        state.advance(batch.input_ids.shape[1], batch.input_ids)
-        with self.nn.trace(self._inputs(batch), use_cache=True, **self._trace_kwargs()):
-            for site in sites:
-                self._visit(site, [], {})
-            cache = self.nn.output.past_key_values.save()
-        return [(layer.keys, layer.values) for layer in cache.layers]
 
     def _install(self, resolved: list) -> None:
         return None  # replayed from self._active inside each trace
