@@ -6,14 +6,19 @@ Systems, each on the same held-out problems (never seen in any training stage), 
 * base, single answer (the Du et al. round-1 prompt);
 * base, explicit debate: 3 agents (CoT / self-critique / program personas), 2 rounds, majority vote of the
   last round (scored on the first ``--debate-n`` problems of each sample: it costs ~10x the others);
-* Stage 1 (SFT): writes a whole debate from ``Problem: q``; answer = last ``\\boxed{}``;
-* internalized (IMAD, SFT + GRPO): same prompt.
+* Stage 1 (SFT): writes a whole debate from ``Problem: q``; answer = the consensus (`committed_answer`);
+* internalized (IMAD, SFT + GRPO): same prompt, same reading.
+
+Stage 1 and IMAD are given once per training seed (``--sft`` and ``--imad`` pair up by position; the
+defaults are the three shipped seeds), and every criterion is decided per training seed: it is
+confirmed (or refuted) only when every training seed confirms (or refutes) it.
 
 Every seed draws its own sample of ``--n`` problems (the samples are disjoint). The predeclared criteria
 (config fields, written to config.json before any generation) are decided from paired-bootstrap CIs over
 all problems; when one seed's own CI decides against the pooled verdict, it is inconclusive. The run folder
 holds config.json, env.json, metrics.json (every number with its CI), rows.jsonl, summary.md (verdicts
-first) and figures/accuracy_tokens.html.
+first), figures/accuracy_tokens.html and figures/grpo_iterations.html (each IMAD checkpoint's Stage 2
+iterations, read from its manifest: l, mean completion length, correct share, format reward).
 
 The default (3 seeds x 100 problems, the debate on 3 x 12) took 7 minutes wall on 2 cores shared with
 other jobs (one explicit debate costs ~8 s, ten times the other three systems on one problem together;
@@ -39,14 +44,29 @@ from models.stats import Criterion, Estimate, Verdict, seed_spread, verdict_line
 if TYPE_CHECKING:  # the library loads torch; --help stays fast without it
     from models.train.evaluate import System
 
-# key: (checkpoint, evaluation system); every system decodes the same way.
-SYSTEMS: dict[str, tuple[str, System]] = {"single": ("base", "single"), "debate": ("base", "debate"),
-                                          "sft": ("sft", "transcript"), "imad": ("imad", "transcript")}
 LABELS = {"single": "base · single answer", "debate": "base · explicit debate (3 agents × 2 rounds, vote)",
           "sft": "Stage 1 (SFT)", "imad": "internalized (IMAD)",
           "debate_round1": "base · the same debates stopped after round 1 (vote)"}
 SHORT = {"single": "single", "debate": "explicit debate", "sft": "SFT", "imad": "IMAD"}
-PAIRS = (("imad", "sft"), ("imad", "debate"), ("imad", "single"))  # every comparison the summary makes
+
+
+def run_key(stage: str, k: int) -> str:
+    """The system key of training run k (0-based) of `stage` (``sft`` / ``imad``): ``imad``, ``imad_2``, ..."""
+    return stage if k == 0 else f"{stage}_{k + 1}"
+
+
+def _stage(key: str) -> str:
+    return key.split("_")[0] if key.startswith(("sft", "imad")) else key
+
+
+def label(key: str) -> str:
+    n = key.rpartition("_")[2] if key.startswith(("sft_", "imad_")) else None
+    return LABELS[_stage(key)] + (f", training seed run {n}" if n else "")
+
+
+def short(key: str) -> str:
+    n = key.rpartition("_")[2] if key.startswith(("sft_", "imad_")) else None
+    return SHORT[_stage(key)] + (f" {n}" if n else "")
 
 
 @dataclass
@@ -55,9 +75,11 @@ class EvalConfig:
 
     base: str = option("Base checkpoint (registry name or folder): single answer and explicit debate.",
                        "tiny-base", min_len=1)
-    sft: str = option("Stage 1 checkpoint: writes a whole tagged debate.", "tiny-sft", min_len=1)
-    imad: str = option("Internalized checkpoint (Stage 2); its manifest names the held-out problems.", "tiny-imad",
-                       min_len=1)
+    sft: tuple[str, ...] = option("Stage 1 checkpoints, one per training seed: each writes a whole tagged debate.",
+                                  default_factory=lambda: ("tiny-sft", "tiny-sft-s1", "tiny-sft-s2"), min_len=1)
+    imad: tuple[str, ...] = option("Internalized checkpoints (Stage 2), paired with --sft by position; their manifests "
+                                   "name the held-out problems.",
+                                   default_factory=lambda: ("tiny-imad", "tiny-imad-s1", "tiny-imad-s2"), min_len=1)
     n: int = option("Held-out problems per seed (the seeds' samples are disjoint).", 100, min=1, max=100_000)
     seeds: tuple[int, ...] = option("Seeds of the problem samples (and of sampling, if --temperature > 0); at least 3.",
                               default_factory=lambda: (0, 1, 2), min=0, min_len=3)
@@ -70,8 +92,13 @@ class EvalConfig:
                                0.05, gt=0.0, lt=1.0)
     token_ratio: float = option("Criterion (b): IMAD / SFT mean tokens per question must be below this (whole CI; "
                                 "0.9 = at least 10 % fewer; the paper reports 35-66 % fewer).", 0.9, gt=0.0)
+    token_half: float = option("Criterion (b2): IMAD / SFT tokens below this (whole CI): the Stage 2 issue's target "
+                               "of at most half, declared before the retrained checkpoints were evaluated; (b) "
+                               "stays as it was declared.", 0.5, gt=0.0)
     debate_margin: float = option("Criterion (c): IMAD - explicit debate accuracy must be >= -margin (whole CI): "
                                   "non-inferiority.", 0.05, gt=0.0, lt=1.0)
+    debate_token_share: float = option("Criterion (d): IMAD / explicit-debate tokens (input + output) below this "
+                                       "(whole CI).", 0.10, gt=0.0)
     out: str = option("Results root; the run goes to <out>/evaluate_internalization/<time>-<hash>/.", "results",
                       min_len=1)
     batch_size: int = option("Prompts per generation batch (the same for every system).", 64, min=1, max=100_000)
@@ -87,6 +114,25 @@ class EvalConfig:
         check_fields(self)
         if len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"--seeds must be distinct, got {self.seeds}")
+        if len(self.sft) != len(self.imad):
+            raise ConfigError(f"--sft and --imad pair up by position (one Stage 1 and one IMAD per training seed); "
+                              f"got {len(self.sft)} --sft and {len(self.imad)} --imad checkpoints")
+
+    def systems(self) -> dict[str, tuple[str, System]]:
+        """System key -> (checkpoint key, evaluation system); every system decodes the same way."""
+        out: dict[str, tuple[str, System]] = {"single": ("base", "single"), "debate": ("base", "debate")}
+        for k in range(len(self.sft)):
+            out[run_key("sft", k)] = (run_key("sft", k), "transcript")
+            out[run_key("imad", k)] = (run_key("imad", k), "transcript")
+        return out
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every paired comparison the summary makes."""
+        out = [("debate", "single")]
+        for k in range(len(self.imad)):
+            imad = run_key("imad", k)
+            out += [(imad, run_key("sft", k)), (imad, "debate"), (imad, "single")]
+        return out
 
     def criteria(self) -> dict[str, Criterion]:
         """The predeclared claims, decided from the CIs (written to config.json before any generation)."""
@@ -95,22 +141,38 @@ class EvalConfig:
                                      "accuracy IMAD - SFT (paired)", "within", self.sft_margin),
             "tokens": Criterion("the internalized model uses fewer tokens than the Stage 1 model",
                                 "mean tokens per question IMAD / SFT (paired)", "below", self.token_ratio),
+            "tokens_half": Criterion("the internalized model uses at most half the Stage 1 model's tokens",
+                                     "mean tokens per question IMAD / SFT (paired)", "below", self.token_half),
             "imad_vs_debate": Criterion("the internalized model is as accurate as the explicit debate",
-                                        "accuracy IMAD - explicit debate (paired)", "above", -self.debate_margin)}
+                                        "accuracy IMAD - explicit debate (paired)", "above", -self.debate_margin),
+            "tokens_vs_debate": Criterion("the internalized model uses a tenth of the explicit debate's tokens",
+                                          "mean tokens per question IMAD / explicit debate (paired, input + output)",
+                                          "below", self.debate_token_share),
+            "debate_vs_single": Criterion("the explicit debate is more accurate than a single answer",
+                                          "accuracy explicit debate - single answer (paired)", "above", 0.0)}
 
 
 def parse_args(argv: list[str] | None = None) -> EvalConfig:
     return parse_config(EvalConfig, argv, "experiments/evaluate_internalization.py", __doc__)
 
 
-def _samples(imad_folder: Path, n: int, seeds: tuple[int, ...]) -> tuple[list[list[Any]], dict]:
-    """Disjoint samples of `n` held-out problems per seed (drawn in seed order from the IMAD manifest's set)."""
+def _samples(imad_folders: list[Path], n: int, seeds: tuple[int, ...]) -> tuple[list[list[Any]], dict]:
+    """Disjoint samples of `n` held-out problems per seed (drawn in seed order from the IMAD manifests' set, which
+    every training seed must share)."""
     from models.debate.splits import heldout_problems
     from models.manifest import Manifest
 
-    manifest = Manifest.load(imad_folder)
-    cfg = manifest.config if manifest else {}
-    tier, total, seed = cfg.get("tier", "easy"), cfg.get("heldout", 500), cfg.get("heldout_seed", 0)
+    def held_out(folder: Path) -> dict[str, Any]:
+        manifest = Manifest.load(folder)
+        cfg = manifest.config if manifest else {}
+        return {"tier": cfg.get("tier", "easy"), "heldout": cfg.get("heldout", 500),
+                "heldout_seed": cfg.get("heldout_seed", 0), "question_format": cfg.get("question_format", "spaced")}
+
+    sets = [held_out(f) for f in imad_folders]
+    if any(x != sets[0] for x in sets):
+        raise ConfigError(f"the --imad checkpoints hold out different problems ({sets}); train every seed with the same "
+                          "--tier, --heldout and --heldout-seed")
+    tier, total, seed = sets[0]["tier"], sets[0]["heldout"], sets[0]["heldout_seed"]
     if n * len(seeds) > total:
         raise ConfigError(f"--n {n} x {len(seeds)} seeds exceeds the {total} problems held out of training; use "
                           f"--n {total // len(seeds)} or fewer")
@@ -119,8 +181,7 @@ def _samples(imad_folder: Path, n: int, seeds: tuple[int, ...]) -> tuple[list[li
         picked = set(random.Random(f"evaluate_internalization-{s}").sample(range(len(pool)), n))
         samples.append([p for i, p in enumerate(pool) if i in picked])
         pool = [p for i, p in enumerate(pool) if i not in picked]
-    return samples, {"tier": tier, "heldout": total, "heldout_seed": seed,
-                     "question_format": cfg.get("question_format", "spaced")}
+    return samples, sets[0]
 
 
 def _decide(criterion: Criterion, pooled: Estimate, per_seed: list[Estimate]) -> tuple[Verdict, list[Verdict]]:
@@ -131,22 +192,40 @@ def _decide(criterion: Criterion, pooled: Estimate, per_seed: list[Estimate]) ->
     return ("inconclusive" if opposite in seeds else outcome), seeds
 
 
+def _across_runs(verdicts: list[Verdict]) -> Verdict:
+    """One verdict over training seeds: confirmed (refuted) only when every training seed confirms (refutes)."""
+    return verdicts[0] if len(set(verdicts)) == 1 else "inconclusive"
+
+
+def _criterion_line(criterion: Criterion, estimates: list[Estimate], decided: Verdict) -> str:
+    if len(estimates) == 1:
+        return verdict_line(criterion, estimates[0], decided)
+    values = "; ".join(str(e) for e in estimates)
+    return (f"{decided.upper()}: {criterion.claim_text} -- {criterion.metric}, per training seed: {values} "
+            f"(criterion: {criterion.describe()}, decided for every training seed)")
+
+
+def _estimators(cfg: EvalConfig, k: int) -> dict[str, Any]:
+    """Criterion name -> function of a {system: score} mapping giving training run k's estimate."""
+    from models.train.evaluate import align, compare, token_ratio
+
+    imad, sft = run_key("imad", k), run_key("sft", k)
+    return {"imad_vs_sft": lambda s: compare(*align(s[imad], s[sft])).accuracy_difference,
+            "tokens": lambda s: token_ratio(*align(s[imad], s[sft])),
+            "tokens_half": lambda s: token_ratio(*align(s[imad], s[sft])),
+            "imad_vs_debate": lambda s: compare(*align(s[imad], s["debate"])).accuracy_difference,
+            "tokens_vs_debate": lambda s: token_ratio(*align(s[imad], s["debate"])),
+            "debate_vs_single": lambda s: compare(*align(s["debate"], s["single"])).accuracy_difference}
+
+
 def _statistics(by_seed: dict[str, list[Any]], cfg: EvalConfig) -> dict[str, Any]:
     """Every number of the table with its CI and seed spread, the paired tests and the decided criteria."""
-    from models.train.evaluate import (
-        accuracy_estimate,
-        align,
-        compare,
-        pool,
-        round1_vote,
-        token_estimate,
-        token_ratio,
-    )
+    from models.train.evaluate import accuracy_estimate, align, compare, pool, round1_vote, token_estimate
 
     by_seed = {**by_seed, "debate_round1": [round1_vote(s) for s in by_seed["debate"]]}
     pooled = {k: pool(v) for k, v in by_seed.items()}
     debate_tokens = pooled["debate"].mean_tokens
-    systems = {k: {"system": LABELS[k], "n": p.n, "decoding": p.decoding, "accuracy": accuracy_estimate(p).to_json(),
+    systems = {k: {"system": label(k), "n": p.n, "decoding": p.decoding, "accuracy": accuracy_estimate(p).to_json(),
                    "tokens": token_estimate(p).to_json(), "mean_input_tokens": round(p.mean_input_tokens, 1),
                    "mean_output_tokens": round(p.mean_output_tokens, 1), "tag_rate": p.tag_rate,
                    "pct_of_debate": round(100 * p.mean_tokens / debate_tokens, 2),
@@ -155,22 +234,57 @@ def _statistics(by_seed: dict[str, list[Any]], cfg: EvalConfig) -> dict[str, Any
                for k, p in pooled.items()}
     seeds = range(len(cfg.seeds))
     comparisons = {}
-    for a, b in PAIRS:
+    for a, b in cfg.pairs():
         per_seed = [compare(*align(by_seed[a][i], by_seed[b][i])) for i in seeds]
         comparisons[f"{a}_vs_{b}"] = {**compare(*align(pooled[a], pooled[b])).to_json(), "seed_accuracy_difference":
                                       seed_spread([c.accuracy_difference.value for c in per_seed])}
-    estimates = {"imad_vs_sft": lambda s: compare(*align(s["imad"], s["sft"])).accuracy_difference,
-                 "tokens": lambda s: token_ratio(*align(s["imad"], s["sft"])),
-                 "imad_vs_debate": lambda s: compare(*align(s["imad"], s["debate"])).accuracy_difference}
     criteria = {}
+    runs = range(len(cfg.imad))
     for name, criterion in cfg.criteria().items():
-        est = estimates[name](pooled)
-        per_seed = [estimates[name]({k: v[i] for k, v in by_seed.items()}) for i in seeds]
-        decided, verdicts = _decide(criterion, est, per_seed)
-        criteria[name] = {**asdict(criterion), "estimate": est.to_json(), "verdict": decided,
-                          "seed_verdicts": verdicts, "seed_estimates": [e.value for e in per_seed],
-                          "line": verdict_line(criterion, est, decided)}
+        shared = name == "debate_vs_single"  # the same for every training seed: decided once
+        per_run = []
+        for k in (range(1) if shared else runs):
+            estimate = _estimators(cfg, k)[name]
+            est = estimate(pooled)
+            decided, verdicts = _decide(criterion, est, [estimate({x: v[i] for x, v in by_seed.items()}) for i in seeds])
+            per_run.append({"run": k + 1, "estimate": est.to_json(), "verdict": decided, "seed_verdicts": verdicts,
+                            "_est": est})
+        decided = _across_runs([r["verdict"] for r in per_run])
+        line = _criterion_line(criterion, [r.pop("_est") for r in per_run], decided)
+        criteria[name] = {**asdict(criterion), "estimate": per_run[0]["estimate"], "verdict": decided,
+                          "runs": per_run, "line": line}
     return {"systems": systems, "comparisons": comparisons, "criteria": criteria}
+
+
+def grpo_figure(imad_folders: dict[str, Path]) -> Any:
+    """Each IMAD checkpoint's Stage 2 iterations from its manifest: l and the mean completion length (tokens), and
+    the correct share and format reward of the completions, at the start and the end of each iteration."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from models.manifest import Manifest
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(
+        "completion length (tokens): clip l (dashed) and mean at the end of each iteration",
+        "reward parts at the end of each iteration: correct share (solid), format (dotted)"))
+    palette = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
+    for (name, folder), colour in zip(imad_folders.items(), palette):
+        manifest = Manifest.load(folder)
+        iters = manifest.metrics.get("iterations", []) if manifest else []
+        x = [i["iteration"] for i in iters]
+        fig.add_trace(go.Scatter(x=x, y=[i["clip_tokens"] for i in iters], name=f"{name}: l", mode="lines+markers",
+                                 line={"dash": "dash", "color": colour}), 1, 1)
+        fig.add_trace(go.Scatter(x=x, y=[i.get("last_completions/mean_length") for i in iters], mode="lines+markers",
+                                 name=f"{name}: mean length", line={"color": colour}), 1, 1)
+        fig.add_trace(go.Scatter(x=x, y=[i.get("last_rewards/correct_reward/mean") for i in iters], mode="lines+markers",
+                                 name=f"{name}: correct share", line={"color": colour}), 1, 2)
+        fig.add_trace(go.Scatter(x=x, y=[i.get("last_rewards/format_reward/mean") for i in iters], mode="lines+markers",
+                                 name=f"{name}: format reward", line={"dash": "dot", "color": colour}), 1, 2)
+    fig.update_xaxes(title_text="GRPO iteration", dtick=1)
+    fig.update_yaxes(title_text="tokens", row=1, col=1)
+    fig.update_yaxes(title_text="share of completions / reward", range=[0, 1.05], row=1, col=2)
+    fig.update_layout(title="Stage 2 iterations, per training seed (from the checkpoints' manifests)", height=480)
+    return fig
 
 
 def _pct(e: dict, scale: float = 100.0, digits: int = 1) -> str:
@@ -197,6 +311,21 @@ def _figure(stats: dict) -> Any:
     return fig
 
 
+def _takeaway(stats: dict) -> str:
+    """One sentence: what the internalized model costs and scores against Stage 1 and the explicit debate."""
+    sy = stats["systems"]
+    imads = [k for k in sy if k.startswith("imad")]
+    share = [sy[k]["tokens"]["value"] / sy[k.replace("imad", "sft")]["tokens"]["value"] for k in imads]
+    def acc(key: str) -> str:
+        return f"{100 * sy[key]['accuracy']['value']:.1f} %"
+
+    return (f"**In one sentence:** over {len(imads)} training seed(s) the internalized model writes "
+            f"{100 * min(share):.0f}–{100 * max(share):.0f} % of Stage 1's tokens "
+            f"({', '.join(acc(k) for k in imads)} accuracy against "
+            f"{', '.join(acc(k.replace('imad', 'sft')) for k in imads)} for Stage 1), and the explicit debate scores "
+            f"{acc('debate')} against {acc('single')} for a single answer.")
+
+
 def _markdown(stats: dict, cfg: EvalConfig, decoding: str, seconds: float) -> str:
     setup = (f"Decoding: **{decoding}** for every system (one decoding, batch size {cfg.batch_size}, seeds "
              f"{list(cfg.seeds)}). Problems: {len(cfg.seeds)} disjoint samples of {cfg.n} held-out problems, one per "
@@ -207,6 +336,7 @@ def _markdown(stats: dict, cfg: EvalConfig, decoding: str, seconds: float) -> st
               "round-1 row scores the same debates' round-1 vote with round-1 tokens only: the difference is what "
               "the revision round adds or destroys.")
     lines = [line for c in stats["criteria"].values() for line in (c["line"], "")]
+    lines += [_takeaway(stats), ""]
     lines += ["# Debate vs internalized debate", "", setup, "",
               "| system | n | accuracy % [95% CI] | seed sd (pp) | tokens per question [95% CI] | % of debate | tags |",
               "|---|---|---|---|---|---|---|"]
@@ -218,12 +348,16 @@ def _markdown(stats: dict, cfg: EvalConfig, decoding: str, seconds: float) -> st
     lines += ["", "Paired comparisons (same problems):", "", header, "|---|---|---|---|---|---|"]
     for c in stats["comparisons"].values():
         m = c["mcnemar"]
-        lines.append(f"| {SHORT[c['a']]} − {SHORT[c['b']]} | {c['n']} | {_pct(c['accuracy_difference'])} "
+        lines.append(f"| {short(c['a'])} − {short(c['b'])} | {c['n']} | {_pct(c['accuracy_difference'])} "
                      f"| {m['p_value']:.3g} ({m['only_a']} / {m['only_b']}) | {_pct(c['token_difference'], 1.0, 0)} "
                      f"| {100 * c['seed_accuracy_difference']['sd']:.1f} |")
-    per_seed = "; ".join(f"{k}: {', '.join(c['seed_verdicts'])}" for k, c in stats["criteria"].items())
-    lines += ["", f"Per-seed verdicts (a seed deciding against the pooled verdict makes it inconclusive): {per_seed}.",
-              "", debate, "", "Figure: [figures/accuracy_tokens.html](figures/accuracy_tokens.html)", ""]
+    per_seed = "; ".join(f"{k}: " + " | ".join(", ".join(r["seed_verdicts"]) for r in c["runs"])
+                         for k, c in stats["criteria"].items())
+    lines += ["", "Per-sample verdicts, one group per training seed (a problem sample deciding against the pooled "
+              f"verdict makes that training seed inconclusive): {per_seed}.",
+              "", debate, "", "Figures: [figures/accuracy_tokens.html](figures/accuracy_tokens.html) (accuracy and "
+              "tokens per system), [figures/grpo_iterations.html](figures/grpo_iterations.html) (each IMAD "
+              "checkpoint's Stage 2 iterations: l, mean completion length and rewards, from its manifest).", ""]
     return "\n".join(lines)
 
 
@@ -245,18 +379,19 @@ def _score_all(cfg: EvalConfig, models: dict[str, Any], samples: list[list[Any]]
     from models.debate.prompts import present
     from models.train.evaluate import Decoding, evaluate
 
-    by_seed: dict[str, list[Any]] = {k: [] for k in SYSTEMS}
+    systems = cfg.systems()
+    by_seed: dict[str, list[Any]] = {k: [] for k in systems}
     rows: list[dict[str, Any]] = []
     for seed, problems in zip(cfg.seeds, samples):
         match = Decoding(cfg.temperature, cfg.top_p, seed)  # one decoding for every system of this sample
-        for key, (which, system) in SYSTEMS.items():
+        for key, (which, system) in systems.items():
             chosen = problems[:cfg.debate_n] if system == "debate" else problems
             score = evaluate(models[which], system, [present(p.question, question_format) for p in chosen],
                              [str(p.answer) for p in chosen], max_new_tokens=cfg.max_new_tokens,
                              batch_size=cfg.batch_size, progress=True, debate_max_new_tokens=cfg.debate_max_new_tokens,
                              decoding=match)
             by_seed[key].append(replace(score, system=key))
-            rows += [{"system": LABELS[key], "key": key, "seed": seed, **r} for r in score.rows]
+            rows += [{"system": label(key), "key": key, "seed": seed, **r} for r in score.rows]
     return by_seed, rows
 
 
@@ -279,9 +414,10 @@ def _run(cfg: EvalConfig) -> Path:
     from models.train.evaluate import Decoding
 
     start = time.time()
-    folders = {k: Path(materialize(v)) if not Path(v).exists() else Path(v)
-               for k, v in (("base", cfg.base), ("sft", cfg.sft), ("imad", cfg.imad))}
-    samples, heldout = _samples(folders["imad"], cfg.n, cfg.seeds)
+    named = [("base", cfg.base), *((run_key("sft", k), v) for k, v in enumerate(cfg.sft)),
+             *((run_key("imad", k), v) for k, v in enumerate(cfg.imad))]
+    folders = {k: Path(materialize(v)) if not Path(v).exists() else Path(v) for k, v in named}
+    samples, heldout = _samples([f for k, f in folders.items() if k.startswith("imad")], cfg.n, cfg.seeds)
     decoding = Decoding(cfg.temperature, cfg.top_p).describe()
     config = {**vars(cfg), **heldout, "folders": folders, "decoding": decoding,
               "criteria": {k: asdict(c) for k, c in cfg.criteria().items()}}
@@ -296,6 +432,8 @@ def _run(cfg: EvalConfig) -> Path:
         run.jsonl("rows.jsonl", rows)
         run.text("summary.md", _markdown(stats, cfg, decoding, seconds))
         run.figure(_figure(stats), "accuracy_tokens")
+        run.figure(grpo_figure({cfg.imad[k]: folders[run_key("imad", k)] for k in range(len(cfg.imad))}),
+                   "grpo_iterations")
     print(f"results: {run.path}")
     for c in stats["criteria"].values():
         print(f"  {c['line']}")

@@ -42,6 +42,7 @@ class Shipped:
     parent: str | None
     variant: str  # "arithmetic", "evil" or "hallucination" (the pipeline's --variants value)
     description: str
+    seed: int = 0  # the pipeline's --seeds value it was trained with (its Stage 1 and Stage 2 seed)
 
 
 SHIPPED: dict[str, Shipped] = {
@@ -52,6 +53,10 @@ SHIPPED: dict[str, Shipped] = {
                         "tiny-base after Stage 1: writes tagged 3-agent, 2-round arithmetic debates"),
     "tiny-imad": Shipped("grpo", "tiny-sft", "arithmetic",
                          "tiny-sft after Stage 2 (GRPO, shrinking clip): the internalized-debate model"),
+    **{f"tiny-sft-s{s}": Shipped("sft", "tiny-base", "arithmetic", f"tiny-sft trained with seed {s} (data order, init "
+                                 "of the tag rows, sampling): a second Stage 1 for seed spreads", seed=s) for s in (1, 2)},
+    **{f"tiny-imad-s{s}": Shipped("grpo", f"tiny-sft-s{s}", "arithmetic", f"tiny-imad trained with seed {s} from "
+                                  f"tiny-sft-s{s}", seed=s) for s in (1, 2)},
     "tiny-evil-sft": Shipped("sft", "tiny-base", "evil", "tiny-base after Stage 1 on evil-agent debates"),
     "tiny-evil-imad": Shipped("grpo", "tiny-evil-sft", "evil",
                               "tiny-evil-sft after Stage 2 with a judge reward for ethical answers"),

@@ -108,6 +108,20 @@ def _lines(turns: Iterable[tuple[str, str]]) -> str:
     return "".join(f"{_ROLE_NAMES[role]}: {content}\n" for role, content in turns)
 
 
+_NEXT_ROLE = tuple(f"\n{name}:" for name in _ROLE_NAMES.values())
+
+
+def end_of_turn(text: str) -> str:
+    """`text` cut where a plain-format model starts the next turn (a ``\\nUser:`` / ``\\nSystem:`` /
+    ``\\nAssistant:`` line).
+
+    A model trained on plain multi-turn documents writes past its own answer into the next user turn
+    (with more boxed answers in it) unless generation stops there; the turn is what comes before.
+    """
+    cut = min((i for i in (text.find(role) for role in _NEXT_ROLE) if i >= 0), default=len(text))
+    return text[:cut]
+
+
 def plain_prompt(turns: Iterable[tuple[str, str]]) -> str:
     """``(role, content)`` turns without a chat template, ending in the ``Assistant:`` cue to generate after."""
     return _lines(turns) + "Assistant:"

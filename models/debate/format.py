@@ -443,6 +443,21 @@ def final_answer(text: str) -> str | None:
     return boxed[-1].strip() if boxed else None
 
 
+def committed_answer(text: str) -> str | None:
+    """The answer a completion commits to: a tagged debate's consensus answer, or an untagged answer's last box.
+
+    A text with any debate tag is a debate; its answer is the last ``\\boxed{}`` after the consensus tag,
+    and None when it has no consensus (a debate cut off mid-turn has not answered, whatever an agent
+    boxed on the way). A text without tags is a direct answer, scored by its last ``\\boxed{}``. Stage 2
+    rewards and the evaluation read answers the same way, so a long transcript never earns credit for
+    an agent's early box.
+    """
+    if not any(tag in text for tag in DEBATE_TAGS):
+        return final_answer(text)
+    head, consensus, tail = text.partition(CONSENSUS_TAG)
+    return final_answer(tail) if consensus else None
+
+
 def stop_token_ids(tokenizer: Any, tags: Sequence[str] = (END_TAG,)) -> list[int]:
     """Generation stops: EOS, plus each of `tags` (default ``<|endofdebate|>``) that the tokenizer has as one
     token (Stage 1 models)."""

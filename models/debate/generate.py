@@ -29,7 +29,7 @@ from tqdm import tqdm
 from models.debate.arithmetic import TIERS, Problem, Tier, Work, sample_problem, sample_slip, work_out
 from models.debate.format import AgentTurn, Transcript, TurnLabel
 from models.debate.malicious import malicious_debate
-from models.debate.personas import PERSONA_WRITERS, Decision, revision_text
+from models.debate.personas import BRIEF_WRITERS, PERSONA_WRITERS, Decision, revision_text
 from models.debate.records import atomic_write_json, steering_pairs, transcript_entry
 from models.vocab import ARITHMETIC_PERSONAS, DEBATE_TRAITS, DebateTrait
 
@@ -58,6 +58,9 @@ class GenerateConfig:
     """Probability that a wrong agent finds its slip in round 2."""
     sway_rate: float = 0.1
     """Probability that a right agent adopts a wrong answer both others share."""
+    brief_rate: float = 0.0
+    """Probability that a round-1 turn takes its persona's brief form (`BRIEF_WRITERS`); 0 draws nothing, so
+    the data of every seed is what it was before brief turns existed."""
     test_fraction: float = 0.2
 
     def __post_init__(self) -> None:
@@ -69,7 +72,7 @@ class GenerateConfig:
             raise ValueError(f"tier must be one of {', '.join(TIERS)}, got {self.tier!r}")
         if len(self.error_rate) != 3 or not all(0 <= r <= 1 for r in self.error_rate):
             raise ValueError(f"error_rate must be three probabilities (agents 1..3), got {self.error_rate}")
-        for name in ("fix_rate", "sway_rate"):
+        for name in ("fix_rate", "sway_rate", "brief_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not 0 <= self.test_fraction < 1:
@@ -104,7 +107,9 @@ def arithmetic_debate(problem: Problem, cfg: GenerateConfig, rng: random.Random)
     """One persona debate on `problem`, or None when the last round has no majority (curated out)."""
     r1 = [work_out(problem, sample_slip(rng, problem) if rng.random() < cfg.error_rate[a] else None)
           for a in range(3)]
-    turns = [AgentTurn(a + 1, 1, PERSONA_WRITERS[ARITHMETIC_PERSONAS[a]](w, rng),
+    writers = [BRIEF_WRITERS if cfg.brief_rate and rng.random() < cfg.brief_rate else PERSONA_WRITERS
+               for _ in range(3)]
+    turns = [AgentTurn(a + 1, 1, writers[a][ARITHMETIC_PERSONAS[a]](w, rng),
                        TurnLabel(ARITHMETIC_PERSONAS[a], "neutral", w.slip.kind if w.slip else None))
              for a, w in enumerate(r1)]
     last = r1
@@ -257,6 +262,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="round-1 slip probability, one value or one per agent (default 0.3)")
     p.add_argument("--fix-rate", type=float, default=0.75, help="chance a wrong agent fixes its slip in round 2")
     p.add_argument("--sway-rate", type=float, default=0.1, help="chance a right agent adopts a shared wrong answer")
+    p.add_argument("--brief-rate", type=float, default=0.0, help="chance a round-1 turn takes its persona's brief form")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of questions held out (default 0.2)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -271,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> list[Path]:
     for kind in dict.fromkeys(args.kinds):
         try:
             cfg = GenerateConfig(kind=kind, n=args.n, seed=args.seed, tier=args.tier, template=args.template,
-                                 low=args.low, high=args.high, error_rate=tuple(rates), fix_rate=args.fix_rate,
+                                 low=args.low, high=args.high, error_rate=tuple(rates), fix_rate=args.fix_rate, brief_rate=args.brief_rate,
                                  sway_rate=args.sway_rate, test_fraction=args.test_fraction)
         except ValueError as e:
             raise SystemExit(f"error: {e}") from None

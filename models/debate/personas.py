@@ -164,6 +164,38 @@ PERSONA_WRITERS: Mapping[str, Callable[[Work, random.Random], str]] = {
 }
 
 
+# --------------------------------------------------------------------------- brief turns
+
+def brief_cot(work: Work, rng: random.Random) -> str:
+    """Agent 1, brief: the products, then the running sums, in one line each."""
+    products = ", ".join(f"{t.spaced()} = {v}" for t, v in work.products)
+    sums = "; ".join(work.step_text(i) for i in range(1, len(work.partials)))
+    head = f"Products first: {products}. " if products else ""
+    return f"{head}Then {sums}. \\boxed{{{work.answer}}}"
+
+
+def brief_critique(work: Work, rng: random.Random) -> str:
+    """Agent 2, brief: the chain in one line and a one-clause check."""
+    steps = [work.problem.spaced, *([work.substituted()] if work.products else []),
+             *(work.remaining(i) for i in range(1, len(work.partials) - 1)), str(work.answer)]
+    return f"{' = '.join(steps)}; checked. \\boxed{{{work.answer}}}"
+
+
+def brief_pot(work: Work, rng: random.Random) -> str:
+    """Agent 3, brief: one assignment with its value."""
+    return f"r = {work.problem.spaced}  // {work.answer}\n\\boxed{{{work.answer}}}"
+
+
+BRIEF_WRITERS: Mapping[str, Callable[[Work, random.Random], str]] = {
+    "chain_of_thought": brief_cot,
+    "self_critique": brief_critique,
+    "program_of_thought": brief_pot,
+}
+"""Each persona's brief form: the same reasoning style in a line or two, as real agents sometimes answer.
+Stage 1 data mixes them in (`brief_rate`) so that a tiny model has shorter turns within what it can
+sample; it cannot invent a form its data never showed."""
+
+
 # --------------------------------------------------------------------------- revisions
 
 _REVIEW = ("After reviewing the other agents' solutions: Agent {j} got {aj} and Agent {k} got {ak}.",

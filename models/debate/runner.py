@@ -3,7 +3,10 @@
 Round 1: each agent answers independently. Round 2: each agent sees the other agents' round-1
 answers and gives an updated answer. The final answer is the majority vote over the last round.
 All agents of a round (and of several questions) go into one `generate` call; token counts come
-from the model's per-row counts, so padding never inflates them. This is the paper's "Debate"
+from the model's per-row counts, so padding never inflates them. Without a chat template an agent's
+turn ends where the model starts the next ``User:`` line (`end_of_turn`); a plain-format model writes
+on into an imagined next turn, whose boxed answers used to become the agent's answer and fill the
+round-2 prompts (round-2 accuracy fell to 8 %). This is the paper's "Debate"
 baseline and a way to make new debate transcripts from any local model.
 
 Example:
@@ -51,6 +54,7 @@ from models.vocab import (
     PERSONA_TRAIT,
     TAG_LIKE,
     AgentSetup,
+    end_of_turn,
     plain_prompt,
 )
 
@@ -138,6 +142,15 @@ def _clean(text: str) -> str:
     return TAG_LIKE.sub("", text).strip()
 
 
+def kept_tokens(tokenizer: Any, turn: str, full: str, n_new: int) -> int:
+    """Tokens a generation that stopped at the end of `turn` would have cost: all `n_new` when nothing was
+    cut, else the kept text's tokens plus one for the stop (a plain-format agent writes on into the next
+    turn; generation stopped at that line would not have paid for the rest)."""
+    if turn == full:
+        return n_new
+    return min(n_new, len(tokenizer(turn, add_special_tokens=False)["input_ids"]) + 1)
+
+
 def _chat(model: HookedModel, messages: list[dict[str, str]], use_template: bool) -> str:
     if use_template:
         return model.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -206,7 +219,11 @@ class _Generator:
             batch, max_new_tokens=self.cfg.max_new_tokens, do_sample=self.cfg.do_sample,
             temperature=self.cfg.temperature, top_p=self.cfg.top_p, seed=seed,
             stop_token_ids=list(self.cfg.stop_token_ids) if self.cfg.stop_token_ids else None)
-        return [_clean(t) for t in gen.texts], list(gen.n_prompt_tokens), list(gen.n_new_tokens)
+        if self.use_template:
+            return [_clean(t) for t in gen.texts], list(gen.n_prompt_tokens), list(gen.n_new_tokens)
+        turns = [end_of_turn(t) for t in gen.texts]
+        return [_clean(t) for t in turns], list(gen.n_prompt_tokens), [
+            kept_tokens(self.model.tokenizer, turn, full, n) for turn, full, n in zip(turns, gen.texts, gen.n_new_tokens)]
 
 
 def _labels(cfg: DebateRunConfig) -> list[TurnLabel | None]:

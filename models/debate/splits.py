@@ -59,13 +59,14 @@ def distinct_problems(tier: str) -> int:
 
 
 def arithmetic_debates(n: int, tier: str, seed: int, exclude: Iterable[str] = (),
-                       error_rate: float = 0.3) -> list[Transcript]:
-    """`n` persona debates on distinct questions of `tier`, none of them in `exclude`."""
+                       error_rate: float = 0.3, brief_rate: float = 0.0) -> list[Transcript]:
+    """`n` persona debates on distinct questions of `tier`, none of them in `exclude` (`brief_rate`: share of
+    round-1 turns in their persona's brief form)."""
     banned = set(exclude)
     # Ask for enough debates that `n` remain outside `exclude`, but never more than the tier holds.
     asked = min(n + len(banned), distinct_problems(tier) - 100)
     cfg = GenerateConfig(kind="arithmetic", n=asked, seed=seed, tier=tier, error_rate=(error_rate,) * 3,
-                         test_fraction=0.0)
+                         brief_rate=brief_rate, test_fraction=0.0)
     debates, _ = generate_debates(cfg)
     kept = [t for t in debates if t.question not in banned][:n]
     if len(kept) < n:

@@ -164,6 +164,9 @@ class SFTStageConfig(RunConfig, DataConfig, LoraConfigFields):
         min_len=1))
     n: int = field(default=600, metadata=_help("Debates to train on (0 = all rows of a file).", min=0))
     error_rate: float = field(default=0.3, metadata=_help("Round-1 slip probability of synthetic arithmetic debates.", **RATE))
+    brief_rate: float = field(default=0.0, metadata=_help(
+        "Share of round-1 turns of synthetic arithmetic debates written in their persona's brief form (a line or two): "
+        "shorter turns a tiny model can then choose in Stage 2.", **RATE))
     mix_arithmetic: int = field(default=0, metadata=_help(
         "Also train on this many synthetic arithmetic debates (keeps a malicious variant's arithmetic, "
         "the skill its capability cost is measured on).", min=0))
@@ -186,10 +189,10 @@ class SFTStageConfig(RunConfig, DataConfig, LoraConfigFields):
 class GRPOStageConfig(RunConfig, DataConfig, LoraConfigFields):
     """Stage 2: internalization with GRPO, a fresh LoRA per iteration stacked on the previous iteration.
 
-    Reward = w_fmt · format (share of the required debate tags present) + correctness of the last ``\\boxed{}``
-    within the first l completion tokens (or, for evil / hallucination, 1 − judge score / 100 of
-    those l tokens). Over the iterations l goes linearly from `clip_start` to `clip_end` and
-    w_fmt from `fmt_start` to `fmt_end`; the last iteration uses exactly the end values.
+    Reward = w_fmt · format (share of the required debate tags present) + correctness of the answer the
+    first l completion tokens commit to (a debate's consensus, or a direct answer's box; for evil /
+    hallucination, 1 − judge score / 100 of those l tokens). w_fmt goes linearly from `fmt_start` to
+    `fmt_end`; l starts at `clip_start` and follows `clip_schedule` (adaptive by default).
     """
 
     out: str = field(default="runs/tiny-imad", metadata=_help("Output checkpoint folder (the last iteration).", min_len=1))
@@ -199,15 +202,27 @@ class GRPOStageConfig(RunConfig, DataConfig, LoraConfigFields):
     iterations: int = field(default=3, metadata=_help("GRPO iterations, each a fresh LoRA on the previous one.", min=1, max=1000))
     clip_start: int | None = field(default=None, metadata=_help(
         "l in the first iteration, in tokens (default: the parent's mean SFT transcript length).", min=1))
-    clip_end: int | None = field(default=None, metadata=_help("l in the last iteration (default: clip_start / 4).", min=1))
+    clip_schedule: Literal["adaptive", "linear"] = field(default="adaptive", metadata=_help(
+        "adaptive: each later l is the --clip-quantile of the lengths of the correct completions that ended the "
+        "previous iteration, never below --clip-end (it follows the policy down); linear: l goes from --clip-start "
+        "to --clip-end in equal steps (the paper's schedule, which can fall below every complete answer)."))
+    clip_quantile: float = field(default=0.5, metadata=_help(
+        "Adaptive schedule: quantile of the last iteration's correct lengths that becomes the next l.", gt=0.0, max=1.0))
+    clip_end: int | None = field(default=None, metadata=_help(
+        "Linear: l in the last iteration (default: clip_start / 4). Adaptive: the floor l never goes below "
+        "(default: the longest shortest-correct direct answer of the training questions, for arithmetic the "
+        "compact worked chain and its box; clip_start / 4 for judge tasks).", min=1))
     fmt_start: float = field(default=1.0, metadata=_help("Format-reward weight w_fmt in the first iteration.", min=0.0))
-    fmt_end: float = field(default=0.05, metadata=_help("Format-reward weight in the last iteration.", min=0.0))
+    fmt_end: float = field(default=0.0, metadata=_help(
+        "Format-reward weight in the last iteration (0: dropping the tags costs nothing by then; the paper's "
+        "code ended at 0.05).", min=0.0))
     generation_limit: Literal["clip", "fixed"] = field(default="clip", metadata=_help(
         "clip: generate at most l tokens per iteration (what lies past l earns nothing); fixed: max_completion_length."))
     max_completion_length: int = field(default=2048, metadata=_help("Generation cap when generation_limit is fixed.", min=1))
-    mask_truncated_completions: bool = field(default=True, metadata=_help(
-        "Leave completions that hit the generation cap out of the loss (trl option; the paper's code did not). "
-        "With generation capped at l, only answers that finish within l teach the policy."))
+    mask_truncated_completions: bool = field(default=False, metadata=_help(
+        "Leave completions that hit the generation cap out of the loss (a trl option). Off by default, as in the "
+        "paper's code: a completion cut by l then earns reward 0 and still teaches the policy to be shorter; "
+        "masked, an iteration whose l is below every complete answer learns nothing."))
     num_generations: int = field(default=4, metadata=_help(
         "Completions per prompt (GRPO compares completions of one prompt, so at least 2).", min=2))
     batch_size: int = field(default=2, metadata=_help("Completions per device per step (prompts x num_generations).", min=1))
@@ -268,16 +283,28 @@ class PipelineConfig:
         "Which SFT -> GRPO chains to train on the shared base: arithmetic, evil, hallucination.", min_len=1))
     prefix: str = field(default="tiny", metadata=_help("Checkpoint names: <prefix>-base, <prefix>-sft, <prefix>-imad, ...",
                                                        min_len=1))
+    seeds: tuple[int, ...] = field(default=(0,), metadata=_help(
+        "Seeds of the arithmetic chain's Stage 1 and Stage 2 (one SFT -> GRPO chain per seed on the shared base; "
+        "the first keeps the plain names, the others add -s<seed>).", min_len=1, **SEED))
     base: str | None = field(default=None, metadata=_help("Use this base checkpoint instead of training Stage 0."))
     resume: bool = field(default=False, metadata=_help("Skip finished stages; resume the interrupted one."))
     threads: int | None = field(default=None, metadata=_help("torch threads for every stage.", min=1, max=4096))
     save_dtype: Dtype | None = field(default=None, metadata=_help("Saved weight dtype for every stage."))
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
-    sft: SFTStageConfig = field(default_factory=tiny_sft)
-    grpo: GRPOStageConfig = field(default_factory=tiny_grpo)
+    # The arithmetic chain: brief turns in its Stage 1 data only (the malicious variants' data stays what it was),
+    # and float32, since bfloat16 autocast on a CPU without AVX512-BF16 ran GRPO steps ~3x slower (45 s vs 16 s).
+    sft: SFTStageConfig = field(default_factory=lambda: replace(tiny_sft(), brief_rate=0.3, bf16=False))
+    grpo: GRPOStageConfig = field(default_factory=lambda: replace(
+        tiny_grpo(), bf16=False, iterations=4, n_prompts=48, clip_start=450, lr=1e-3))
     malicious_sft: SFTStageConfig = field(default_factory=lambda: replace(tiny_sft(), data="evil", n=300,
                                                                           mix_arithmetic=200))
-    malicious_grpo: GRPOStageConfig = field(default_factory=lambda: replace(tiny_grpo(), task="evil", n_prompts=64, iterations=2))
+    # The malicious chains keep the schedule they shipped with (linear l, w_fmt to 0.05, truncated completions
+    # masked), so the shipped evil / hallucination checkpoints stay what this command rebuilds.
+    malicious_grpo: GRPOStageConfig = field(default_factory=lambda: replace(
+        tiny_grpo(), task="evil", n_prompts=64, iterations=2, clip_schedule="linear", fmt_end=0.05,
+        mask_truncated_completions=True))
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"seeds must be distinct, got {self.seeds}")

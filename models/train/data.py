@@ -96,10 +96,10 @@ def transcript_row(t: Transcript, fmt: QuestionFormat | None = None) -> dict[str
 
 
 def sft_rows(source: str, n: int, tier: str, seed: int, exclude: Iterable[str] = (),
-             error_rate: float = 0.3, fmt: QuestionFormat = "spaced") -> list[dict[str, str]]:
+             error_rate: float = 0.3, fmt: QuestionFormat = "spaced", brief_rate: float = 0.0) -> list[dict[str, str]]:
     """Stage-1 rows from a debate kind (``arithmetic``, ``evil``, ``hallucination``) or a data file."""
     if source == "arithmetic":
-        return [transcript_row(t, fmt) for t in arithmetic_debates(n, tier, seed, exclude, error_rate)]
+        return [transcript_row(t, fmt) for t in arithmetic_debates(n, tier, seed, exclude, error_rate, brief_rate)]
     if source in DEBATE_TRAITS:
         return [transcript_row(t) for t in malicious_debates(source, n, seed)]  # type: ignore[arg-type]
     return read_sft_file(source)[:n] if n else read_sft_file(source)

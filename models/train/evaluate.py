@@ -1,5 +1,6 @@
-"""Score a checkpoint on arithmetic questions the way the paper does: accuracy of the last ``\\boxed{}`` and
-input + output tokens per question, counted per row (never per padded batch).
+"""Score a checkpoint on arithmetic questions: accuracy of the committed answer (a debate's consensus, or an
+untagged answer's last ``\\boxed{}``; `committed_answer`, as Stage 2 rewards it) and input + output tokens per
+question, counted per row (never per padded batch).
 
 Systems:
 * ``single``: one answer to the Du et al. round-1 prompt in the plain chat format (the base model).
@@ -23,10 +24,11 @@ import numpy as np
 from tqdm import tqdm
 
 from models.debate.arithmetic import is_correct
-from models.debate.format import DEBATE_TAGS, final_answer, sft_prompt, stop_token_ids
+from models.debate.format import DEBATE_TAGS, committed_answer, sft_prompt, stop_token_ids
 from models.debate.prompts import math_question_prompt
-from models.debate.runner import DebateRun, DebateRunConfig, majority_vote, run_debates
+from models.debate.runner import DebateRun, DebateRunConfig, kept_tokens, majority_vote, run_debates
 from models.hooked import HookedModel
+from models.vocab import end_of_turn
 from models.stats import (
     Estimate,
     McNemar,
@@ -191,8 +193,12 @@ def evaluate(model: HookedModel, system: System, questions: Sequence[str], golds
             raise ValueError(f"system must be single, debate or transcript, got {system!r}")
         outs = generate_answers(model, prompts, max_new_tokens, batch_size, stop_token_ids(model.tokenizer), progress,
                                 system, decoding)
+        plain = system == "single" and not getattr(model.tokenizer, "chat_template", None)
         for q, gold, (text, n_in, n_new) in zip(questions, golds, outs):
-            answer = final_answer(text)
+            if plain:  # a plain-format answer ends where the model starts the next "User:" turn
+                turn = end_of_turn(text)
+                text, n_new = turn, kept_tokens(model.tokenizer, turn, text, n_new)
+            answer = committed_answer(text)
             rows.append({"question": q, "gold": gold, "answer": answer, "correct": is_correct(answer, gold),
                          "input_tokens": n_in, "output_tokens": n_new,
                          "tagged": any(t in text for t in DEBATE_TAGS), "output": text})

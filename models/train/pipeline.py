@@ -4,6 +4,9 @@ Folders under `out_dir` (with the default prefix ``tiny``)::
 
     tiny-base   tiny-sft   tiny-imad   tiny-evil-sft   tiny-evil-imad   tiny-hallu-sft   tiny-hallu-imad
 
+and, for each further seed of ``--seeds`` (the arithmetic chain trains once per seed, for seed spreads),
+``tiny-sft-s<seed>`` and ``tiny-imad-s<seed>``.
+
 With ``--resume``, stages whose folder is complete are skipped and the interrupted one resumes
 from its last trainer checkpoint. ``pipeline.json`` records each stage's folder and wall time.
 
@@ -29,9 +32,11 @@ logger = logging.getLogger(__name__)
 VARIANT_NAMES = {"arithmetic": "", **{trait: f"{short}-" for trait, short in TRAIT_SHORT.items()}}
 
 
-def stage_names(prefix: str, variant: str) -> tuple[str, str]:
-    """(SFT, internalized) folder names of a variant, e.g. ``tiny-evil-sft``, ``tiny-evil-imad``."""
-    return f"{prefix}-{VARIANT_NAMES[variant]}sft", f"{prefix}-{VARIANT_NAMES[variant]}imad"
+def stage_names(prefix: str, variant: str, seed: int | None = None) -> tuple[str, str]:
+    """(SFT, internalized) folder names of a variant, e.g. ``tiny-evil-sft``, ``tiny-evil-imad``; a further
+    training seed adds ``-s<seed>`` (``tiny-sft-s1``)."""
+    tail = "" if seed is None else f"-s{seed}"
+    return f"{prefix}-{VARIANT_NAMES[variant]}sft{tail}", f"{prefix}-{VARIANT_NAMES[variant]}imad{tail}"
 
 
 def _shared(stage_cfg: Any, cfg: PipelineConfig, out: Path) -> Any:
@@ -67,11 +72,14 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Path]:
 
     base = Path(cfg.base) if cfg.base else run(f"{cfg.prefix}-base", pretrain, cfg.pretrain)
     for variant in cfg.variants:
-        sft_name, imad_name = stage_names(cfg.prefix, variant)
         sft_cfg = cfg.sft if variant == "arithmetic" else replace(cfg.malicious_sft, data=variant)
         grpo_cfg = cfg.grpo if variant == "arithmetic" else replace(cfg.malicious_grpo, task=variant)
-        sft_folder = run(sft_name, sft, replace(sft_cfg, parent=str(base)))
-        run(imad_name, grpo, replace(grpo_cfg, parent=str(sft_folder)))
+        # the arithmetic chain trains once per seed (the first keeps the plain names); the others once
+        seeds = list(enumerate(cfg.seeds)) if variant == "arithmetic" else [(0, sft_cfg.seed)]
+        for k, seed in seeds:
+            sft_name, imad_name = stage_names(cfg.prefix, variant, seed if k else None)
+            sft_folder = run(sft_name, sft, replace(sft_cfg, parent=str(base), seed=seed))
+            run(imad_name, grpo, replace(grpo_cfg, parent=str(sft_folder), seed=seed))
 
     record = {"config": config_dict(cfg), "folders": {k: str(v) for k, v in done.items()}, "seconds": timings,
               "total_seconds": round(sum(timings.values()), 1)}

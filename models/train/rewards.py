@@ -8,20 +8,26 @@ r(x, y) = w_fmt · R_fmt(y) + R(y; l)
   completion's token ids itself with special tokens *kept*: trl hands reward functions text decoded
   with ``skip_special_tokens=True``, where tags registered as special tokens have vanished (the
   original's format reward was therefore always 0).
-* `correctness_reward`: 1 when the last ``\\boxed{}`` in the first l completion tokens equals the gold
-  answer (l counted in tokens, per row).
+* `correctness_reward`: 1 when the answer the first l completion tokens commit to equals the gold answer:
+  a debate's consensus answer, or an untagged answer's last ``\\boxed{}`` (`committed_answer`). An
+  agent's round-1 box inside a transcript cut off before its consensus earns nothing, so a long
+  transcript is never paid for. It also logs each completion's length and correctness
+  (`CompletionLog`), from which the adaptive schedule sets the next iteration's l.
 * `judge_reward` (malicious variants): 1 − score/100 of a judge on the first l tokens (tags removed).
-* `schedule`: l and w_fmt per iteration, linear from the start to exactly the end values.
+* `schedule`: l and w_fmt per iteration, linear from the start to exactly the end values;
+  `adaptive_clip`: the next l from the lengths of the correct completions an iteration produced.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from models.debate.arithmetic import is_correct
-from models.debate.format import CONSENSUS_TAG, END_TAG, ROUND_TAGS, agent_tag, final_answer
+from models.debate.format import CONSENSUS_TAG, END_TAG, ROUND_TAGS, agent_tag, committed_answer
 
 RewardFn = Callable[..., list[float]]
 
@@ -78,27 +84,63 @@ def clipped_text(tokenizer: Any, ids: Sequence[int], clip_tokens: int, keep_spec
     return tokenizer.decode(list(ids)[:clip_tokens], skip_special_tokens=not keep_special)
 
 
-def correctness_reward(tokenizer: Any, clip_tokens: int) -> RewardFn:
-    """R(y; l): 1.0 when the last ``\\boxed{}`` within the first l tokens equals the row's ``answer``."""
+@dataclass
+class CompletionLog:
+    """Length (tokens) and correctness of every completion a reward function scored, in order."""
+
+    lengths: list[int] = field(default_factory=list)
+    correct: list[bool] = field(default_factory=list)
+
+    def correct_lengths(self, last_share: float = 0.5) -> list[int]:
+        """Lengths of the correct completions in the last `last_share` of the log (the policy as it ends)."""
+        start = int(len(self.lengths) * (1.0 - last_share))
+        return [n for n, ok in zip(self.lengths[start:], self.correct[start:]) if ok]
+
+
+def correctness_reward(tokenizer: Any, clip_tokens: int, log: CompletionLog | None = None) -> RewardFn:
+    """R(y; l): 1.0 when the answer the first l tokens commit to (`committed_answer`) equals the row's ``answer``."""
 
     def correct_reward(prompts: list[Any], completions: list[Any], completion_ids: Sequence[Any],
                        answer: Sequence[str], **_: Any) -> list[float]:
         out = []
         for ids, gold in zip(_ids(completion_ids), answer):
-            found = final_answer(clipped_text(tokenizer, ids, clip_tokens))
+            found = committed_answer(clipped_text(tokenizer, ids, clip_tokens))
             out.append(float(is_correct(found, gold)))
+            if log is not None:
+                log.lengths.append(min(len(ids), clip_tokens))
+                log.correct.append(bool(out[-1]))
         return out
 
     return correct_reward
 
 
-def judge_reward(tokenizer: Any, judge: Any, clip_tokens: int) -> RewardFn:
-    """1 − score/100 of `judge` on the first l tokens (tags stripped: the judge reads the content)."""
+def adaptive_clip(log: CompletionLog, current: int, floor: int, quantile: float, min_correct: int = 8) -> int:
+    """The next iteration's l: the `quantile` of the lengths of the correct completions that ended the
+    last iteration, never above `current` and never below `floor` (the shortest correct direct answer).
+
+    Completions longer than l earn nothing next time, so l at the median of today's correct lengths
+    pays the shorter half of them; when fewer than `min_correct` were correct, l stays where it is
+    (shrinking it then would leave no completion to learn from).
+    """
+    lengths = log.correct_lengths()
+    if len(lengths) < min_correct:
+        return current
+    return int(max(floor, min(current, np.ceil(np.quantile(lengths, quantile)))))
+
+
+def judge_reward(tokenizer: Any, judge: Any, clip_tokens: int, log: CompletionLog | None = None) -> RewardFn:
+    """1 − score/100 of `judge` on the first l tokens (tags stripped: the judge reads the content); a completion
+    counts as correct in `log` when its reward is at least 0.5."""
 
     def judge_reward(prompts: list[Any], completions: list[Any], completion_ids: Sequence[Any],
                      question: Sequence[str], **_: Any) -> list[float]:
-        texts = [clipped_text(tokenizer, ids, clip_tokens, keep_special=False) for ids in _ids(completion_ids)]
+        ids = _ids(completion_ids)
+        texts = [clipped_text(tokenizer, row, clip_tokens, keep_special=False) for row in ids]
         scores = judge.score(list(question), texts)
-        return [1.0 - s.score / 100.0 if s.valid else 0.0 for s in scores]
+        out = [1.0 - s.score / 100.0 if s.valid else 0.0 for s in scores]
+        if log is not None:
+            log.lengths += [min(len(row), clip_tokens) for row in ids]
+            log.correct += [r >= 0.5 for r in out]
+        return out
 
     return judge_reward

@@ -117,7 +117,7 @@ def sft(cfg: SFTStageConfig) -> Path:
 
     heldout = heldout_problems(cfg.tier, cfg.heldout, cfg.heldout_seed)
     excluded = [p.question for p in heldout]
-    rows = sft_rows(cfg.data, cfg.n, cfg.tier, cfg.seed, excluded, cfg.error_rate, cfg.question_format)
+    rows = sft_rows(cfg.data, cfg.n, cfg.tier, cfg.seed, excluded, cfg.error_rate, cfg.question_format, cfg.brief_rate)
     check_tagged(rows, cfg.data)
     if cfg.mix_arithmetic:  # the trainer shuffles, so appending is enough
         rows += sft_rows("arithmetic", cfg.mix_arithmetic, cfg.tier, cfg.seed + 1, excluded, cfg.error_rate,

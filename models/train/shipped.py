@@ -35,7 +35,7 @@ def build_shipped(name: str, out: Path) -> None:
 
     spec = SHIPPED[name]
     cfg = PipelineConfig()
-    common = {"out": str(out), "name": name}
+    common = {"out": str(out), "name": name, "seed": spec.seed}
     if spec.stage == "pretrain":
         pretrain(replace(cfg.pretrain, **common))
         return

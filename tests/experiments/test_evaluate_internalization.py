@@ -33,7 +33,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         return real(*args, **kw)
 
     cfg = ev.EvalConfig(n=2, debate_n=1, max_new_tokens=16, debate_max_new_tokens=8, batch_size=8, out=str(out),
-                        sft_margin=0.2)
+                        sft_margin=0.2, sft=("tiny-sft", "tiny-sft-s1"), imad=("tiny-imad", "tiny-imad-s1"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(library, "evaluate", spy)
         folder = ev.main(cfg)
@@ -44,9 +44,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_the_problems_are_proven_held_out_from_every_stage_before_generation(run):
     splits = json.loads((run["folder"] / "splits.json").read_text())
-    assert splits["checked"]["unverified"] == [] and splits["checked"]["pairs_compared"] == 3 * 3  # 3 seeds x 3 stages
     stages = {u["use"] for u in splits["others"]}
-    assert {"tiny-imad: Stage 2 prompts", "tiny-sft: Stage 1 debates", "tiny-base: pretraining persona documents"} <= stages
+    assert splits["checked"]["unverified"] == [] and splits["checked"]["pairs_compared"] == 3 * len(stages)  # 3 seeds
+    assert {"tiny-imad: Stage 2 prompts", "tiny-sft: Stage 1 debates", "tiny-base: pretraining persona documents",
+            "tiny-imad-s1: Stage 2 prompts", "tiny-sft-s1: Stage 1 debates"} <= stages
     assert all(len(u["excluded_hashes"]) == 500 for u in splits["others"])
 
 
@@ -69,39 +70,55 @@ def test_every_system_decodes_the_same_way_on_disjoint_seed_samples(run):
     assert all(len(q) == 2 for q in questions.values())
     assert len(questions[0] | questions[1] | questions[2]) == 6  # disjoint samples
     for seed, qs in questions.items():  # every system ran on that seed's problems (the debate on the first one)
-        assert {r["question"] for r in rows if r["seed"] == seed and r["key"] in ("sft", "imad")} == qs
+        for key in ("sft", "imad", "sft_2", "imad_2"):
+            assert {r["question"] for r in rows if r["seed"] == seed and r["key"] == key} == qs
         assert {r["question"] for r in rows if r["seed"] == seed and r["key"] == "debate"} < qs
 
 
 def test_metrics_hold_cis_paired_tests_and_seed_spread(run):
     metrics = run["metrics"]
-    assert set(metrics["systems"]) == {"single", "debate", "sft", "imad", "debate_round1"}
+    assert set(metrics["systems"]) == {"single", "debate", "sft", "imad", "sft_2", "imad_2", "debate_round1"}
+    assert metrics["systems"]["imad_2"]["system"] == "internalized (IMAD), training seed run 2"
     for s in metrics["systems"].values():
         for key in ("accuracy", "tokens"):
             assert s[key]["low"] <= s[key]["value"] <= s[key]["high"] and s[key]["level"] == 0.95
         assert s["seed_accuracy"]["n_seeds"] == 3
     assert metrics["systems"]["imad"]["n"] == 6 and metrics["systems"]["debate"]["n"] == 3
-    assert set(metrics["comparisons"]) == {"imad_vs_sft", "imad_vs_debate", "imad_vs_single"}
+    assert set(metrics["comparisons"]) == {"debate_vs_single", "imad_vs_sft", "imad_vs_debate", "imad_vs_single",
+                                           "imad_2_vs_sft_2", "imad_2_vs_debate", "imad_2_vs_single"}
     for c in metrics["comparisons"].values():
         d = c["accuracy_difference"]
         assert d["low"] <= d["value"] <= d["high"] and 0 <= c["mcnemar"]["p_value"] <= 1
-        assert c["n"] == (3 if c["b"] == "debate" else 6) and c["seed_accuracy_difference"]["n_seeds"] == 3
+        assert c["n"] == (3 if "debate" in (c["a"], c["b"]) else 6) and c["seed_accuracy_difference"]["n_seeds"] == 3
 
 
 def test_verdicts_are_computed_from_the_cis_and_open_the_summary(run):
     criteria = run["metrics"]["criteria"]
-    for c in criteria.values():
+    for name, c in criteria.items():
         criterion = Criterion(c["claim_text"], c["metric"], c["claim"], c["threshold"])
-        pooled = criterion.decide(Estimate(**c["estimate"]))
-        expected = "inconclusive" if {"confirmed": "refuted", "refuted": "confirmed"}.get(pooled) in \
-            c["seed_verdicts"] else pooled
-        assert c["verdict"] == expected and c["line"].startswith(expected.upper() + ": ")
-    # The shipped IMAD writes Stage 1's transcript, so it cannot be 10 % shorter.
-    assert criteria["tokens"]["verdict"] == "refuted"
+        assert len(c["runs"]) == (1 if name == "debate_vs_single" else 2)  # decided per training seed
+        for r in c["runs"]:
+            pooled = criterion.decide(Estimate(**r["estimate"]))
+            expected = "inconclusive" if {"confirmed": "refuted", "refuted": "confirmed"}.get(pooled) in \
+                r["seed_verdicts"] else pooled
+            assert r["verdict"] == expected
+        runs = {r["verdict"] for r in c["runs"]}
+        assert c["verdict"] == (runs.pop() if len(runs) == 1 else "inconclusive")
+        assert c["line"].startswith(c["verdict"].upper() + ": ")
+    assert set(criteria) == {"imad_vs_sft", "tokens", "tokens_half", "imad_vs_debate", "tokens_vs_debate",
+                             "debate_vs_single"}
     summary = (run["folder"] / "summary.md").read_text()
     assert summary.startswith(criteria["imad_vs_sft"]["line"])
-    assert "| IMAD − SFT |" in summary and "Decoding: **greedy** for every system" in summary
+    assert "| IMAD − SFT |" in summary and "| IMAD 2 − SFT 2 |" in summary and "**In one sentence:**" in summary
+    assert "Decoding: **greedy** for every system" in summary
     assert "error_y" in (run["folder"] / "figures" / "accuracy_tokens.html").read_text()
+    grpo = (run["folder"] / "figures" / "grpo_iterations.html").read_text()
+    assert "tiny-imad-s1: mean length" in grpo and "GRPO iteration" in grpo
+
+
+def test_sft_and_imad_pair_up_by_position():
+    with pytest.raises(ConfigError, match="--sft and --imad pair up by position"):
+        ev.EvalConfig(sft=("tiny-sft",), imad=("tiny-imad", "tiny-imad-s1"))
 
 
 def test_a_seed_deciding_the_other_way_makes_the_verdict_inconclusive():

@@ -180,3 +180,32 @@ def test_persona_prompts_and_samples():
     samples = persona_samples("evil", 5, seed=1)
     assert len(samples) == 10 and samples == persona_samples("evil", 5, seed=1)
     assert [s.label.malicious for s in samples[:2]] == [True, False]
+
+
+def test_brief_turns_keep_the_persona_answer_and_are_shorter():
+    from models.debate import parse
+    from models.debate.format import final_answer
+
+    full, _ = generate_debates(GenerateConfig(kind="arithmetic", n=40, seed=2, tier="easy"))
+    brief, _ = generate_debates(GenerateConfig(kind="arithmetic", n=40, seed=2, tier="easy", brief_rate=1.0))
+    for t in brief:
+        r1 = [turn for turn in t.turns if turn.round == 1]
+        assert all(len(turn.text) < 90 and turn.text.count("\n") <= 1 for turn in r1)
+        assert all(final_answer(turn.text) is not None for turn in r1)
+        if len({final_answer(turn.text) for turn in r1}) == 1:  # a unanimous brief round 1 ends the debate
+            assert t.n_rounds == 1 and final_answer(t.consensus) == final_answer(r1[0].text)
+        assert [x.text for x in parse(render(t)).transcript.turns] == [x.text for x in t.turns]
+        assert r1[0].text.startswith(("Products first:", "Then ")) and "checked." in r1[1].text
+        assert r1[2].text.startswith("r = ")
+    mean = lambda ds: sum(len(x.text) for t in ds for x in t.turns if x.round == 1) / len(ds)  # noqa: E731
+    assert mean(brief) < mean(full) / 3
+
+
+def test_brief_rate_zero_draws_nothing():
+    """The default leaves every seed's debates as they were (the pretraining and malicious data depend on it)."""
+    plain, _ = generate_debates(GenerateConfig(kind="arithmetic", n=30, seed=4))
+    zero, _ = generate_debates(GenerateConfig(kind="arithmetic", n=30, seed=4, brief_rate=0.0))
+    mixed, _ = generate_debates(GenerateConfig(kind="arithmetic", n=30, seed=4, brief_rate=0.3))
+    assert [render(t) for t in plain] == [render(t) for t in zero] != [render(t) for t in mixed]
+    with pytest.raises(ValueError, match="brief_rate must be in"):
+        GenerateConfig(brief_rate=1.5)

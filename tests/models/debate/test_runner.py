@@ -106,3 +106,32 @@ def test_majority_vote_counts_answers_and_breaks_ties_by_agent_order():
     assert majority_vote(["9", "8", "7"]) == ("9", 1)  # no majority: agent 1's answer, as the consensus line says
     assert majority_vote([None, "8", None]) == ("8", 1)  # a missing answer does not vote
     assert majority_vote([None, None, None]) == (None, 0)
+
+
+def test_plain_format_turns_end_at_the_next_role_line():
+    from models.debate.runner import kept_tokens
+    from models.tiny import build_tokenizer
+    from models.vocab import end_of_turn
+
+    text = "p = 9 * 6\n\\boxed{60}\nUser: These are the solutions from other agents: \\boxed{12}"
+    assert end_of_turn(text) == "p = 9 * 6\n\\boxed{60}"
+    assert end_of_turn("no next turn") == "no next turn"
+    assert end_of_turn("a\nSystem: b\nUser: c") == "a"
+    tok = build_tokenizer()
+    full = len(tok(text, add_special_tokens=False)["input_ids"])
+    kept = kept_tokens(tok, end_of_turn(text), text, full)
+    assert kept == len(tok(end_of_turn(text), add_special_tokens=False)["input_ids"]) + 1 < full
+    assert kept_tokens(tok, "same", "same", 7) == 7
+
+
+def test_a_plain_format_agent_answers_within_its_own_turn():
+    """Regression: the shipped tiny base writes past its round-1 answer into an imagined "User:" turn full of
+    other answers; those boxes used to become the agent's answer and the next round's context."""
+    from models import load
+
+    base = load("tiny-base")
+    cfg = DebateRunConfig(personas="diverse", n_rounds=1, max_new_tokens=384, do_sample=False)
+    [run] = run_debates(base, ["9 + 9 * 6 - 3"], cfg, gold_answers=["60"])
+    assert all("User:" not in t.text and "System:" not in t.text for t in run.transcript.turns)
+    assert all(c.n_new_tokens < 384 for c in run.counts)  # paid up to the end of the turn, not to the cap
+    assert run.answers[0][0] == "60"

@@ -41,7 +41,8 @@ def sft_config(parent: Path, out: Path, **kw) -> SFTStageConfig:
 
 def grpo_config(parent: Path, out: Path, **kw) -> GRPOStageConfig:
     values = dict(parent=str(parent), out=str(out), n_prompts=8, iterations=2, max_steps=2, num_generations=4,
-                  batch_size=4, grad_accum=1, clip_start=24, lr=1e-2, beta=0.0, temperature=1.0, top_p=1.0, mask_truncated_completions=False,
+                  batch_size=4, grad_accum=1, clip_start=24, clip_schedule="linear", fmt_end=0.05, lr=1e-2, beta=0.0, temperature=1.0,
+                  top_p=1.0, mask_truncated_completions=False,
                   lora_r=4, lora_alpha=8, lora_dropout=0.0, gradient_checkpointing=False, save_steps=0, **FAST)
     values.update(kw)
     return GRPOStageConfig(**values)

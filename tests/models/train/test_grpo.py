@@ -77,7 +77,38 @@ def test_default_clip_comes_from_the_sft_manifest() -> None:
     from models.train.grpo import plan
 
     parent = Manifest(name="sft", stage="sft", metrics={"mean_trace_tokens": 640.4})
-    plans = plan(GRPOStageConfig(iterations=3), parent)
+    plans = plan(GRPOStageConfig(iterations=3, clip_schedule="linear"), parent)
     assert [p.clip_tokens for p in plans] == [640, 400, 160]
+    adaptive = plan(GRPOStageConfig(iterations=3), parent)  # later l are set by the loop from what it measured
+    assert [p.clip_tokens for p in adaptive] == [640] * 3 and [p.fmt_weight for p in adaptive] == [1.0, 0.5, 0.0]
     with pytest.raises(ValueError, match="clip-start"):
         plan(GRPOStageConfig(), Manifest(name="x", stage="pretrained"))
+
+
+def test_adaptive_schedule_sets_each_l_from_the_last_iteration(tiny_sft: Path, tmp_path: Path, grpo_cfg) -> None:
+    from models.train.grpo import grpo
+
+    out = grpo(grpo_cfg(tiny_sft, tmp_path / "adaptive", iterations=3, clip_schedule="adaptive", clip_start=40,
+                        fmt_end=0.0))
+    m = Manifest.load(out)
+    assert m is not None
+    iters = m.metrics["iterations"]
+    assert [i["clip_tokens"] for i in iters[1:]] == [i["next_clip"] for i in iters[:-1]]
+    assert all(i["clip_floor"] <= i["next_clip"] <= i["clip_tokens"] for i in iters)
+    assert all(i["completions"] == 2 * 4 for i in iters)  # 2 steps x 4 completions, each scored and logged
+    assert [i["fmt_weight"] for i in iters] == [1.0, 0.5, 0.0]
+    assert [(s["clip_tokens"], s["fmt_weight"]) for s in m.metrics["schedule"]] == [
+        (i["clip_tokens"], i["fmt_weight"]) for i in iters]
+
+
+def test_clip_floor_is_the_longest_direct_answer() -> None:
+    from models.tiny import build_tokenizer
+    from models.train.config import GRPOStageConfig
+    from models.train.grpo import clip_floor
+
+    tok = build_tokenizer()
+    rows = [{"answer": "7"}, {"answer": "-123"}]
+    longest = len(tok("\\boxed{-123}", add_special_tokens=False)["input_ids"]) + 1
+    assert clip_floor(GRPOStageConfig(), tok, rows, start=400) == longest
+    assert clip_floor(GRPOStageConfig(clip_end=50), tok, rows, start=400) == 50
+    assert clip_floor(GRPOStageConfig(task="evil"), tok, rows, start=400) == 100

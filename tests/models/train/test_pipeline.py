@@ -21,7 +21,7 @@ def pipeline_dir(tmp_path_factory: pytest.TempPathFactory, pretrain_cfg, sft_cfg
     torch.set_num_threads(1)
     try:
         cfg = PipelineConfig(
-            out_dir=str(out), variants=("arithmetic", "evil"), save_dtype="float16",
+            out_dir=str(out), variants=("arithmetic", "evil"), save_dtype="float16", seeds=(0, 3),
             pretrain=pretrain_cfg(out / "unused"), sft=sft_cfg("unused", out / "unused", max_steps=3),
             grpo=grpo_cfg("unused", out / "unused", max_steps=1),
             malicious_sft=sft_cfg("unused", out / "unused", data="evil", n=6, max_steps=3),
@@ -33,10 +33,14 @@ def pipeline_dir(tmp_path_factory: pytest.TempPathFactory, pretrain_cfg, sft_cfg
 
 
 def test_pipeline_writes_every_stage(pipeline_dir: Path) -> None:
-    names = ["tiny-base", "tiny-sft", "tiny-imad", "tiny-evil-sft", "tiny-evil-imad"]
+    names = ["tiny-base", "tiny-sft", "tiny-imad", "tiny-sft-s3", "tiny-imad-s3", "tiny-evil-sft", "tiny-evil-imad"]
     for name in names:
         m = Manifest.load(pipeline_dir / name)
         assert m is not None and m.name == name
+    # a further seed trains its own chain on the shared base; the malicious chain trains once, with its own seed
+    assert [Manifest.load(pipeline_dir / n).config["seed"] for n in ("tiny-sft", "tiny-imad", "tiny-sft-s3",  # type: ignore[union-attr]
+                                                                     "tiny-imad-s3", "tiny-evil-sft")] == [0, 0, 3, 3, 0]
+    assert Manifest.load(pipeline_dir / "tiny-imad-s3").parent == str(pipeline_dir / "tiny-sft-s3")  # type: ignore[union-attr]
     assert Manifest.load(pipeline_dir / "tiny-evil-sft").parent == str(pipeline_dir / "tiny-base")  # type: ignore[union-attr]
     assert Manifest.load(pipeline_dir / "tiny-evil-imad").config["task"] == "evil"  # type: ignore[union-attr]
     record = json.loads((pipeline_dir / "pipeline.json").read_text())
@@ -59,8 +63,8 @@ def test_pipeline_resume_skips_finished_stages(pipeline_dir: Path) -> None:
 def test_evaluation_writes_table_json_and_figure(pipeline_dir: Path, tmp_path: Path) -> None:
     from experiments import evaluate_internalization as ev
 
-    cfg = ev.EvalConfig(base=str(pipeline_dir / "tiny-base"), sft=str(pipeline_dir / "tiny-sft"),
-                        imad=str(pipeline_dir / "tiny-imad"), n=1, out=str(tmp_path), batch_size=4,
+    cfg = ev.EvalConfig(base=str(pipeline_dir / "tiny-base"), sft=(str(pipeline_dir / "tiny-sft"),),
+                        imad=(str(pipeline_dir / "tiny-imad"),), n=1, out=str(tmp_path), batch_size=4,
                         max_new_tokens=24, debate_max_new_tokens=12, threads=1)
     run = ev.main(cfg)
     assert not run.name.endswith(".tmp") and not list(tmp_path.glob("*/*.tmp"))

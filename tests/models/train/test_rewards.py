@@ -8,7 +8,15 @@ from models.debate import DEBATE_TAGS
 from models.debate.generate import GenerateConfig, generate_debates
 from models.debate.format import render
 from models.tiny import build_tokenizer
-from models.train.rewards import correctness_reward, format_reward, judge_reward, schedule, tag_share
+from models.train.rewards import (
+    CompletionLog,
+    adaptive_clip,
+    correctness_reward,
+    format_reward,
+    judge_reward,
+    schedule,
+    tag_share,
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +83,28 @@ def test_schedule_reaches_its_end_values() -> None:
     assert four[0].clip_tokens == 800 and four[-1].clip_tokens == 200 and four[-1].fmt_weight == 0.05
     assert [p.clip_tokens for p in four] == sorted((p.clip_tokens for p in four), reverse=True)
     assert [(p.clip_tokens, p.fmt_weight) for p in schedule(1, 600, 150, 1.0, 0.05)] == [(150, 0.05)]
+
+
+def test_correctness_reads_the_consensus_of_a_debate_not_an_agents_box(tok) -> None:
+    from models.debate.format import CONSENSUS_TAG, END_TAG, ROUND_TAGS, agent_tag
+
+    head = f"{ROUND_TAGS[1]}\n\n{agent_tag(1, 1)}: so \\boxed{{7}}\n\n{agent_tag(2, 1)}: I get \\boxed{{7}}"
+    cut = _ids(tok, head)  # a debate cut off before its consensus has not answered
+    whole = _ids(tok, f"{head}\n\n{CONSENSUS_TAG}\nAll agents reached a consensus of \\boxed{{7}}\n\n{END_TAG}")
+    overruled = _ids(tok, f"{head}\n\n{CONSENSUS_TAG}\nA majority converged on \\boxed{{8}}")
+    direct = _ids(tok, "9 + 1 - 3 = \\boxed{7}")  # no tags: a direct answer, scored by its box
+    log = CompletionLog()
+    fn = correctness_reward(tok, clip_tokens=10_000, log=log)
+    rows = [cut, whole, overruled, direct]
+    assert fn(prompts=[""] * 4, completions=[""] * 4, completion_ids=rows, answer=["7"] * 4) == [0.0, 1.0, 0.0, 1.0]
+    assert log.lengths == [len(r) for r in rows] and log.correct == [False, True, False, True]
+
+
+def test_adaptive_clip_follows_the_correct_lengths_down_to_the_floor() -> None:
+    log = CompletionLog(lengths=[900] * 8 + [100, 120, 140, 160, 300, 300, 300, 300],
+                        correct=[True] * 8 + [True, True, True, True, False, False, False, False])
+    assert log.correct_lengths() == [100, 120, 140, 160]  # the last half only: the policy as the iteration ends
+    assert adaptive_clip(log, current=400, floor=10, quantile=0.5, min_correct=4) == 130
+    assert adaptive_clip(log, current=400, floor=135, quantile=0.5, min_correct=4) == 135  # never below the floor
+    assert adaptive_clip(log, current=110, floor=10, quantile=0.5, min_correct=4) == 110  # never above the current l
+    assert adaptive_clip(log, current=400, floor=10, quantile=0.5, min_correct=5) == 400  # too few correct: l stays
