@@ -83,7 +83,7 @@ class EvalConfig:
     n: int = option("Held-out problems per seed (the seeds' samples are disjoint).", 100, min=1, max=100_000)
     seeds: tuple[int, ...] = option("Seeds of the problem samples (and of sampling, if --temperature > 0); at least 3.",
                               default_factory=lambda: (0, 1, 2), min=0, min_len=3)
-    debate_n: int = option("Problems per seed for the explicit debate: the first DEBATE_N of each sample.", 12,
+    debate_n: int = option("Problems per seed for the explicit debate: the first DEBATE_N of each sample.", 20,
                            min=1, max=100_000)
     temperature: float = option("Decoding of every system: 0 = greedy; > 0 samples all systems alike.", 0.0,
                                 min=0.0, max=10.0)

@@ -2,7 +2,7 @@
 
 A name resolves, in this order, to
 
-* its shipped folder, ``models/assets/checkpoints/<name>`` (the seven tiny trained checkpoints,
+* its shipped folder, ``models/assets/checkpoints/<name>`` (the eleven tiny trained checkpoints,
   loaded in place; see `SHIPPED`);
 * its cache folder, ``$LATENT_AGENTS_CACHE/<name>`` (default ``~/.cache/latent-agents``);
 * a cheap offline builder, for the two names that have one:
@@ -89,8 +89,10 @@ def shipped_folder(name: str) -> Path:
 def train_command(name: str) -> str:
     """The one command that (re)trains shipped checkpoint `name` and any missing ancestor into the assets folder."""
     variant = SHIPPED[name].variant
+    seeds = sorted({s.seed for s in SHIPPED.values() if s.variant == variant})
+    with_seeds = f"--seeds {' '.join(map(str, seeds))} " if len(seeds) > 1 else ""
     return (f"python experiments/train_internalized.py --out-dir {ASSETS} --variants {variant} "
-            f"--save-dtype float16 --resume")
+            f"{with_seeds}--save-dtype float16 --resume")
 
 
 def _build_tiny_random(out: Path) -> None:

@@ -295,7 +295,7 @@ class PipelineConfig:
     # and float32, since bfloat16 autocast on a CPU without AVX512-BF16 ran GRPO steps ~3x slower (45 s vs 16 s).
     sft: SFTStageConfig = field(default_factory=lambda: replace(tiny_sft(), brief_rate=0.3, bf16=False))
     grpo: GRPOStageConfig = field(default_factory=lambda: replace(
-        tiny_grpo(), bf16=False, iterations=4, n_prompts=48, clip_start=450, lr=1e-3))
+        tiny_grpo(), bf16=False, iterations=4, n_prompts=48, clip_start=450, clip_quantile=0.75, lr=1e-3, beta=0.02))
     malicious_sft: SFTStageConfig = field(default_factory=lambda: replace(tiny_sft(), data="evil", n=300,
                                                                           mix_arithmetic=200))
     # The malicious chains keep the schedule they shipped with (linear l, w_fmt to 0.05, truncated completions

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from models.vocab import DEBATE_TRAITS, plain_document
 __all__ = [
     "DebateKind", "QuestionFormat", "TrainDataError", "arithmetic_debates", "check_tagged",
     "REWARD_JUDGE_EXAMPLES", "drill_document", "drill_documents", "grpo_rows", "heldout_problems", "judge_examples",
-    "judge_sources", "malicious_debates", "present", "pretraining_documents", "read_sft_file", "sft_rows", "transcript_row",
+    "judge_sources", "malicious_debates", "present", "pretraining_documents", "read_sft_file", "sft_rows", "stage1_rows", "transcript_row",
 ]
 
 
@@ -103,6 +103,19 @@ def sft_rows(source: str, n: int, tier: str, seed: int, exclude: Iterable[str] =
     if source in DEBATE_TRAITS:
         return [transcript_row(t) for t in malicious_debates(source, n, seed)]  # type: ignore[arg-type]
     return read_sft_file(source)[:n] if n else read_sft_file(source)
+
+
+def stage1_rows(cfg: Mapping[str, Any], exclude: Iterable[str]) -> list[dict[str, str]]:
+    """The rows a Stage-1 config trains on: its data, then ``mix_arithmetic`` synthetic arithmetic debates (the
+    trainer shuffles, so appending is enough). The trainer and the lineage check (which rebuilds the rows from a
+    saved manifest to prove what a checkpoint saw) both call this, so they cannot drift apart."""
+    exclude = list(exclude)
+    rows = sft_rows(cfg["data"], cfg["n"], cfg["tier"], cfg["seed"], exclude, cfg["error_rate"],
+                    cfg["question_format"], cfg.get("brief_rate", 0.0))
+    if cfg.get("mix_arithmetic"):
+        rows += sft_rows("arithmetic", cfg["mix_arithmetic"], cfg["tier"], cfg["seed"] + 1, exclude,
+                         cfg["error_rate"], cfg["question_format"])
+    return rows
 
 
 def read_sft_file(path: str | Path) -> list[dict[str, str]]:

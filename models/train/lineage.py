@@ -50,7 +50,7 @@ def _pretraining_hash(cfg_json: str) -> str:
 
 
 def _stage_data(folder: Path, manifest: dict[str, Any], trait: DebateTrait | None) -> list[Use]:
-    from models.train.data import REWARD_JUDGE_EXAMPLES, grpo_rows, judge_sources, sft_rows
+    from models.train.data import REWARD_JUDGE_EXAMPLES, grpo_rows, judge_sources, stage1_rows
 
     cfg, stage, name = manifest.get("config", {}), manifest.get("stage", ""), manifest.get("name", folder.name)
     recorded = manifest.get("data_hash")
@@ -69,11 +69,7 @@ def _stage_data(folder: Path, manifest: dict[str, Any], trait: DebateTrait | Non
         questions = [s.question for s in persona_samples(trait, cfg["n_persona"], seed=cfg["seed"])] if trait else []
         return [use("pretraining persona documents", questions, rebuilt == recorded)]
     if stage == "sft":
-        rows = sft_rows(cfg["data"], cfg["n"], cfg["tier"], cfg["seed"], excluded, cfg["error_rate"],
-                        cfg["question_format"])
-        if cfg.get("mix_arithmetic"):
-            rows += sft_rows("arithmetic", cfg["mix_arithmetic"], cfg["tier"], cfg["seed"] + 1, excluded,
-                             cfg["error_rate"], cfg["question_format"])
+        rows = stage1_rows(cfg, excluded)
         questions = ([d.question for d in malicious_debates(cfg["data"], cfg["n"], cfg["seed"])]
                      if cfg["data"] == trait else [])
         return [use("Stage 1 debates", questions, hash_json(rows) == recorded)]

@@ -40,7 +40,7 @@ from models.train.checkpoint import (
 )
 from models.cli import config_dict
 from models.train.config import LoraConfigFields, SFTStageConfig
-from models.train.data import check_tagged, heldout_problems, sft_rows
+from models.train.data import check_tagged, heldout_problems, stage1_rows
 
 logger = logging.getLogger(__name__)
 
@@ -117,11 +117,8 @@ def sft(cfg: SFTStageConfig) -> Path:
 
     heldout = heldout_problems(cfg.tier, cfg.heldout, cfg.heldout_seed)
     excluded = [p.question for p in heldout]
-    rows = sft_rows(cfg.data, cfg.n, cfg.tier, cfg.seed, excluded, cfg.error_rate, cfg.question_format, cfg.brief_rate)
+    rows = stage1_rows(vars(cfg), excluded)
     check_tagged(rows, cfg.data)
-    if cfg.mix_arithmetic:  # the trainer shuffles, so appending is enough
-        rows += sft_rows("arithmetic", cfg.mix_arithmetic, cfg.tier, cfg.seed + 1, excluded, cfg.error_rate,
-                         cfg.question_format)
     trace_tokens = completion_tokens(rows, tokenizer)
 
     work = work_dir(out)

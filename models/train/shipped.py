@@ -1,11 +1,11 @@
 """Training the tiny checkpoints that ship in ``models/assets/checkpoints/<name>/``.
 
 The table of what ships (stage, parent, variant, description) is `models.registry.SHIPPED`, which the
-registry reads without importing the trainer. Loading never trains; all seven are rebuilt by one
-command (about the wall time quoted in the README of that folder)::
+registry reads without importing the trainer. Loading never trains; all eleven are rebuilt by one
+command (its stage times: ``benchmarks/train.py``)::
 
     python experiments/train_internalized.py --out-dir models/assets/checkpoints \\
-        --variants arithmetic evil hallucination --save-dtype float16
+        --variants arithmetic evil hallucination --seeds 0 1 2 --save-dtype float16
 
 `build_shipped` trains a single one with the same pipeline defaults, for callers that want exactly one.
 """
