@@ -20,11 +20,10 @@ holds config.json, env.json, metrics.json (every number with its CI), rows.jsonl
 first), figures/accuracy_tokens.html and figures/grpo_iterations.html (each IMAD checkpoint's Stage 2
 iterations, read from its manifest: l, mean completion length, correct share, format reward).
 
-The default (3 seeds x 100 problems, the debate on 3 x 12) took 7 minutes wall on 2 cores shared with
-other jobs (one explicit debate costs ~8 s, ten times the other three systems on one problem together;
-keep the run under ~10 minutes when changing the sizes):
+The default (3 seeds x 100 problems, the debate on 3 x 20, 3 training seeds) took 10.5 minutes on 2 cores
+with ``--threads 2`` (20 explicit debates take about 20 s; the six transcript systems take most of the run):
 
-    python experiments/evaluate_internalization.py
+    python experiments/evaluate_internalization.py --threads 2
 """
 
 from __future__ import annotations
@@ -264,9 +263,8 @@ def grpo_figure(imad_folders: dict[str, Path]) -> Any:
 
     from models.manifest import Manifest
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(
-        "completion length (tokens): clip l (dashed) and mean at the end of each iteration",
-        "reward parts at the end of each iteration: correct share (solid), format (dotted)"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("length: clip l (dashed), mean (solid)",
+                                                         "correct share (solid), format reward (dotted)"))
     palette = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
     for (name, folder), colour in zip(imad_folders.items(), palette):
         manifest = Manifest.load(folder)
@@ -283,7 +281,8 @@ def grpo_figure(imad_folders: dict[str, Path]) -> Any:
     fig.update_xaxes(title_text="GRPO iteration", dtick=1)
     fig.update_yaxes(title_text="tokens", row=1, col=1)
     fig.update_yaxes(title_text="share of completions / reward", range=[0, 1.05], row=1, col=2)
-    fig.update_layout(title="Stage 2 iterations, per training seed (from the checkpoints' manifests)", height=480)
+    fig.update_layout(title="Stage 2 iterations per training seed, at the end of each iteration (from the manifests)",
+                      height=480)
     return fig
 
 
