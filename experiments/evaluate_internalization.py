@@ -58,13 +58,18 @@ def _stage(key: str) -> str:
     return key.split("_")[0] if key.startswith(("sft", "imad")) else key
 
 
+def _run_number(key: str) -> str | None:
+    """The training run number of a later run's key (``imad_2`` -> ``2``); None for the first run and the base."""
+    return key.rpartition("_")[2] if key.startswith(("sft_", "imad_")) else None
+
+
 def label(key: str) -> str:
-    n = key.rpartition("_")[2] if key.startswith(("sft_", "imad_")) else None
+    n = _run_number(key)
     return LABELS[_stage(key)] + (f", training seed run {n}" if n else "")
 
 
 def short(key: str) -> str:
-    n = key.rpartition("_")[2] if key.startswith(("sft_", "imad_")) else None
+    n = _run_number(key)
     return SHORT[_stage(key)] + (f" {n}" if n else "")
 
 
@@ -241,15 +246,15 @@ def _statistics(by_seed: dict[str, list[Any]], cfg: EvalConfig) -> dict[str, Any
     runs = range(len(cfg.imad))
     for name, criterion in cfg.criteria().items():
         shared = name == "debate_vs_single"  # the same for every training seed: decided once
-        per_run = []
+        per_run, estimates = [], []
         for k in (range(1) if shared else runs):
             estimate = _estimators(cfg, k)[name]
             est = estimate(pooled)
             decided, verdicts = _decide(criterion, est, [estimate({x: v[i] for x, v in by_seed.items()}) for i in seeds])
-            per_run.append({"run": k + 1, "estimate": est.to_json(), "verdict": decided, "seed_verdicts": verdicts,
-                            "_est": est})
+            per_run.append({"run": k + 1, "estimate": est.to_json(), "verdict": decided, "seed_verdicts": verdicts})
+            estimates.append(est)
         decided = _across_runs([r["verdict"] for r in per_run])
-        line = _criterion_line(criterion, [r.pop("_est") for r in per_run], decided)
+        line = _criterion_line(criterion, estimates, decided)
         criteria[name] = {**asdict(criterion), "estimate": per_run[0]["estimate"], "verdict": decided,
                           "runs": per_run, "line": line}
     return {"systems": systems, "comparisons": comparisons, "criteria": criteria}

@@ -277,8 +277,9 @@ def main(argv: Sequence[str] | None = None) -> list[Path]:
     for kind in dict.fromkeys(args.kinds):
         try:
             cfg = GenerateConfig(kind=kind, n=args.n, seed=args.seed, tier=args.tier, template=args.template,
-                                 low=args.low, high=args.high, error_rate=tuple(rates), fix_rate=args.fix_rate, brief_rate=args.brief_rate,
-                                 sway_rate=args.sway_rate, test_fraction=args.test_fraction)
+                                 low=args.low, high=args.high, error_rate=tuple(rates), fix_rate=args.fix_rate,
+                                 sway_rate=args.sway_rate, brief_rate=args.brief_rate,
+                                 test_fraction=args.test_fraction)
         except ValueError as e:
             raise SystemExit(f"error: {e}") from None
         card_path = write_dataset(cfg, args.out, progress=args.progress)

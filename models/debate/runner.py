@@ -142,13 +142,14 @@ def _clean(text: str) -> str:
     return TAG_LIKE.sub("", text).strip()
 
 
-def kept_tokens(tokenizer: Any, turn: str, full: str, n_new: int) -> int:
-    """Tokens a generation that stopped at the end of `turn` would have cost: all `n_new` when nothing was
-    cut, else the kept text's tokens plus one for the stop (a plain-format agent writes on into the next
-    turn; generation stopped at that line would not have paid for the rest)."""
-    if turn == full:
-        return n_new
-    return min(n_new, len(tokenizer(turn, add_special_tokens=False)["input_ids"]) + 1)
+def plain_turn(tokenizer: Any, text: str, n_new: int) -> tuple[str, int]:
+    """A plain-format generation cut at the end of its turn (`end_of_turn`), and the tokens a generation that
+    stopped there would have cost: all `n_new` when nothing was cut, else the kept text's tokens plus one for
+    the stop (the model writes on into an imagined next turn; stopping at that line would not pay for it)."""
+    turn = end_of_turn(text)
+    if turn == text:
+        return text, n_new
+    return turn, min(n_new, len(tokenizer(turn, add_special_tokens=False)["input_ids"]) + 1)
 
 
 def _chat(model: HookedModel, messages: list[dict[str, str]], use_template: bool) -> str:
@@ -221,9 +222,8 @@ class _Generator:
             stop_token_ids=list(self.cfg.stop_token_ids) if self.cfg.stop_token_ids else None)
         if self.use_template:
             return [_clean(t) for t in gen.texts], list(gen.n_prompt_tokens), list(gen.n_new_tokens)
-        turns = [end_of_turn(t) for t in gen.texts]
-        return [_clean(t) for t in turns], list(gen.n_prompt_tokens), [
-            kept_tokens(self.model.tokenizer, turn, full, n) for turn, full, n in zip(turns, gen.texts, gen.n_new_tokens)]
+        cut = [plain_turn(self.model.tokenizer, t, n) for t, n in zip(gen.texts, gen.n_new_tokens)]
+        return [_clean(t) for t, _ in cut], list(gen.n_prompt_tokens), [n for _, n in cut]
 
 
 def _labels(cfg: DebateRunConfig) -> list[TurnLabel | None]:

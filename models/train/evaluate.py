@@ -26,9 +26,8 @@ from tqdm import tqdm
 from models.debate.arithmetic import is_correct
 from models.debate.format import DEBATE_TAGS, committed_answer, sft_prompt, stop_token_ids
 from models.debate.prompts import math_question_prompt
-from models.debate.runner import DebateRun, DebateRunConfig, kept_tokens, majority_vote, run_debates
+from models.debate.runner import DebateRun, DebateRunConfig, majority_vote, plain_turn, run_debates
 from models.hooked import HookedModel
-from models.vocab import end_of_turn
 from models.stats import (
     Estimate,
     McNemar,
@@ -196,8 +195,7 @@ def evaluate(model: HookedModel, system: System, questions: Sequence[str], golds
         plain = system == "single" and not getattr(model.tokenizer, "chat_template", None)
         for q, gold, (text, n_in, n_new) in zip(questions, golds, outs):
             if plain:  # a plain-format answer ends where the model starts the next "User:" turn
-                turn = end_of_turn(text)
-                text, n_new = turn, kept_tokens(model.tokenizer, turn, text, n_new)
+                text, n_new = plain_turn(model.tokenizer, text, n_new)
             answer = committed_answer(text)
             rows.append({"question": q, "gold": gold, "answer": answer, "correct": is_correct(answer, gold),
                          "input_tokens": n_in, "output_tokens": n_new,

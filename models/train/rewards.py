@@ -91,6 +91,11 @@ class CompletionLog:
     lengths: list[int] = field(default_factory=list)
     correct: list[bool] = field(default_factory=list)
 
+    def add(self, ids: Sequence[Sequence[int]], correct: Sequence[bool], clip_tokens: int) -> None:
+        """Log one scored batch: each completion's length within the clip, and whether it counted as correct."""
+        self.lengths += [min(len(row), clip_tokens) for row in ids]
+        self.correct += [bool(ok) for ok in correct]
+
     def correct_lengths(self, last_share: float = 0.5) -> list[int]:
         """Lengths of the correct completions in the last `last_share` of the log (the policy as it ends)."""
         start = int(len(self.lengths) * (1.0 - last_share))
@@ -102,13 +107,11 @@ def correctness_reward(tokenizer: Any, clip_tokens: int, log: CompletionLog | No
 
     def correct_reward(prompts: list[Any], completions: list[Any], completion_ids: Sequence[Any],
                        answer: Sequence[str], **_: Any) -> list[float]:
-        out = []
-        for ids, gold in zip(_ids(completion_ids), answer):
-            found = committed_answer(clipped_text(tokenizer, ids, clip_tokens))
-            out.append(float(is_correct(found, gold)))
-            if log is not None:
-                log.lengths.append(min(len(ids), clip_tokens))
-                log.correct.append(bool(out[-1]))
+        ids = _ids(completion_ids)
+        out = [float(is_correct(committed_answer(clipped_text(tokenizer, row, clip_tokens)), gold))
+               for row, gold in zip(ids, answer)]
+        if log is not None:
+            log.add(ids, [r == 1.0 for r in out], clip_tokens)
         return out
 
     return correct_reward
@@ -139,8 +142,7 @@ def judge_reward(tokenizer: Any, judge: Any, clip_tokens: int, log: CompletionLo
         scores = judge.score(list(question), texts)
         out = [1.0 - s.score / 100.0 if s.valid else 0.0 for s in scores]
         if log is not None:
-            log.lengths += [min(len(row), clip_tokens) for row in ids]
-            log.correct += [r >= 0.5 for r in out]
+            log.add(ids, [r >= 0.5 for r in out], clip_tokens)
         return out
 
     return judge_reward

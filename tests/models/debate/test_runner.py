@@ -109,7 +109,7 @@ def test_majority_vote_counts_answers_and_breaks_ties_by_agent_order():
 
 
 def test_plain_format_turns_end_at_the_next_role_line():
-    from models.debate.runner import kept_tokens
+    from models.debate.runner import plain_turn
     from models.tiny import build_tokenizer
     from models.vocab import end_of_turn
 
@@ -119,9 +119,10 @@ def test_plain_format_turns_end_at_the_next_role_line():
     assert end_of_turn("a\nSystem: b\nUser: c") == "a"
     tok = build_tokenizer()
     full = len(tok(text, add_special_tokens=False)["input_ids"])
-    kept = kept_tokens(tok, end_of_turn(text), text, full)
+    turn, kept = plain_turn(tok, text, full)
+    assert turn == end_of_turn(text)
     assert kept == len(tok(end_of_turn(text), add_special_tokens=False)["input_ids"]) + 1 < full
-    assert kept_tokens(tok, "same", "same", 7) == 7
+    assert plain_turn(tok, "same", 7) == ("same", 7)
 
 
 def test_a_plain_format_agent_answers_within_its_own_turn():
