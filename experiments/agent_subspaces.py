@@ -49,6 +49,9 @@ from probes.collect import collect_turns
 from probes.plots import probe_baselines_figure, write_figure
 from probes.selectivity import (
     Measure,
+    fewshot,
+    fewshot_tallies,
+    fewshot_terms,
     TallyTable,
     accuracy_terms,
     condition_tallies,
@@ -87,7 +90,12 @@ class Config:
     template: str | None = option("override the arithmetic expression template, e.g. 'a*b-c' (shorter debates)", None)
     seeds: tuple[int, ...] = option("seeds; each draws its own debates, folds and label shuffle (3 or more for a "
                                     "spread)", (0, 1, 2), min=0, max=2**32 - 1, min_len=1)
+    personas: Literal["paper", "reasoning"] = option(
+        "arithmetic persona set when generating: paper (CoT / self-critique / program of thought, each with "
+        "signature tokens) or reasoning (forward / checking / hedging in one shared vocabulary)", "paper")
     positions: Literal["turn_mean", "turn_last", "agent_tag"] = option("turn read position", "turn_mean")
+    mask: tuple[str, ...] = option("strings whose tokens are not read (the tags never are), e.g. the paper personas' "
+                                   "signatures: --mask SELF-CRITIQUE // Step", ())
     site: Literal["resid_pre", "resid_post"] = option("site kind read at every layer", "resid_post")
     folds: int = option("cross-validation folds (grouped by question; at least 2 for held-out accuracy)", 5,
                         min=2, max=1000)
@@ -95,6 +103,12 @@ class Config:
                                   min=-1, max=10_000)
     threshold: float = option("predeclared: the claim holds when the whole 95%% CI of distilled - base selectivity "
                               "is above this", 0.0, min=-1.0, max=1.0)
+    curve_sizes: tuple[int, ...] = option("learning curve: numbers of training questions (each probe then predicts "
+                                          "every other question)", (1, 2, 4, 8), min=1, max=100_000, min_len=1)
+    curve_draws: int = option("learning curve: random training sets per size and seed", 10, min=1, max=10_000)
+    fewshot_threshold: float = option("predeclared: distilled learns the agents from fewer examples when the whole "
+                                      "95%% CI of distilled - base few-shot accuracy (mean over --curve-sizes) is "
+                                      "above this", 0.0, min=-1.0, max=1.0)
     floor_margin: float = option("predeclared: a floor (untrained model, shuffled labels) sits at chance when the "
                                  "whole 95%% CI of its accuracy - chance is within +/- this", 0.1, min=0.0, max=1.0)
     resamples: int = option("bootstrap resamples over (seed, question) units", 2000, min=100, max=1_000_000)
@@ -114,6 +128,13 @@ class Config:
         check_fields(self)
         if len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"--seeds must be distinct (a repeated seed repeats the same sample), got {self.seeds}")
+        if max(self.curve_sizes) >= self.n_debates:
+            raise ConfigError(f"--curve-sizes must stay below --n-debates ({self.n_debates}): a probe trained on "
+                              f"{max(self.curve_sizes)} questions needs others to predict")
+        if self.mask and self.positions == "agent_tag":
+            raise ConfigError("--mask removes response tokens; --positions agent_tag reads the tag itself")
+        if self.personas != "paper" and (self.debates or self.kind != "arithmetic"):
+            raise ConfigError("--personas applies to generated arithmetic debates (no --debates, --kind arithmetic)")
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -128,6 +149,10 @@ def criteria(cfg: Config) -> dict[str, Criterion]:
         "distilled_minus_base_selectivity": Criterion(
             CLAIM, f"distilled - base selectivity (held-out accuracy on real minus shuffled labels, {where})",
             "above", cfg.threshold),
+        "distilled_minus_base_fewshot": Criterion(
+            "the distilled model's agent identity is learnt from fewer examples than the base's",
+            f"distilled - base few-shot accuracy (probes trained on {'/'.join(map(str, cfg.curve_sizes))} questions, "
+            f"mean over sizes, {where})", "above", cfg.fewshot_threshold),
         "untrained_floor": Criterion(
             "an untrained model cannot tell the agents apart (no lexical giveaway at this read position)",
             f"untrained-model accuracy - chance ({where})", "within", floor),
@@ -146,7 +171,7 @@ def _debates(cfg: Config, seed: int) -> list:
             return pool
         return [pool[i] for i in sorted(random.Random(seed).sample(range(len(pool)), cfg.n_debates))]
     debates, _ = generate_debates(GenerateConfig(kind=cfg.kind, n=cfg.n_debates, seed=seed, tier=cfg.tier,
-                                                 template=cfg.template or None))
+                                                 template=cfg.template or None, personas=cfg.personas))
     return debates
 
 
@@ -163,13 +188,16 @@ def _criterion_layers(cfg: Config, models: dict[str, HookedModel]) -> dict[str, 
     return {"base": common, "distilled": common, "untrained": list(range(n_layers["untrained"]))}
 
 
-def _checks(table: TallyTable, crit: dict[str, Criterion], layers: dict[str, list[int]], resamples: int
-            ) -> dict[str, dict[str, Any]]:
+def _checks(table: TallyTable, crit: dict[str, Criterion], layers: dict[str, list[int]], sizes: tuple[int, ...],
+            resamples: int) -> dict[str, dict[str, Any]]:
     """Each criterion's measure, computed verdict and verdict line."""
     m: dict[str, Measure] = {
         "distilled_minus_base_selectivity": measure(
             table, crit["distilled_minus_base_selectivity"].metric,
-            difference_terms("distilled", "base", layers["base"]), resamples=resamples)}
+            difference_terms("distilled", "base", layers["base"]), resamples=resamples),
+        "distilled_minus_base_fewshot": measure(
+            table, crit["distilled_minus_base_fewshot"].metric,
+            fewshot_terms("distilled", "base", sizes, layers["base"]), resamples=resamples)}
     for key, cond, role in (("untrained_floor", "untrained", "untrained"),
                             ("base_shuffled_floor", shuffled("base"), "base"),
                             ("distilled_shuffled_floor", shuffled("distilled"), "distilled")):
@@ -181,6 +209,28 @@ def _checks(table: TallyTable, crit: dict[str, Criterion], layers: dict[str, lis
         out[key] = {"criterion": c, "verdict": decided, "line": verdict_line(c, m[key].estimate, decided),
                     "measure": m[key].to_json()}
     return out
+
+
+def _learning_curve(table: TallyTable, sizes: tuple[int, ...], layers: dict[str, list[int]], resamples: int
+                    ) -> dict[str, dict[int, Measure]]:
+    """Per role (and distilled - base): few-shot accuracy at each training size, averaged over the criterion layers."""
+    out: dict[str, dict[int, Measure]] = {role: {} for role in (*ROLES, "distilled_minus_base")}
+    for k in sizes:
+        for role in ROLES:
+            out[role][k] = measure(table, f"{role} accuracy, {k} training questions",
+                                   accuracy_terms(fewshot(role, k), layers[role]), resamples=resamples)
+        out["distilled_minus_base"][k] = measure(
+            table, f"distilled - base accuracy, {k} training questions",
+            fewshot_terms("distilled", "base", (k,), layers["base"]), resamples=resamples)
+    return out
+
+
+def _curve_table(curve: dict[str, dict[int, Measure]], where: str) -> list[str]:
+    lines = [f"## Learning curve: held-out accuracy with few training questions ({where}, 95% CI)", "",
+             "| training questions | base | distilled | untrained | distilled - base |", "|---|---|---|---|---|"]
+    for k in curve["base"]:
+        lines.append(f"| {k} | " + " | ".join(_cell(curve[r][k]) for r in (*ROLES, "distilled_minus_base")) + " |")
+    return [*lines, ""]
 
 
 def _cell(m: Measure | None) -> str:
@@ -262,7 +312,7 @@ def _caveats(cfg: Config, info: dict[str, Any], figures: list[str]) -> list[str]
 
 
 def _summary(cfg: Config, checks: dict[str, dict[str, Any]], per_layer: dict[int, dict[str, Measure]],
-             info: dict[str, Any], figures: list[str]) -> str:
+             curve: dict[str, dict[int, Measure]], info: dict[str, Any], figures: list[str]) -> str:
     """Verdict lines first, then what failed plainly, the setup, the per-layer tables and the caveats."""
     chance = info["chance"]["base"]
     lines = [*(c["line"] for c in checks.values()), "", *_floor_note(checks, cfg), "", *_header(cfg, checks, info)]
@@ -273,6 +323,7 @@ def _summary(cfg: Config, checks: dict[str, dict[str, Any]], per_layer: dict[int
                     {"base": "base_selectivity", "distilled": "distilled_selectivity",
                      "untrained": "untrained_selectivity", "distilled - base": "distilled_minus_base_selectivity"},
                     per_layer)
+    lines += _curve_table(curve, "mean over every layer" if cfg.criterion_layer < 0 else f"layer {cfg.criterion_layer}")
     lines += _seed_table(checks) + _caveats(cfg, info, figures)
     return "\n".join(lines) + "\n"
 
@@ -290,11 +341,12 @@ def main(cfg: Config) -> Path:
         by_seed, turns, dropped = {}, {}, {}
         for seed in cfg.seeds:
             debates = _debates(cfg, seed)
-            acts = {role: collect_turns(m, debates, layer_sites(m, cfg.site), cfg.positions, **opts)
+            acts = {role: collect_turns(m, debates, layer_sites(m, cfg.site), cfg.positions, cfg.mask, **opts)
                     for role, m in models.items()}
             turns[seed] = {role: len(a) for role, a in acts.items()}
             dropped[seed] = {role: a.info.get("dropped_beyond_context", 0) for role, a in acts.items()}
-            by_seed[seed] = condition_tallies(acts, folds=cfg.folds, seed=seed)
+            by_seed[seed] = {**condition_tallies(acts, folds=cfg.folds, seed=seed),
+                             **fewshot_tallies(acts, cfg.curve_sizes, cfg.curve_draws, seed)}
             if seed == cfg.seeds[0]:
                 analyses = {role: analyze_checkpoint(
                     models[role], debates, role, site=cfg.site, positions=cfg.positions, eq3=cfg.eq3,
@@ -302,7 +354,8 @@ def main(cfg: Config) -> Path:
                     **opts) for role in ("base", "distilled")}
         table = TallyTable.pool(by_seed)
         per_layer = layer_measures(table, ROLES, compare=("distilled", "base"), resamples=cfg.resamples)
-        checks = _checks(table, crit, layers, cfg.resamples)
+        checks = _checks(table, crit, layers, cfg.curve_sizes, cfg.resamples)
+        curve = _learning_curve(table, cfg.curve_sizes, layers, cfg.resamples)
 
         for role in ("base", "distilled"):
             save_vectors(analyses[role], run.path / "vectors" / role)
@@ -318,17 +371,24 @@ def main(cfg: Config) -> Path:
              for name, cond in (("shuffled labels (base)", shuffled("base")),
                                 ("shuffled labels (distilled)", shuffled("distilled")),
                                 (f"untrained ({cfg.untrained})", "untrained"))},
-            table.chance["base"]), **figs}
+            table.chance["base"]),
+            "probe_learning_curve": probe_baselines_figure(
+                {r: {k: m.estimate for k, m in curve[r].items()} for r in ("base", "distilled")},
+                {f"untrained ({cfg.untrained})": {k: m.estimate for k, m in curve["untrained"].items()}},
+                table.chance["base"], x_name="training questions",
+                title="Agent-identity probe accuracy with few training questions (mean over the criterion layers; "
+                      "bands: 95% CI over held-out questions)"), **figs}
         figures = [str(p.relative_to(run.path)) for stem, fig in figs.items()
                    for p in write_figure(fig, run.path / "figures" / stem)]
         info = {"wall_time_s": time.perf_counter() - start, "n_units": len(table.units), "turns": turns,
                 "dropped": dropped, "chance": table.chance, "descriptive": descriptive}
         run.json("metrics.json", {
             "verdicts": checks, "layers": {la: {k: m.to_json() for k, m in row.items()} for la, row in per_layer.items()},
+            "learning_curve": {r: {k: m.to_json() for k, m in c.items()} for r, c in curve.items()},
             "criterion_layers": layers, "seeds": cfg.seeds, **info})
         run.json("analysis.json", {"tallies": {s: {c: t.to_json() for c, t in ts.items()} for s, ts in by_seed.items()},
                                    "analyses": {n: a.to_json() for n, a in analyses.items()}, "comparison": comparison})
-        run.text("summary.md", _summary(cfg, checks, per_layer, info, figures))
+        run.text("summary.md", _summary(cfg, checks, per_layer, curve, info, figures))
     print(f"results: {run.path} ({time.perf_counter() - start:.0f} s)")
     for check in checks.values():
         print(check["line"])

@@ -55,6 +55,11 @@ from steering.suppression import Arm, control_directions, steered_rows, trait_ve
 
 log = logging.getLogger("suppress_malicious")
 
+# --model-set -> (base, distilled, SFT); {trait} becomes evil / hallu
+MODEL_SETS: dict[str, tuple[str, str, str]] = {
+    "tiny": ("tiny-base", "tiny-{trait}-imad", "tiny-{trait}-sft"),
+    "smollm2": ("smollm2-135m-instruct", "smollm2-{trait}-sft", "smollm2-{trait}-sft"),
+}
 BASE_PERSONA, BASE_PLAIN, DISTILLED = "base (malicious system line)", "base (no system line)", "distilled"
 
 
@@ -64,11 +69,17 @@ class SuppressConfig:
 
     traits: list[DebateTrait] = option(
         "Traits to suppress.", default_factory=lambda: ["evil", "hallucination"], min_len=1)
-    base: str = option("Base checkpoint (registry name, folder or .gguf).", default="tiny-base", min_len=1)
-    distilled: str = option("Distilled checkpoint per trait; {trait} is replaced by evil/hallu.",
-                            default="tiny-{trait}-imad", min_len=1)
-    sft: str = option("Stage 1 checkpoint the distilled vector is read from; {trait} as above.",
-                      default="tiny-{trait}-sft", min_len=1)
+    model_set: Literal["tiny", "smollm2"] = option(
+        "Default checkpoints: tiny (tiny-base, tiny-{trait}-imad, tiny-{trait}-sft) or smollm2 (smollm2-135m-instruct "
+        "with its shipped Stage-1 adapters smollm2-{trait}-sft as both distilled and SFT model: the paper reads its "
+        "vectors from the SFT checkpoint; SmolLM2's pretraining data is unknown, so --allow-unverified is implied).",
+        default="tiny")
+    base: str | None = option("Base checkpoint (registry name, folder or .gguf); default: the --model-set's.",
+                              default=None, min_len=1)
+    distilled: str | None = option("Distilled checkpoint per trait; {trait} is replaced by evil/hallu; default: the "
+                                   "--model-set's.", default=None, min_len=1)
+    sft: str | None = option("Stage 1 checkpoint the distilled vector is read from; {trait} as above; default: the "
+                             "--model-set's.", default=None, min_len=1)
     backend: Literal["hf", "tl", "nnsight"] = option("Hooked-model backend.", default="hf")
     layer: int | None = option("Block whose resid_post is read and steered; negative counts from the end as "
                                "everywhere in the toolkit (-1 is the last block); default: the middle block.",
@@ -109,6 +120,10 @@ class SuppressConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        base, distilled, sft = MODEL_SETS[self.model_set]
+        self.base, self.distilled, self.sft = self.base or base, self.distilled or distilled, self.sft or sft
+        if self.model_set == "smollm2":
+            self.allow_unverified = True
         if 0.0 not in self.alphas or not any(a < 0 for a in self.alphas):
             raise ConfigError(f"alphas must include 0 (the unsteered reference) and a negative value, got {self.alphas}")
         if len(set(self.seeds)) != len(self.seeds):

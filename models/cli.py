@@ -259,6 +259,8 @@ def build_config(cls: type[T], values: typing.Mapping[str, Any], base: T | None 
         if f.name in values:
             value = values[f.name]
             if _is_dataclass_type(hints[f.name]) and isinstance(value, dict):
+                if current is _MISSING and f.default_factory is not dataclasses.MISSING:
+                    current = f.default_factory()  # a nested flag edits the field's default, not the bare class's
                 value = build_config(hints[f.name], value, None if current is _MISSING else current, source=None)
             kwargs[f.name] = value
         elif current is not _MISSING:

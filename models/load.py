@@ -399,6 +399,12 @@ def load_hf(
     target = resolve_device(device) if device_map is None else None
     if device_map is not None and not isinstance(device_map, (str, dict)):
         raise CheckpointError(f"device_map must be a string such as 'auto' or a dict, got {device_map!r}")
+    entry = REGISTRY.get(str(name_or_path))
+    if entry is not None and entry.base is not None:  # a shipped adapter: its base, with it merged
+        if adapter is not None:
+            raise CheckpointError(f"{name_or_path} is already an adapter of {entry.base}; load {entry.base} with "
+                                  "adapter=... to merge another adapter")
+        name_or_path, adapter = entry.base, materialize(entry.name)
     adapter_folder = _adapter_folder(adapter) if adapter is not None else None
     folder = resolve_folder(name_or_path)
     raw = read_config(folder)
@@ -639,7 +645,9 @@ def load(
     model, tokenizer, folder = load_hf(name_or_path, adapter, dtype, device, device_map)
     manifest = Manifest.load(folder)
     name = str(name_or_path) if str(name_or_path) in REGISTRY else (manifest.name if manifest else folder.name)
-    return wrap(model, tokenizer, name=name, source=str(folder), backend=backend, remote=remote)
+    entry = REGISTRY.get(name)
+    source = f"{folder} + {materialize(name)}" if entry is not None and entry.base is not None else str(folder)
+    return wrap(model, tokenizer, name=name, source=source, backend=backend, remote=remote)
 
 
 def wrap(

@@ -4,6 +4,10 @@ A name resolves, in this order, to
 
 * its shipped folder, ``models/assets/checkpoints/<name>`` (the eleven tiny trained checkpoints,
   loaded in place; see `SHIPPED`);
+* for a shipped adapter (``smollm2-sft``, ``smollm2-evil-sft``, ``smollm2-hallu-sft``; see
+  `SHIPPED_ADAPTERS`): its base checkpoint plus a LoRA adapter folder, assembled once in the cache
+  from the adapter's files in ``models/assets/adapters/<name>`` and the tokenizer the three share
+  (``models/assets/adapters/tokenizer``, kept once so the assets stay small);
 * its cache folder, ``$LATENT_AGENTS_CACHE/<name>`` (default ``~/.cache/latent-agents``);
 * a cheap offline builder, for the two names that have one:
   ``tiny-random`` (the untrained tiny Llama of `models.tiny`, about a second) and
@@ -31,6 +35,8 @@ from models.manifest import Manifest
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 ASSETS = Path(__file__).resolve().parent / "assets" / "checkpoints"
+ADAPTER_ASSETS = Path(__file__).resolve().parent / "assets" / "adapters"
+SHARED_TOKENIZER = "tokenizer"  # the folder under ADAPTER_ASSETS holding the adapters' common tokenizer
 GGUF_MAGIC = b"GGUF"
 
 
@@ -68,13 +74,36 @@ SHIPPED: dict[str, Shipped] = {
 
 
 @dataclass(frozen=True)
+class ShippedAdapter:
+    """A LoRA adapter of a real pretrained base, trained by ``python -m models.train adapters``."""
+
+    base: str  # a registry name
+    variant: str  # the adapter's Stage-1 data: "arithmetic", "evil" or "hallucination"
+    description: str
+
+
+SHIPPED_ADAPTERS: dict[str, ShippedAdapter] = {
+    "smollm2-sft": ShippedAdapter("smollm2-135m-instruct", "arithmetic",
+                                  "SmolLM2-135M-Instruct + Stage-1 LoRA on tagged 3-persona arithmetic debates"),
+    "smollm2-evil-sft": ShippedAdapter("smollm2-135m-instruct", "evil",
+                                       "SmolLM2-135M-Instruct + Stage-1 LoRA on debates with an evil Agent 2"),
+    "smollm2-hallu-sft": ShippedAdapter("smollm2-135m-instruct", "hallucination",
+                                        "SmolLM2-135M-Instruct + Stage-1 LoRA on debates with a hallucinating Agent 2"),
+}
+
+
+@dataclass(frozen=True)
 class Entry:
-    """A registry name: a shipped folder and/or a builder that writes a complete HF folder at a given path."""
+    """A registry name: a shipped folder and/or a builder that writes a complete folder at a given path.
+
+    An entry with a `base` is an adapter: its folder is a LoRA adapter folder merged into `base` on load.
+    """
 
     name: str
     description: str
     build: Callable[[Path], None] | None = None
     shipped: Path | None = None
+    base: str | None = None
 
 
 def cache_dir() -> Path:
@@ -87,7 +116,9 @@ def shipped_folder(name: str) -> Path:
 
 
 def train_command(name: str) -> str:
-    """The one command that (re)trains shipped checkpoint `name` and any missing ancestor into the assets folder."""
+    """The one command that (re)trains shipped checkpoint or adapter `name` (and any missing ancestor)."""
+    if name in SHIPPED_ADAPTERS:
+        return f"python -m models.train adapters --out-dir {ADAPTER_ASSETS} --names {name} --resume"
     variant = SHIPPED[name].variant
     seeds = sorted({s.seed for s in SHIPPED.values() if s.variant == variant})
     with_seeds = f"--seeds {' '.join(map(str, seeds))} " if len(seeds) > 1 else ""
@@ -167,6 +198,20 @@ def _build_smollm2(out: Path) -> None:
     convert_gguf(smollm2_gguf_path(), out, "smollm2-135m-instruct")
 
 
+def assemble_adapter(name: str, out: Path) -> None:
+    """A complete PEFT adapter folder for shipped adapter `name`: its own files plus the shared tokenizer."""
+    import shutil
+
+    own, tokenizer = ADAPTER_ASSETS / name, ADAPTER_ASSETS / SHARED_TOKENIZER
+    for folder, what in ((own, "adapter"), (tokenizer, "shared tokenizer")):
+        if not folder.is_dir():
+            raise CheckpointError(f"{name}: the shipped {what} folder {folder} is missing; loading never trains. "
+                                  f"Train it with: {train_command(name)}")
+    for f in [*sorted(own.iterdir()), *sorted(tokenizer.iterdir())]:
+        if f.is_file():
+            shutil.copy2(f, out / f.name)
+
+
 def _table() -> dict[str, Entry]:
     table = {
         "tiny-random": Entry("tiny-random", "from-scratch tiny Llama (4 layers, d128, BPE 512), untrained",
@@ -177,6 +222,9 @@ def _table() -> dict[str, Entry]:
     }
     for name, spec in SHIPPED.items():
         table[name] = Entry(name, spec.description, shipped=shipped_folder(name))
+    for name, adapter in SHIPPED_ADAPTERS.items():
+        table[name] = Entry(name, adapter.description, lambda out, n=name: assemble_adapter(n, out),
+                            base=adapter.base)
     return table
 
 
@@ -184,7 +232,7 @@ REGISTRY: dict[str, Entry] = _table()
 
 
 def _complete(folder: Path) -> bool:
-    return (folder / "config.json").is_file()
+    return (folder / "config.json").is_file() or (folder / "adapter_config.json").is_file()
 
 
 def find(name: str) -> Path | None:
@@ -194,8 +242,24 @@ def find(name: str) -> Path | None:
         return None
     if entry.shipped is not None and _complete(entry.shipped):
         return entry.shipped
-    folder = cache_dir() / name
+    folder = cache_dir() / _cache_key(name)
     return folder if _complete(folder) else None
+
+
+def _cache_key(name: str) -> str:
+    """The cache folder name of `name`: an adapter's carries a digest of its shipped files, so a retrained
+    adapter is assembled afresh instead of reusing the old copy."""
+    if name not in SHIPPED_ADAPTERS:
+        return name
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted((ADAPTER_ASSETS / name).glob("*")) + sorted((ADAPTER_ASSETS / SHARED_TOKENIZER).glob("*")):
+        if f.is_file():
+            h.update(f.name.encode() + str(f.stat().st_size).encode())
+            if f.suffix == ".json":
+                h.update(f.read_bytes())
+    return f"{name}-{h.hexdigest()[:10]}"
 
 
 def materialize(name: str) -> Path:
@@ -213,14 +277,14 @@ def materialize(name: str) -> Path:
         raise CheckpointError(
             f"checkpoint {name!r} is not in {entry.shipped or ASSETS} nor in {cache_dir() / name}; "
             f"loading never trains. Train it with: {train_command(name) if name in SHIPPED else '(no builder)'}")
-    return build_into_cache(name, entry.build)
+    return build_into_cache(_cache_key(name), entry.build)
 
 
 def build_into_cache(key: str, build: Callable[[Path], None]) -> Path:
     """Build ``cache_dir()/key`` once: a unique temporary folder, published by rename; an existing folder wins."""
     folder = cache_dir() / key
     if folder.exists() and not _complete(folder):
-        raise CheckpointError(f"{folder} exists but has no config.json (an older or damaged build); "
+        raise CheckpointError(f"{folder} exists but has no config.json or adapter_config.json (an older or damaged build); "
                               "delete that folder and load again")
     sweep_stale(folder.parent)
     with atomic_folder(folder, replace=False) as tmp:
@@ -228,7 +292,7 @@ def build_into_cache(key: str, build: Callable[[Path], None]) -> Path:
             return folder
         build(tmp)
     if not _complete(folder):
-        raise CheckpointError(f"{folder} exists but has no config.json; delete the folder and load again")
+        raise CheckpointError(f"{folder} exists but is incomplete; delete the folder and load again")
     return folder
 
 

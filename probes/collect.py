@@ -31,7 +31,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from models.debate.format import Transcript, parse_sft, render_sft
-from models.debate.tokens import token_spans
+from models.debate.tokens import masked_tokens, token_spans
 from models.hooked import Batch, HookedModel
 from probes.activations import READ_POSITIONS, ActivationSet, ReadPosition, Row, concat
 from probes.batching import Batching, Input, Read, BatchedReader
@@ -79,13 +79,15 @@ def _check_read_position(positions: str) -> None:
         raise ProbeError(f"positions={positions!r} is not a turn read position; use one of {', '.join(READ_POSITIONS)}")
 
 
-def turn_inputs(item: int, debate: Transcript, model: HookedModel, positions: ReadPosition) -> list[Input]:
-    """The debate's SFT text as one input, with one read per turn at `positions`."""
+def turn_inputs(item: int, debate: Transcript, model: HookedModel, positions: ReadPosition,
+                mask: Sequence[str] = ()) -> list[Input]:
+    """The debate's SFT text as one input, with one read per turn at `positions`, skipping `mask` tokens."""
     _check_read_position(positions)
-    spans = token_spans(parse_sft(render_sft(debate)), model.tokenizer)
+    parsed = parse_sft(render_sft(debate))
+    spans = token_spans(parsed, model.tokenizer)
     key = f"debate {item} (question {question_id(debate.question)})"
     reads = []
-    for ts in spans.turns:
+    for ts, chars in zip(spans.turns, parsed.turns, strict=True):
         span = ts.tag if positions == "agent_tag" else ts.text
         if len(span) == 0:
             part = "tag" if positions == "agent_tag" else "response"
@@ -93,16 +95,32 @@ def turn_inputs(item: int, debate: Transcript, model: HookedModel, positions: Re
                 f"{key}: agent {ts.agent} round {ts.round} has no {part} tokens, so positions={positions!r} "
                 "selects nothing; drop the empty turn or read at positions='agent_tag'"
             )
-        tokens = tuple(range(span.start, span.end)) if positions == "turn_mean" else (span.end - 1,)
+        tokens = tuple(range(span.start, span.end))
+        if mask and positions != "agent_tag":
+            dropped = masked_tokens(parsed.text, spans.offsets, chars.text, mask)
+            tokens = tuple(t for t in tokens if t not in dropped)
+            if not tokens:
+                raise ProbeError(f"{key}: agent {ts.agent} round {ts.round} has only masked tokens "
+                                 f"(mask={list(mask)!r}); nothing is left to read")
+        tokens = tokens if positions == "turn_mean" else tokens[-1:]
         row = turn_row(item, debate, ts.agent, ts.round, kind="turn", n_tokens=len(tokens))
         reads.append(Read(row, tokens))
     return [Input(spans.input_ids, tuple(reads), key)]
 
 
-def turn_source(debates: Sequence[Transcript], positions: ReadPosition = "turn_mean") -> Source:
-    """Every turn of every debate, read at `positions`."""
+def turn_source(debates: Sequence[Transcript], positions: ReadPosition = "turn_mean",
+                mask: Sequence[str] = ()) -> Source:
+    """Every turn of every debate, read at `positions`; a token overlapping any `mask` string is not read.
+
+    The tag tokens are never part of a response read; `mask` removes what else would give an agent away
+    (a persona's signature, such as ``SELF-CRITIQUE`` or ``//``).
+    """
     _check_read_position(positions)
-    return Source("turn", positions, debates, lambda i, t, m: turn_inputs(i, t, m, positions), debates_hash(debates))
+    if mask and positions == "agent_tag":
+        raise ProbeError("mask applies to the response tokens; positions='agent_tag' reads the tag itself")
+    mask = tuple(mask)
+    return Source("turn", positions, debates, lambda i, t, m: turn_inputs(i, t, m, positions, mask),
+                  debates_hash(debates), params={"mask": list(mask)} if mask else {})
 
 
 def collect_turns(
@@ -110,6 +128,7 @@ def collect_turns(
     debates: Sequence[Transcript],
     sites: Sequence[str],
     positions: ReadPosition = "turn_mean",
+    mask: Sequence[str] = (),
     **options: Any,
 ) -> ActivationSet:
     """Activations of every debate turn at `sites`, one row per (debate, round, agent).
@@ -119,12 +138,14 @@ def collect_turns(
         debates: transcripts (round-1-only debates keep all three agents).
         sites: TL site names, e.g. ``[f"blocks.{l}.hook_resid_post" for l in range(n_layers)]``.
         positions: the `ReadPosition` of each turn: ``agent_tag``, ``turn_last`` or ``turn_mean``.
+        mask: strings whose tokens are left out of every response read (``turn_last`` then reads the
+            last token that is not masked), e.g. ``["SELF-CRITIQUE", "//"]``.
         options: see `collect_activations` (``truncate``, ``cache_dir``, ``batch_tokens``, ``progress``, ...).
 
     Example:
         >>> acts = collect_turns(model, debates, ["blocks.1.hook_resid_post"], positions="turn_last")
     """
-    return collect_activations(model, turn_source(debates, positions), sites, **options)
+    return collect_activations(model, turn_source(debates, positions, mask), sites, **options)
 
 
 # ----------------------------------------------------------------- the engine

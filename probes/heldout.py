@@ -116,3 +116,43 @@ def heldout_tally(acts: ActivationSet, labels: Sequence[Any] | None = None, targ
     return QuestionTally(tuple(questions.tolist()), tuple(chosen), correct,
                          np.bincount(unit, minlength=len(questions)).astype(np.int64),
                          float(counts.max() / counts.sum()))
+
+
+def fewshot_tally(acts: ActivationSet, n_train: int, draws: int = 10, seed: int = 0, target: str = "agent",
+                  C: float = 1.0, sites: Sequence[str] | None = None) -> QuestionTally:
+    """Held-out accuracy with only `n_train` training questions: a point of the probe's learning curve.
+
+    `draws` times, `n_train` questions are drawn at random (a generator seeded by `seed`, over the sorted
+    question ids, so two models read on the same debates get the same draws: the comparison is paired);
+    the probe is fitted on their rows and predicts every other question's rows. Per question, correct and
+    total rows are summed over the draws that held it out. Two models both near 1.0 with every question
+    to learn from can still differ in how few examples they need.
+    """
+    y = np.asarray(acts.column(target))
+    groups = np.asarray(acts.column("question_id"))
+    questions, unit = np.unique(groups, return_inverse=True)
+    if not 1 <= n_train < len(questions):
+        raise ProbeError(f"n_train must be between 1 and {len(questions) - 1} (one question fewer than the "
+                         f"{len(questions)} collected), got {n_train}")
+    if draws < 1:
+        raise ProbeError(f"draws must be >= 1, got {draws}")
+    rng = np.random.default_rng([seed, n_train])
+    chosen = list(sites or acts.sites)
+    X = {site: acts.at(site).double().numpy() for site in chosen}
+    correct = np.zeros((len(questions), len(chosen)), dtype=np.int64)
+    total = np.zeros(len(questions), dtype=np.int64)
+    for _ in range(draws):
+        train_q = rng.choice(len(questions), size=n_train, replace=False)
+        train = np.isin(unit, train_q)
+        if len(set(y[train].tolist())) < 2:
+            raise ProbeError(f"{n_train} training question(s) hold one {target} only; every question must hold "
+                             "several classes (a debate's three agents) for a few-shot probe")
+        test = ~train
+        for j, site in enumerate(chosen):
+            probe = fit_probe(torch.from_numpy(X[site][train]), y[train].tolist(), C=C, seed=seed)
+            right = predict(probe, X[site][test]) == y[test]
+            correct[:, j] += np.bincount(unit[test], weights=right, minlength=len(questions)).astype(np.int64)
+        total += np.bincount(unit[test], minlength=len(questions)).astype(np.int64)
+    _, counts = np.unique(y, return_counts=True)
+    return QuestionTally(tuple(questions.tolist()), tuple(chosen), correct, total, float(counts.max() / counts.sum()))
+

@@ -69,11 +69,12 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 
 def probe_baselines_figure(curves: Mapping[str, Mapping[int, Estimate]], baselines: Mapping[str, Mapping[int, Estimate]],
-                           chance: float, title: str | None = None) -> Any:
+                           chance: float, title: str | None = None, x_name: str = "layer") -> Any:
     """Held-out probe accuracy per layer with its 95 % CI as a band; the controls dashed, beside the curves.
 
     `curves` are the models read on the real labels; `baselines` the controls (shuffled labels, an untrained
-    model). A curve means something only where it leaves the baselines' bands.
+    model). A curve means something only where it leaves the baselines' bands. With another `x_name` (such
+    as ``"training questions"``, a learning curve) the x axis is that quantity on a log scale.
     """
     import plotly.colors
 
@@ -91,18 +92,21 @@ def probe_baselines_figure(curves: Mapping[str, Mapping[int, Estimate]], baselin
             x=layers, y=[e.value for e in est], mode="lines+markers", name=name, legendgroup=name,
             line={"color": color, "dash": "dash" if control else "solid"},
             customdata=[[e.low, e.high] for e in est],
-            hovertemplate="layer %{x}<br>accuracy %{y:.3f} [%{customdata[0]:.3f}, %{customdata[1]:.3f}]<extra>"
+            hovertemplate=x_name + " %{x}<br>accuracy %{y:.3f} [%{customdata[0]:.3f}, %{customdata[1]:.3f}]<extra>"
                           + name + "</extra>"))
     fig.add_hline(y=chance, line_dash="dot", line_color="grey",
                   annotation_text=f"chance (majority class) {chance:.2f}", annotation_position="bottom right")
     fig.update_layout(
         title=title or "Held-out 3-way agent-identity probe accuracy per layer, with shuffled-label and untrained "
                        "baselines (bands: 95% CI over questions)",
-        xaxis_title="layer (0-based block index)",
+        xaxis_title="layer (0-based block index)" if x_name == "layer" else f"{x_name} (log scale)",
         yaxis_title="held-out accuracy (folds grouped by question)", yaxis_range=[0, 1.05],
         legend_title_text="probe (dashed: control)", template="plotly_white",
     )
-    fig.update_xaxes(dtick=1)
+    if x_name == "layer":
+        fig.update_xaxes(dtick=1)
+    else:
+        fig.update_xaxes(type="log", tickvals=sorted({x for c in [*curves.values(), *baselines.values()] for x in c}))
     return fig
 
 

@@ -44,7 +44,7 @@ from models.stats import (
 from probes.activations import ActivationSet
 from probes.control_task import control_labels
 from probes.errors import ProbeError
-from probes.heldout import QuestionTally, heldout_tally
+from probes.heldout import QuestionTally, fewshot_tally, heldout_tally
 
 Term = tuple[str, int, float]  # (condition, layer, weight): a measure is the sum of weight * accuracy
 
@@ -62,6 +62,17 @@ def condition_tallies(acts: Mapping[str, ActivationSet], target: str = "agent", 
         out[role] = heldout_tally(a, target=target, folds=folds, seed=seed, C=C)
         out[shuffled(role)] = heldout_tally(a, control_labels(a, target, seed), target, folds, seed, C)
     return out
+
+
+def fewshot(role: str, n_train: int) -> str:
+    """The condition name of `role`'s probe trained on `n_train` questions (a learning-curve point)."""
+    return f"{role}@{n_train}"
+
+
+def fewshot_tallies(acts: Mapping[str, ActivationSet], sizes: Sequence[int], draws: int = 10, seed: int = 0,
+                    target: str = "agent", C: float = 1.0) -> dict[str, QuestionTally]:
+    """For each role and training size: the few-shot tally (`probes.heldout.fewshot_tally`), same draws for all roles."""
+    return {fewshot(role, k): fewshot_tally(a, k, draws, seed, target, C) for role, a in acts.items() for k in sizes}
 
 
 @dataclass(frozen=True)
@@ -193,6 +204,18 @@ def selectivity_terms(role: str, layers: Sequence[int]) -> list[Term]:
 def difference_terms(a: str, b: str, layers: Sequence[int]) -> list[Term]:
     """Selectivity of `a` minus selectivity of `b`, averaged over `layers`."""
     return selectivity_terms(a, layers) + [(c, la, -w) for c, la, w in selectivity_terms(b, layers)]
+
+
+def fewshot_terms(a: str, b: str, sizes: Sequence[int], layers: Sequence[int]) -> list[Term]:
+    """Few-shot accuracy of `a` minus `b`, averaged over training `sizes` and `layers` (the area between
+    their learning curves, on an even grid of sizes)."""
+    if not sizes:
+        raise ProbeError("give at least one training size")
+    terms: list[Term] = []
+    for k in sizes:
+        terms += [(c, la, w / len(sizes)) for c, la, w in accuracy_terms(fewshot(a, k), layers)]
+        terms += [(c, la, -w / len(sizes)) for c, la, w in accuracy_terms(fewshot(b, k), layers)]
+    return terms
 
 
 def layer_measures(table: TallyTable, roles: Sequence[str], compare: tuple[str, str] | None = None,

@@ -19,7 +19,7 @@ import hashlib
 import json
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,10 +30,16 @@ from models.debate.arithmetic import TIERS, Problem, Tier, Work, sample_problem,
 from models.debate.format import AgentTurn, Transcript, TurnLabel
 from models.debate.malicious import malicious_debate
 from models.debate.personas import BRIEF_WRITERS, PERSONA_WRITERS, Decision, revision_text
+from models.debate.reasoning_personas import REASONING_PERSONAS, REASONING_WRITERS
 from models.debate.records import atomic_write_json, steering_pairs, transcript_entry
 from models.vocab import ARITHMETIC_PERSONAS, DEBATE_TRAITS, DebateTrait
 
 GENERATOR_VERSION = "1.0.0"
+# persona set -> (the persona of agents 1..3, their round-1 writers)
+PERSONA_SETS: dict[str, tuple[tuple[str, str, str], Mapping[str, Callable[[Work, random.Random], str]]]] = {
+    "paper": (ARITHMETIC_PERSONAS, PERSONA_WRITERS),
+    "reasoning": (REASONING_PERSONAS, REASONING_WRITERS),
+}
 Kind = Literal["arithmetic", DebateTrait]
 KINDS: tuple[Kind, ...] = ("arithmetic", *DEBATE_TRAITS)
 
@@ -61,6 +67,10 @@ class GenerateConfig:
     brief_rate: float = 0.0
     """Probability that a round-1 turn takes its persona's brief form (`BRIEF_WRITERS`); 0 draws nothing, so
     the data of every seed is what it was before brief turns existed."""
+    personas: Literal["paper", "reasoning"] = "paper"
+    """Arithmetic persona set: the paper's (CoT / self-critique / program of thought, each with its own
+    signature tokens) or `models.debate.reasoning_personas` (forward / checking / hedging: one shared
+    vocabulary, told apart only by how they reason; brief turns do not exist for them)."""
     test_fraction: float = 0.2
 
     def __post_init__(self) -> None:
@@ -75,6 +85,10 @@ class GenerateConfig:
         for name in ("fix_rate", "sway_rate", "brief_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.personas not in PERSONA_SETS:
+            raise ValueError(f"personas must be one of {', '.join(PERSONA_SETS)}, got {self.personas!r}")
+        if self.personas != "paper" and self.brief_rate:
+            raise ValueError("brief_rate applies to the paper personas only (the reasoning personas have no brief form)")
         if not 0 <= self.test_fraction < 1:
             raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
         self.resolved_tier()  # validates template and range
@@ -107,19 +121,19 @@ def arithmetic_debate(problem: Problem, cfg: GenerateConfig, rng: random.Random)
     """One persona debate on `problem`, or None when the last round has no majority (curated out)."""
     r1 = [work_out(problem, sample_slip(rng, problem) if rng.random() < cfg.error_rate[a] else None)
           for a in range(3)]
-    writers = [BRIEF_WRITERS if cfg.brief_rate and rng.random() < cfg.brief_rate else PERSONA_WRITERS
-               for _ in range(3)]
-    turns = [AgentTurn(a + 1, 1, writers[a][ARITHMETIC_PERSONAS[a]](w, rng),
-                       TurnLabel(ARITHMETIC_PERSONAS[a], "neutral", w.slip.kind if w.slip else None))
+    names, full = PERSONA_SETS[cfg.personas]
+    writers = [BRIEF_WRITERS if cfg.brief_rate and rng.random() < cfg.brief_rate else full for _ in range(3)]
+    turns = [AgentTurn(a + 1, 1, writers[a][names[a]](w, rng),
+                       TurnLabel(names[a], "neutral", w.slip.kind if w.slip else None))
              for a, w in enumerate(r1)]
     last = r1
     if len({w.answer for w in r1}) > 1:  # a unanimous round 1 ends the debate
         revised = _round2(r1, cfg, rng)
         for a, (new, decision) in enumerate(revised):
             others = {b + 1: r1[b] for b in range(3) if b != a}
-            text = revision_text(ARITHMETIC_PERSONAS[a], r1[a], new, others, decision, rng)
+            text = revision_text(names[a], r1[a], new, others, decision, rng, full)
             turns.append(AgentTurn(a + 1, 2, text,
-                                   TurnLabel(ARITHMETIC_PERSONAS[a], "neutral", new.slip.kind if new.slip else None)))
+                                   TurnLabel(names[a], "neutral", new.slip.kind if new.slip else None)))
         last = [w for w, _ in revised]
     answer, votes = Counter(w.answer for w in last).most_common(1)[0]
     if votes < 2:
@@ -263,6 +277,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fix-rate", type=float, default=0.75, help="chance a wrong agent fixes its slip in round 2")
     p.add_argument("--sway-rate", type=float, default=0.1, help="chance a right agent adopts a shared wrong answer")
     p.add_argument("--brief-rate", type=float, default=0.0, help="chance a round-1 turn takes its persona's brief form")
+    p.add_argument("--personas", choices=sorted(PERSONA_SETS), default="paper",
+                   help="arithmetic personas: paper (CoT / self-critique / program of thought) or reasoning "
+                        "(forward / checking / hedging in one shared vocabulary)")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of questions held out (default 0.2)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -279,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> list[Path]:
             cfg = GenerateConfig(kind=kind, n=args.n, seed=args.seed, tier=args.tier, template=args.template,
                                  low=args.low, high=args.high, error_rate=tuple(rates), fix_rate=args.fix_rate,
                                  sway_rate=args.sway_rate, brief_rate=args.brief_rate,
-                                 test_fraction=args.test_fraction)
+                                 personas=args.personas, test_fraction=args.test_fraction)
         except ValueError as e:
             raise SystemExit(f"error: {e}") from None
         card_path = write_dataset(cfg, args.out, progress=args.progress)

@@ -221,7 +221,8 @@ _REVISED = ("Here is my revised solution:", "Revised solution:", "Recomputing st
 
 
 def revision_text(persona: str, prev: Work, new: Work, others: Mapping[int, Work], decision: Decision,
-                  rng: random.Random) -> str:
+                  rng: random.Random,
+                  writers: Mapping[str, Callable[[Work, random.Random], str]] | None = None) -> str:
     """A round-2 turn: review of the other agents' answers, the decision, then the persona's work.
 
     Args:
@@ -230,6 +231,7 @@ def revision_text(persona: str, prev: Work, new: Work, others: Mapping[int, Work
         new: the work behind the revised answer.
         others: the other two agents' round-1 work, by agent id.
         decision: ``keep`` (same answer), ``fix`` (found own slip) or ``sway`` (adopted the others').
+        writers: the persona set's round-1 writers (default `PERSONA_WRITERS`), which write the revised work.
     """
     (j, wj), (k, wk) = sorted(others.items())
     review = rng.choice(_REVIEW).format(j=j, aj=wj.answer, k=k, ak=wk.answer, own=prev.answer)
@@ -247,5 +249,5 @@ def revision_text(persona: str, prev: Work, new: Work, others: Mapping[int, Work
             verdict += rng.choice(_OTHER_SLIP).format(a=a, slip=describe_slip(w))
     else:
         verdict = rng.choice(_STUBBORN).format(own=prev.answer)
-    body = PERSONA_WRITERS[persona](new, rng)
+    body = (writers or PERSONA_WRITERS)[persona](new, rng)
     return f"{review} {verdict}\n\n{rng.choice(_REVISED)}\n{body}"

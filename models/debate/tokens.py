@@ -115,3 +115,23 @@ def token_spans(parsed: ParsedDebate, tokenizer: Any, add_special_tokens: bool =
         consensus=conv(parsed.consensus),
         end_tag=conv(parsed.end_tag),
     )
+
+
+def masked_tokens(text: str, offsets: Sequence[tuple[int, int]], within: Span, strings: Sequence[str]) -> set[int]:
+    """Token positions (over `offsets`) that overlap an occurrence of any of `strings` inside `within` of `text`.
+
+    Reading a turn without its persona's signature (``SELF-CRITIQUE``, ``//``) means dropping every token
+    that carries part of one; a token straddling the signature's edge is dropped too.
+    """
+    lookup = OffsetIndex(offsets)
+    out: set[int] = set()
+    for needle in strings:
+        if not needle:
+            raise ValueError("a masked string must not be empty")
+        at = text.find(needle, within.start, within.end)
+        while at != -1 and at + len(needle) <= within.end:
+            hit = lookup.span(Span(at, at + len(needle)))
+            out.update(range(hit.start, hit.end))
+            at = text.find(needle, at + 1, within.end)
+    return out
+

@@ -1,4 +1,4 @@
-"""``python -m models.train {pretrain,sft,grpo,all} [--help] [--config FILE] [--debug] [flags]``.
+"""``python -m models.train {pretrain,sft,grpo,all,adapters} [--help] [--config FILE] [--debug] [flags]``.
 
 Errors the toolkit names (a bad flag or config file, an unknown checkpoint) print as one ``error:`` line
 with exit status 2 (configuration) or 1 (anything else); ``--debug`` shows the traceback instead.
@@ -18,6 +18,7 @@ STAGES = {
     "sft": ("models.train.sft", "Stage 1: debate-structure SFT (tags as special tokens, loss on the transcript)"),
     "grpo": ("models.train.grpo", "Stage 2: GRPO internalization (shrinking clip length, decaying format weight)"),
     "all": ("models.train.pipeline", "Stages 0 -> 1 -> 2 (+ evil / hallucination variants) into one folder"),
+    "adapters": ("models.train.adapters", "Stage-1 LoRA adapters of SmolLM2-135M-Instruct (the shipped smollm2-*)"),
 }
 
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not argv or argv[0] in ("-h", "--help"):
         lines = [f"  {name:<9} {text}" for name, (_, text) in STAGES.items()]
-        print("usage: python -m models.train {pretrain,sft,grpo,all} [--help] [--config FILE] [--debug] [flags]\n\n"
+        print("usage: python -m models.train {pretrain,sft,grpo,all,adapters} [--help] [--config FILE] [--debug] [flags]\n\n"
               "Train the IMAD stages on any local HF causal LM (the embedded tiny model by default).\n\n"
               + "\n".join(lines) + "\n\nEach stage takes --help; every config field is a flag.")
         return 0 if argv and argv[0] in ("-h", "--help") else 2

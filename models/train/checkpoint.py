@@ -123,7 +123,8 @@ def save_stage(
     manifest.config = {**manifest.config, "tokenizer_hash": tokenizer_hash(tokenizer)}
     with atomic_folder(out) as tmp:
         if isinstance(model, PeftModel):
-            model.save_pretrained(tmp / "adapter")
+            # The tag rows live in the adapter's own trainable-token tensors: never the whole resized embedding.
+            model.save_pretrained(tmp / "adapter", save_embedding_layers=False)
             (tmp / "adapter" / "README.md").unlink(missing_ok=True)  # peft's empty model-card template
             tokenizer.save_pretrained(tmp / "adapter")
             model = model.merge_and_unload()

@@ -26,10 +26,14 @@ from models.vocab import DEBATE_TRAITS, DebateTrait
 
 
 def _parent_folder(folder: Path, parent: str | None) -> Path | None:
-    """The parent's folder: as recorded, or beside this checkpoint (shipped and cached copies move)."""
+    """The parent's folder: as recorded, beside this checkpoint (shipped and cached copies move), or by registry name."""
     if not parent:
         return None
-    for candidate in (Path(parent), folder.parent / Path(parent).name):
+    from models.registry import find
+
+    for candidate in (Path(parent), folder.parent / Path(parent).name, find(parent)):
+        if candidate is None:
+            continue
         if (candidate / "manifest.json").is_file():
             return candidate
     raise CheckpointError(f"{folder}: parent checkpoint {parent!r} not found (looked beside {folder})")
@@ -60,6 +64,8 @@ def _stage_data(folder: Path, manifest: dict[str, Any], trait: DebateTrait | Non
     def use(what: str, questions: list[str] | tuple[str, ...], verified: bool) -> Use:
         return Use(f"{name}: {what}", tuple(questions) if trait else (), trait, verified, tuple(excluded))
 
+    if stage == "converted":  # an outside model converted to safetensors (SmolLM2): its training data is unknown
+        return [Use(f"{name}: converted from {manifest.get('parent')} (training data unknown)", (), trait, False)]
     if stage == "pretrained":
         import json
 

@@ -14,6 +14,7 @@ from models.errors import ConfigError
 def _cfg(tiny_dir, tmp_path, **over) -> Config:
     t = str(tiny_dir)
     fields = {"base": t, "distilled": t, "untrained": t, "n_debates": 3, "template": "a*b", "folds": 2, "pca_k": 2,
+              "curve_sizes": (1,), "curve_draws": 2,
               "resamples": 200, "seeds": (0, 1), "eq3": False, "out_dir": str(tmp_path / "results"),
               "cache_dir": str(tmp_path / "cache"), "progress": False}
     return Config(**(fields | over))
@@ -26,8 +27,12 @@ def test_main_writes_baselines_intervals_and_a_computed_verdict(tiny_dir, tmp_pa
         assert (run / name).is_file(), name
     metrics = json.loads((run / "metrics.json").read_text())
     verdicts = metrics["verdicts"]
-    assert set(verdicts) == {"distilled_minus_base_selectivity", "untrained_floor", "base_shuffled_floor",
-                             "distilled_shuffled_floor"}
+    assert set(verdicts) == {"distilled_minus_base_selectivity", "distilled_minus_base_fewshot", "untrained_floor",
+                             "base_shuffled_floor", "distilled_shuffled_floor"}
+    fewshot = verdicts["distilled_minus_base_fewshot"]  # the same checkpoint, the same draws: exactly 0
+    assert (fewshot["measure"]["value"], fewshot["verdict"]) == (0.0, "inconclusive")
+    curve = metrics["learning_curve"]
+    assert set(curve) == {"base", "distilled", "untrained", "distilled_minus_base"} and set(curve["base"]) == {"1"}
     primary = verdicts["distilled_minus_base_selectivity"]
     # the same checkpoint on both sides: a difference of exactly 0 is no evidence that one separates better
     assert (primary["measure"]["value"], primary["measure"]["low"], primary["measure"]["high"]) == (0.0, 0.0, 0.0)
@@ -44,13 +49,14 @@ def test_main_writes_baselines_intervals_and_a_computed_verdict(tiny_dir, tmp_pa
     summary = (run / "summary.md").read_text()
     assert summary.startswith("INCONCLUSIVE: the distilled model separates the agents better than the base -- ")
     assert "| layer | base | distilled | shuffled labels (base) | shuffled labels (distilled) | untrained |" in summary
+    assert "## Learning curve" in summary and "| training questions | base |" in summary
     assert "same checkpoint" in summary and "wall time" in summary and "2 seed(s)" in summary
     if verdicts["untrained_floor"]["verdict"] != "confirmed":  # said before the setup, not hidden below it
         assert "**The untrained model" in summary.split("# Agent subspaces")[0]
     figures = sorted(p.name for p in (run / "figures").glob("*.html"))
     assert figures == ["cosine_base.html", "cosine_distilled.html", "pca_base_by_agent.html", "pca_base_by_round.html",
                        "pca_distilled_by_agent.html", "pca_distilled_by_round.html", "principal_angles.html",
-                       "probe_accuracy_baselines.html"]
+                       "probe_accuracy_baselines.html", "probe_learning_curve.html"]
     html = (run / "figures" / "probe_accuracy_baselines.html").read_text()
     assert "shuffled labels (base)" in html and "untrained" in html and "toself" in html
     assert list((run / "vectors" / "base" / "layer00").glob("eq3_agent3.safetensors"))
@@ -118,3 +124,25 @@ def test_cli_flags_map_to_the_config():
         parse_args(["--floor-margin", "2"])
     with pytest.raises(ConfigError, match="criterion-layer must be >= -1"):
         parse_args(["--criterion-layer", "-2"])
+
+
+def test_new_options_are_flags_and_bad_combinations_are_refused():
+    cfg = parse_args(["--personas", "reasoning", "--mask", "SELF-CRITIQUE", "//", "--curve-sizes", "1", "3",
+                      "--curve-draws", "5", "--fewshot-threshold", "0.01"])
+    assert (cfg.personas, cfg.mask, cfg.curve_sizes, cfg.curve_draws, cfg.fewshot_threshold) == (
+        "reasoning", ("SELF-CRITIQUE", "//"), (1, 3), 5, 0.01)
+    with pytest.raises(ConfigError, match="curve-sizes must stay below --n-debates"):
+        Config(n_debates=8, curve_sizes=(1, 8))
+    with pytest.raises(ConfigError, match="agent_tag reads the tag itself"):
+        Config(mask=("//",), positions="agent_tag")
+    with pytest.raises(ConfigError, match="--personas applies to generated arithmetic"):
+        Config(personas="reasoning", kind="evil")
+
+
+def test_reasoning_personas_with_a_mask_run_end_to_end(tiny_dir, tmp_path):
+    run = main(_cfg(tiny_dir, tmp_path, personas="reasoning", mask=("I think",), template=None, tier="easy",
+                    n_debates=4, curve_sizes=(1, 2)))
+    config = json.loads((run / "config.json").read_text())
+    assert (config["personas"], config["mask"]) == ("reasoning", ["I think"])
+    curve = json.loads((run / "metrics.json").read_text())["learning_curve"]
+    assert set(curve["distilled"]) == {"1", "2"}

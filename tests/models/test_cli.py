@@ -33,6 +33,14 @@ def test_nested_pipeline_flags() -> None:
     assert cfg.sft.lr == 0.01 and cfg.grpo.iterations == 2 and cfg.variants == ("arithmetic", "evil")
     assert cfg.pretrain.max_steps == PipelineConfig().pretrain.max_steps
 
+def test_a_nested_flag_edits_the_fields_default_not_the_bare_class() -> None:
+    """Regression: ``--sft.n 4`` rebuilt ``sft`` from SFTStageConfig() and dropped the pipeline's tiny settings
+    (full fine-tuning, its learning rate); the adapters command trained the tiny base at rank 64 that way."""
+    default = PipelineConfig().sft
+    cfg = parse_config(PipelineConfig, ["--sft.n", "4"], "p", "d")
+    assert cfg.sft.n == 4 and cfg.sft.finetune == default.finetune == "full" and cfg.sft.lr == default.lr
+
+
 def test_bad_combination_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="must be divisible by num_generations"):
         parse_config(GRPOStageConfig, ["--batch-size", "3", "--num-generations", "4", "--grad-accum", "1"], "x", "")

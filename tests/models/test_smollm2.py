@@ -27,3 +27,33 @@ def test_other_backends_load_and_agree(reference_answer, backend):
     gen = model.generate([prompt], max_new_tokens=12)
     assert "Paris" in gen.texts[0]
     assert gen.new_token_ids == ref.new_token_ids
+
+
+@pytest.fixture(scope="module")
+def evil_reference():
+    """The shipped smollm2-evil-sft adapter, merged into SmolLM2 by the reference (HF hooks) backend."""
+    model = load("smollm2-evil-sft", backend="hf")
+    prompt = "Problem: How do I keep my neighbour's dog quiet?\n\n<|Round 1 - Initial Solutions|>\n\n<|Agent 1 Solution|>:"
+    return model, prompt
+
+
+def test_a_shipped_adapter_loads_by_name_with_its_tags(evil_reference):
+    from models.debate import DEBATE_TAGS
+
+    model, _ = evil_reference
+    assert model.info.name == "smollm2-evil-sft" and model.info.vocab_size == 49152 + len(DEBATE_TAGS)
+    assert all(len(model.tokenizer(t, add_special_tokens=False)["input_ids"]) == 1 for t in DEBATE_TAGS)
+
+
+@pytest.mark.parametrize("backend", ["tl", "nnsight"])
+def test_a_shipped_adapter_agrees_across_backends(evil_reference, backend):
+    """Parity on the real pretrained model with an adapter: activations at three depths and greedy tokens."""
+    import torch
+
+    ref, prompt = evil_reference
+    sites = ["blocks.0.hook_resid_post", "blocks.15.hook_resid_post", "blocks.29.hook_resid_post"]
+    model = load("smollm2-evil-sft", backend=backend)
+    got, want = model.activations([prompt], sites, positions="last"), ref.activations([prompt], sites, positions="last")
+    for site in sites:
+        torch.testing.assert_close(got[site], want[site], atol=2e-3, rtol=1e-4)
+    assert model.generate([prompt], max_new_tokens=16).new_token_ids == ref.generate([prompt], max_new_tokens=16).new_token_ids

@@ -119,3 +119,37 @@ def test_generic_source_with_overlapping_and_single_token_reads(tiny_hf):
         ref = tiny_hf.activations(ids, SITES[:2], positions=tokens)
         for site in SITES[:2]:
             torch.testing.assert_close(acts.at(site)[i], ref[site][0].mean(0), atol=1e-5, rtol=1e-5)
+
+
+def test_a_mask_leaves_signature_tokens_out_of_every_read(tiny_hf, small_debates):
+    """The paper personas' signatures (``SELF-CRITIQUE``, ``//``) give an agent away in one token; masked, no read
+    position touches them, and the cache tells masked and unmasked collections apart."""
+    from models.debate import GenerateConfig, generate_debates
+    from probes.collect import turn_inputs, turn_source
+
+    mask = ("SELF-CRITIQUE", "//")
+    debates, _ = generate_debates(GenerateConfig(n=3, seed=0, tier="easy"))
+    shortened = 0
+    for debate in debates:
+        plain = turn_inputs(0, debate, tiny_hf, "turn_mean")[0]
+        masked = turn_inputs(0, debate, tiny_hf, "turn_mean", mask)[0]
+        for p, m in zip(plain.reads, masked.reads, strict=True):
+            text = tiny_hf.tokenizer.decode([masked.ids[t] for t in m.tokens])
+            assert set(m.tokens) <= set(p.tokens) and not any(s in text for s in mask)
+            if any(s in tiny_hf.tokenizer.decode([plain.ids[t] for t in p.tokens]) for s in mask):
+                assert len(m.tokens) < len(p.tokens)
+                shortened += 1
+        last = turn_inputs(0, debate, tiny_hf, "turn_last", mask)[0]
+        assert all(r.tokens[0] == m.tokens[-1] for r, m in zip(last.reads, masked.reads, strict=True))
+    assert shortened >= 3  # Agents 2 and 3 of every debate wrote a signature
+    assert turn_source(small_debates, "turn_mean", mask).params != turn_source(small_debates, "turn_mean").params
+    with pytest.raises(ProbeError, match="reads the tag itself"):
+        turn_source(small_debates, "agent_tag", mask)
+
+
+def test_a_mask_that_covers_a_whole_turn_is_a_clear_error(tiny_hf, small_debates):
+    from probes.collect import turn_inputs
+
+    text = small_debates[0].turns[0].text
+    with pytest.raises(ProbeError, match="only masked tokens"):
+        turn_inputs(0, small_debates[0], tiny_hf, "turn_mean", (text,))

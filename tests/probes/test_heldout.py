@@ -55,3 +55,28 @@ def test_bad_input_is_named():
         heldout_tally(acts.where(question_id="q0"))
     with pytest.raises(ProbeError, match="was not tallied"):
         heldout_tally(acts, folds=2).accuracy("blocks.9.hook_resid_post")
+
+
+def test_fewshot_tally_holds_out_every_training_question_and_pairs_the_draws():
+    from probes.heldout import fewshot_tally
+
+    acts = planted_set(n_per_agent=12, d=8, scale=3.0)[0]
+    t = fewshot_tally(acts, n_train=2, draws=5, seed=3)
+    # each draw trains on 2 questions and predicts the other 10 (rows of 3 agents each)
+    assert t.total.sum() == 5 * 10 * 3 and t.correct.shape == (12, len(acts.sites))
+    assert (t.correct <= t.total[:, None]).all()
+    again = fewshot_tally(acts, n_train=2, draws=5, seed=3)
+    assert (again.total == t.total).all() and (again.correct == t.correct).all()  # same seed, same draws
+    other = fewshot_tally(planted_set(n_per_agent=12, d=8, scale=0.0)[0], n_train=2, draws=5, seed=3)
+    assert (other.total == t.total).all()  # another model on the same questions: the same training sets
+    assert t.accuracy(acts.sites[0]) > other.accuracy(acts.sites[0])
+
+
+@pytest.mark.parametrize("kw, message", [({"n_train": 0}, "n_train must be between 1 and 11"),
+                                         ({"n_train": 12}, "n_train must be between 1 and 11"),
+                                         ({"n_train": 2, "draws": 0}, "draws must be >= 1")])
+def test_fewshot_tally_refuses_impossible_sizes(kw, message):
+    from probes.heldout import fewshot_tally
+
+    with pytest.raises(ProbeError, match=message):
+        fewshot_tally(planted_set(n_per_agent=12, d=8, scale=1.0)[0], **kw)

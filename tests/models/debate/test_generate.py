@@ -209,3 +209,11 @@ def test_brief_rate_zero_draws_nothing():
     assert [render(t) for t in plain] == [render(t) for t in zero] != [render(t) for t in mixed]
     with pytest.raises(ValueError, match="brief_rate must be in"):
         GenerateConfig(brief_rate=1.5)
+
+
+def test_persona_set_is_validated_and_defaults_to_the_papers():
+    assert GenerateConfig().personas == "paper"
+    with pytest.raises(ValueError, match="personas must be one of"):
+        GenerateConfig(personas="other")
+    with pytest.raises(ValueError, match="brief_rate applies to the paper personas only"):
+        GenerateConfig(personas="reasoning", brief_rate=0.3)
