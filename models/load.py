@@ -645,7 +645,7 @@ def load(
     model, tokenizer, folder = load_hf(name_or_path, adapter, dtype, device, device_map)
     manifest = Manifest.load(folder)
     name = str(name_or_path) if str(name_or_path) in REGISTRY else (manifest.name if manifest else folder.name)
-    entry = REGISTRY.get(name)
+    entry = REGISTRY.get(str(name_or_path))  # the name asked for, not a folder's manifest name
     source = f"{folder} + {materialize(name)}" if entry is not None and entry.base is not None else str(folder)
     return wrap(model, tokenizer, name=name, source=source, backend=backend, remote=remote)
 

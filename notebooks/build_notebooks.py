@@ -135,5 +135,62 @@ for alpha in ALPHAS:
         print(f"  {arm}: {text!r}")'''),
 ])
 
+identity_nb = nb([
+("md", "# Agent identity, tiny vs SmolLM2: a probe that is not decided by single tokens\n\nThe paper's personas are told apart by one token (`SELF-CRITIQUE`, `//`), so a probe reaches 1.0 even on an untrained model. Here the three agents share one vocabulary (`personas=\"reasoning\"`: forward / checking / hedging, told apart by how often they check and hedge, and in which order they take the products); the tags are never read. Each family is read three ways: its base, its Stage 1 (SFT) checkpoint, and the same architecture untrained. Two measures: held-out accuracy per layer (folds grouped by question) and a learning curve (accuracy when the probe trains on 1, 2, 4 or 8 questions), which can tell two models apart when both reach the ceiling with every question. `experiments/agent_subspaces.py` adds shuffled-label controls, seeds and predeclared verdicts."),
+("code", setup + '''
+N_DEBATES = 10 if SIZE == "tiny" else 40
+SIZES = (1, 2, 4) if SIZE == "tiny" else (1, 2, 4, 8)
+families = {
+    "tiny": {"base": pick("tiny-base"), "sft": pick("tiny-sft"), "untrained": "tiny-random"},
+    "SmolLM2-135M": {"base": "smollm2-135m-instruct", "sft": "smollm2-sft", "untrained": "smollm2-random"},
+}
+families'''),
+("md", "## Debates in one shared vocabulary\nThe same seeded debates go through every model."),
+("code", '''from models.debate import GenerateConfig, generate_debates
+
+debates, _ = generate_debates(GenerateConfig(n=N_DEBATES, seed=11, tier="medium", personas="reasoning"))
+for turn in debates[0].rounds[0]:
+    print(f"Agent {turn.agent} ({turn.label.persona}):", turn.text.replace("\\n", " ")[:160])'''),
+("md", "## Read every turn at every layer, probe, and draw the learning curve\nOne row per (debate, round, agent): the mean `resid_post` over the turn's response tokens. Depth is shown as a fraction of the model's blocks so the 4-block and 30-block models share an axis."),
+("code", '''import numpy as np
+from probes.agent_comparison import layer_sites
+from probes.collect import collect_turns
+from probes.heldout import fewshot_tally, heldout_tally
+
+accuracy, curves = {}, {}
+for family, names in families.items():
+    for role, name in names.items():
+        model = load(name)
+        acts = collect_turns(model, debates, layer_sites(model, "resid_post"), "turn_mean")
+        tally = heldout_tally(acts, folds=5, seed=0)
+        n = model.info.n_layers
+        accuracy[(family, role)] = {(i + 0.5) / n: tally.accuracy(s) for i, s in enumerate(tally.sites)}
+        curves[(family, role)] = {k: float(np.mean([fewshot_tally(acts, k, draws=5, seed=0).accuracy(s)
+                                                    for s in acts.sites])) for k in SIZES}
+        del model
+{key: round(float(np.mean(list(v.values()))), 3) for key, v in accuracy.items()}'''),
+("code", '''import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+colors = {"base": "#1f77b4", "sft": "#d62728", "untrained": "#7f7f7f"}
+fig = make_subplots(rows=1, cols=2, subplot_titles=("held-out accuracy per layer (5 folds by question)",
+                                                    "learning curve (mean over layers)"))
+for (family, role), by_depth in accuracy.items():
+    dash = "solid" if family == "SmolLM2-135M" else "dot"
+    fig.add_trace(go.Scatter(x=list(by_depth), y=list(by_depth.values()), mode="lines+markers",
+                             name=f"{family} {role}", line={"color": colors[role], "dash": dash}), row=1, col=1)
+    fig.add_trace(go.Scatter(x=list(curves[(family, role)]), y=list(curves[(family, role)].values()),
+                             mode="lines+markers", showlegend=False, line={"color": colors[role], "dash": dash}),
+                  row=1, col=2)
+fig.add_hline(y=1 / 3, line_dash="dot", line_color="grey", annotation_text="chance 1/3")
+fig.update_xaxes(title_text="depth (fraction of blocks)", range=[0, 1], row=1, col=1)
+fig.update_xaxes(title_text="training questions", type="log", tickvals=list(SIZES), row=1, col=2)
+fig.update_yaxes(title_text="accuracy", range=[0, 1.05])
+fig.update_layout(template="plotly_white", legend_title_text="dotted: tiny, solid: SmolLM2", height=450)
+fig'''),
+("md", "Read the curves against their own family's untrained (grey) line: what the untrained model reaches, the wording gives away through any weights of that shape. A trained model adds only what lies above it. The learning curve shows how quickly a probe finds the agents from a handful of questions; the experiment puts 95 % CIs on the base vs SFT gap (`python experiments/agent_subspaces.py --base smollm2-135m-instruct --distilled smollm2-sft --untrained smollm2-random --personas reasoning`, see the README)."),
+])
+
+nbformat.write(identity_nb, "notebooks/agent_identity_tiny_vs_smollm2.ipynb")
 nbformat.write(subspaces, "notebooks/agent_subspaces.ipynb")
 nbformat.write(steering_nb, "notebooks/steering_base_vs_distilled.ipynb")

@@ -137,3 +137,12 @@ def test_the_mapping_round_trips():
     assert all(mirror_test(module_for(f)) == f for f in _test_files())
     assert (ROOT / "models" / "load.py") in _library_modules()
     assert not any(m.name == "__init__.py" for m in _library_modules())
+
+
+def test_shipped_assets_stay_small():
+    """Checkpoints and adapters ship in the repository: together at most 60 MB (issue: a real pretrained model)."""
+    assets = ROOT / "models" / "assets"
+    total = sum(f.stat().st_size for f in assets.rglob("*") if f.is_file())
+    assert total <= 60 * 2**20, f"models/assets holds {total / 2**20:.1f} MB"
+    for folder in (assets / "adapters").glob("smollm2-*"):
+        assert not any(f.name.startswith("tokenizer") for f in folder.iterdir()), f"{folder}: tokenizer is shared"

@@ -109,7 +109,7 @@ def test_a_criterion_layer_beyond_the_model_fails_before_any_collection(tiny_dir
 
 
 def test_cli_flags_map_to_the_config():
-    cfg = parse_args(["--n-debates", "3", "--no-eq3", "--positions", "agent_tag", "--cache-dir", "", "--seeds", "4",
+    cfg = parse_args(["--n-debates", "3", "--curve-sizes", "1", "2", "--no-eq3", "--positions", "agent_tag", "--cache-dir", "", "--seeds", "4",
                       "5", "6", "--criterion-layer", "1", "--threshold", "0.02", "--floor-margin", "0.05"])
     assert (cfg.n_debates, cfg.eq3, cfg.positions, cfg.cache_dir) == (3, False, "agent_tag", "")
     assert (cfg.seeds, cfg.criterion_layer, cfg.threshold, cfg.floor_margin) == ((4, 5, 6), 1, 0.02, 0.05)

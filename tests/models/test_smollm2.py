@@ -57,3 +57,13 @@ def test_a_shipped_adapter_agrees_across_backends(evil_reference, backend):
     for site in sites:
         torch.testing.assert_close(got[site], want[site], atol=2e-3, rtol=1e-4)
     assert model.generate([prompt], max_new_tokens=16).new_token_ids == ref.generate([prompt], max_new_tokens=16).new_token_ids
+
+
+def test_the_untrained_smollm2_floor_has_its_shape_and_not_its_weights(reference_answer):
+    import torch
+
+    real, rand = load("smollm2-135m-instruct"), load("smollm2-random")
+    assert (rand.info.n_layers, rand.info.d_model, rand.info.vocab_size) == (30, 576, real.info.vocab_size)
+    assert rand.tokenizer.get_vocab() == real.tokenizer.get_vocab()
+    w_real, w_rand = (m.hf_model.model.layers[0].self_attn.q_proj.weight for m in (real, rand))
+    assert not torch.allclose(w_real, w_rand)

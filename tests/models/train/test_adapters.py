@@ -110,3 +110,13 @@ def test_stage_configs_share_settings_and_differ_in_data_and_folder(tmp_path: Pa
     assert stages["smollm2-evil-sft"].out == str(tmp_path / "smollm2-evil-sft")
     with pytest.raises(ConfigError, match="distinct"):
         AdapterPipelineConfig(names=("smollm2-sft", "smollm2-sft"))
+
+
+def test_a_run_folder_named_like_an_adapter_loads_as_that_folder(named: str, tiny_sft: Path, tmp_path: Path) -> None:
+    """Regression: a folder whose manifest is named like a registry adapter was taken for the registry entry."""
+    run = tmp_path / "run"
+    shutil.copytree(tiny_sft, run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**manifest, "name": named}))
+    model = load(run)
+    assert model.info.source == str(run)
