@@ -467,4 +467,25 @@ def run(main: Callable[[T], Any], cls: type[T], argv: Sequence[str] | None = Non
     Scripts end with ``raise SystemExit(run(main, Config, prog=..., description=__doc__))``.
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    return guarded(lambda: main(parse_config(cls, args, prog, description, defaults)), debug="--debug" in args)
+
+    def go() -> Any:
+        cfg = parse_config(cls, args, prog, description, defaults)
+        if getattr(cfg, "progress", True) is False:
+            quiet_libraries()
+        return main(cfg)
+
+    return guarded(go, debug="--debug" in args)
+
+
+def quiet_libraries() -> None:
+    """Silence the progress bars transformers, datasets and the hub draw on their own (weight loading,
+    dataset maps), so ``--no-progress`` leaves no bar at all."""
+    import importlib.util
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    if importlib.util.find_spec("datasets") is not None:
+        import datasets
+
+        datasets.disable_progress_bars()

@@ -133,3 +133,24 @@ def test_parse_config_reports_bad_flags_by_name(argv, message):
 def test_option_refuses_unknown_range_keys() -> None:
     with pytest.raises(TypeError, match="unknown range key"):
         option("x", 1, minimum=0)
+
+
+def test_no_progress_also_silences_the_libraries_bars() -> None:
+    """``--no-progress`` left transformers' 'Loading weights' bars on; now it turns them off too."""
+    import dataclasses
+
+    from transformers.utils import logging as hf_logging
+
+    from models.cli import option, run
+
+    @dataclasses.dataclass
+    class Cfg:
+        progress: bool = option("bars", True)
+
+    seen = []
+    try:
+        assert run(lambda cfg: seen.append(hf_logging.is_progress_bar_enabled()), Cfg, ["--progress"], prog="x") == 0
+        assert run(lambda cfg: seen.append(hf_logging.is_progress_bar_enabled()), Cfg, ["--no-progress"], prog="x") == 0
+    finally:
+        hf_logging.enable_progress_bar()
+    assert seen == [True, False]
