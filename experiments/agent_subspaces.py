@@ -66,6 +66,8 @@ from probes.selectivity import (
 DEFAULT_BASE = "tiny-base"
 DEFAULT_DISTILLED = "tiny-imad"
 DEFAULT_UNTRAINED = "tiny-random"
+# the untrained floor of a base, by registry name: the same architecture and tokenizer with random weights
+UNTRAINED_TWINS = {"smollm2-135m-instruct": "smollm2-random"}
 ROLES = ("base", "distilled", "untrained")
 CLAIM = "the distilled model separates the agents better than the base"
 
@@ -76,8 +78,9 @@ class Config:
 
     base: str = option("base (or SFT) checkpoint: registry name or HF folder", DEFAULT_BASE, min_len=1)
     distilled: str = option("distilled (IMAD) checkpoint: registry name or HF folder", DEFAULT_DISTILLED, min_len=1)
-    untrained: str = option("untrained model read the same way (the floor): registry name or HF folder",
-                            DEFAULT_UNTRAINED, min_len=1)
+    untrained: str | None = option("untrained model read the same way (the floor): registry name or HF folder; default: "
+                                   "the base's untrained twin (smollm2-random for smollm2-135m-instruct), else "
+                                   f"{DEFAULT_UNTRAINED}", None, min_len=1)
     backend: Literal["hf", "tl", "nnsight"] = option("hooked-model backend", "hf")
     debates: str | None = option("debate JSON file (any schema models.debate reads) or a fetched published file "
                                  "(paper:arithmetic-diverse); each seed samples --n-debates of it; default: generate",
@@ -126,6 +129,7 @@ class Config:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        self.untrained = self.untrained or UNTRAINED_TWINS.get(self.base, DEFAULT_UNTRAINED)
         if len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"--seeds must be distinct (a repeated seed repeats the same sample), got {self.seeds}")
         if max(self.curve_sizes) >= self.n_debates:

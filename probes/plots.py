@@ -85,8 +85,9 @@ def probe_baselines_figure(curves: Mapping[str, Mapping[int, Estimate]], baselin
         layers = sorted(by_layer)
         color, control = palette[i % len(palette)], i >= len(curves)
         est = [by_layer[la] for la in layers]
+        # mode="lines": below 20 points plotly's default adds a marker at every vertex of the band
         fig.add_trace(go.Scatter(x=layers + layers[::-1], y=[e.high for e in est] + [e.low for e in est][::-1],
-                                 fill="toself", fillcolor=_rgba(color, 0.15 if control else 0.2), line={"width": 0},
+                                 mode="lines", fill="toself", fillcolor=_rgba(color, 0.15 if control else 0.2), line={"width": 0},
                                  hoverinfo="skip", showlegend=False, legendgroup=name))
         fig.add_trace(go.Scatter(
             x=layers, y=[e.value for e in est], mode="lines+markers", name=name, legendgroup=name,

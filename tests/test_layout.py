@@ -57,7 +57,6 @@ MISSING_TESTS: set[str] = {
     "probes/layers.py",
     "probes/linear.py",
     "probes/pca.py",
-    "probes/plots.py",
     "probes/subspaces.py",
 }
 

@@ -146,3 +146,10 @@ def test_reasoning_personas_with_a_mask_run_end_to_end(tiny_dir, tmp_path):
     assert (config["personas"], config["mask"]) == ("reasoning", ["I think"])
     curve = json.loads((run / "metrics.json").read_text())["learning_curve"]
     assert set(curve["distilled"]) == {"1", "2"}
+
+
+def test_the_untrained_floor_defaults_to_the_bases_twin():
+    assert Config().untrained == "tiny-random"
+    assert Config(base="smollm2-135m-instruct", distilled="smollm2-sft").untrained == "smollm2-random"
+    assert Config(base="smollm2-135m-instruct", untrained="tiny-random").untrained == "tiny-random"
+    assert parse_args(["--base", "smollm2-135m-instruct"]).untrained == "smollm2-random"
