@@ -140,6 +140,7 @@ identity_nb = nb([
 ("code", setup + '''
 N_DEBATES = 10 if SIZE == "tiny" else 40
 SIZES = (1, 2, 4) if SIZE == "tiny" else (1, 2, 4, 8)
+DRAWS = 2 if SIZE == "tiny" else 5
 families = {
     "tiny": {"base": pick("tiny-base"), "sft": pick("tiny-sft"), "untrained": "tiny-random"},
     "SmolLM2-135M": {"base": "smollm2-135m-instruct", "sft": "smollm2-sft", "untrained": "smollm2-random"},
@@ -148,12 +149,11 @@ families'''),
 ("md", "## Debates in one shared vocabulary\nThe same seeded debates go through every model."),
 ("code", '''from models.debate import GenerateConfig, generate_debates
 
-debates, _ = generate_debates(GenerateConfig(n=N_DEBATES, seed=11, tier="medium", personas="reasoning"))
+debates, _ = generate_debates(GenerateConfig(n=N_DEBATES, seed=11, tier="easy", personas="reasoning"))
 for turn in debates[0].rounds[0]:
     print(f"Agent {turn.agent} ({turn.label.persona}):", turn.text.replace("\\n", " ")[:160])'''),
 ("md", "## Read every turn at every layer, probe, and draw the learning curve\nOne row per (debate, round, agent): the mean `resid_post` over the turn's response tokens. Depth is shown as a fraction of the model's blocks so the 4-block and 30-block models share an axis."),
 ("code", '''import numpy as np
-from probes.agent_comparison import layer_sites
 from probes.collect import collect_turns
 from probes.heldout import fewshot_tally, heldout_tally
 
@@ -161,12 +161,15 @@ accuracy, curves = {}, {}
 for family, names in families.items():
     for role, name in names.items():
         model = load(name)
-        acts = collect_turns(model, debates, layer_sites(model, "resid_post"), "turn_mean")
-        tally = heldout_tally(acts, folds=5, seed=0)
+        # truncate: tiny-random's context is 1024 tokens; the turns beyond it are dropped, not the debate
         n = model.info.n_layers
-        accuracy[(family, role)] = {(i + 0.5) / n: tally.accuracy(s) for i, s in enumerate(tally.sites)}
-        curves[(family, role)] = {k: float(np.mean([fewshot_tally(acts, k, draws=5, seed=0).accuracy(s)
-                                                    for s in acts.sites])) for k in SIZES}
+        layers = sorted({0, n // 2, n - 1}) if SIZE == "tiny" else list(range(n))  # quick mode: three depths
+        sites = [f"blocks.{i}.hook_resid_post" for i in layers]
+        acts = collect_turns(model, debates, sites, "turn_mean", truncate=True)
+        tally = heldout_tally(acts, folds=3 if SIZE == "tiny" else 5, seed=0)
+        accuracy[(family, role)] = {(i + 0.5) / n: tally.accuracy(s) for i, s in zip(layers, sites)}
+        curves[(family, role)] = {k: float(np.mean([fewshot_tally(acts, k, draws=DRAWS, seed=0).accuracy(s)
+                                                    for s in sites])) for k in SIZES}
         del model
 {key: round(float(np.mean(list(v.values()))), 3) for key, v in accuracy.items()}'''),
 ("code", '''import plotly.graph_objects as go

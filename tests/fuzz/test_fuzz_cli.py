@@ -94,7 +94,8 @@ def bad_flag_texts(tp: Any, meta: typing.Mapping[str, Any]) -> list[str]:
     if base is float:
         return ["nan", "inf", "-inf", "x", "", *map(str, _range_breakers(meta, False))]
     if origin is typing.Literal or "choices" in meta:
-        return ["zzz-not-a-choice", ""]
+        allowed = typing.get_args(base) if origin is typing.Literal else tuple(meta["choices"])
+        return ["zzz-not-a-choice", *([""] if "" not in allowed else [])]  # '' can be a real choice
     if base is str and meta.get("min_len"):
         return [""]
     return []
