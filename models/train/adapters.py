@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -24,17 +23,16 @@ from safetensors.torch import load_file, save_file
 from models.cli import check_fields, config_dict
 from models.errors import ConfigError
 from models.files import atomic_folder, write_json
+from models.load import ADAPTER_WEIGHTS
 from models.manifest import Manifest
-from models.registry import SHARED_TOKENIZER
+from models.registry import SHARED_TOKENIZER, SHIPPED_ADAPTERS
 from models.train.checkpoint import DTYPES
 from models.train.config import SFTStageConfig, _help
 
 logger = logging.getLogger(__name__)
 
 AdapterName = Literal["smollm2-sft", "smollm2-evil-sft", "smollm2-hallu-sft"]
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
-ADAPTER_DATA: dict[str, str] = {"smollm2-sft": "arithmetic", "smollm2-evil-sft": "evil",
-                                "smollm2-hallu-sft": "hallucination"}
+ADAPTER_DATA: dict[str, str] = {name: spec.variant for name, spec in SHIPPED_ADAPTERS.items()}  # name -> Stage-1 data
 
 
 def smollm2_sft() -> SFTStageConfig:
@@ -128,17 +126,16 @@ def train_adapters(cfg: AdapterPipelineConfig) -> dict[str, Path]:
 
     out_dir, work_dir = Path(cfg.out_dir), Path(cfg.work_dir)
     published: dict[str, Path] = {}
-    timings: dict[str, float] = {}
     for name in cfg.names:
         run = work_dir / name
         if cfg.resume and Manifest.load(run) is not None:
             logger.info("%s is complete; skipped", run)
         else:
-            start = time.time()
             sft(stage_config(cfg, name))
-            timings[name] = round(time.time() - start, 1)
         published[name] = publish(run, out_dir, name, cfg.sft.save_dtype)
-    write_json(out_dir / "adapters.json", {"config": config_dict(cfg), "seconds": timings,
+    # each run's own measured seconds (its manifest), so a --resume that skips a finished run still reports it
+    seconds = {name: Manifest.load(folder).metrics["seconds"] for name, folder in published.items()}  # type: ignore[union-attr]
+    write_json(out_dir / "adapters.json", {"config": config_dict(cfg), "seconds": seconds,
                                            "folders": {k: str(v) for k, v in published.items()}}, sort_keys=False)
     return published
 

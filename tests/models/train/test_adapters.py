@@ -120,3 +120,15 @@ def test_a_run_folder_named_like_an_adapter_loads_as_that_folder(named: str, tin
     (run / "manifest.json").write_text(json.dumps({**manifest, "name": named}))
     model = load(run)
     assert model.info.source == str(run)
+
+
+def test_a_resumed_pipeline_skips_finished_runs_and_still_reports_their_seconds(tiny_sft: Path, tmp_path: Path) -> None:
+    from models.manifest import Manifest
+    from models.train.adapters import train_adapters
+
+    shutil.copytree(tiny_sft, tmp_path / "work" / "smollm2-sft")
+    cfg = AdapterPipelineConfig(out_dir=str(tmp_path / "out"), work_dir=str(tmp_path / "work"), names=("smollm2-sft",),
+                                resume=True)
+    assert train_adapters(cfg) == {"smollm2-sft": tmp_path / "out" / "smollm2-sft"}
+    record = json.loads((tmp_path / "out" / "adapters.json").read_text())
+    assert record["seconds"] == {"smollm2-sft": Manifest.load(tiny_sft).metrics["seconds"]}
