@@ -22,10 +22,10 @@ from safetensors.torch import load_file, save_file
 
 from models.cli import check_fields, config_dict
 from models.errors import ConfigError
-from models.files import atomic_folder, write_json
-from models.load import ADAPTER_WEIGHTS
+from models.files import atomic_folder, read_object, write_json
+from models.load import ADAPTER_CONFIG, ADAPTER_WEIGHTS
 from models.manifest import Manifest
-from models.registry import SHARED_TOKENIZER, SHIPPED_ADAPTERS
+from models.registry import REGISTRY, SHARED_TOKENIZER, SHIPPED_ADAPTERS
 from models.train.checkpoint import DTYPES
 from models.train.config import SFTStageConfig, _help
 
@@ -101,6 +101,11 @@ def publish(run: Path, out_dir: Path, name: str, save_dtype: str) -> Path:
                 tensors = load_file(f)
                 save_file({k: v.to(DTYPES[save_dtype]).contiguous() for k, v in tensors.items()}, tmp / f.name,
                           metadata={"format": "pt"})
+            elif f.name == ADAPTER_CONFIG and manifest.parent in REGISTRY:
+                # the trainer records the parent's folder on this machine; a shipped adapter names the registry
+                # entry instead, which the loader's base check resolves on any machine
+                config = read_object(f, ADAPTER_CONFIG)
+                write_json(tmp / f.name, {**config, "base_model_name_or_path": manifest.parent})
             else:
                 shutil.copy2(f, tmp / f.name)
         manifest.save(tmp)

@@ -132,3 +132,21 @@ def test_a_resumed_pipeline_skips_finished_runs_and_still_reports_their_seconds(
     assert train_adapters(cfg) == {"smollm2-sft": tmp_path / "out" / "smollm2-sft"}
     record = json.loads((tmp_path / "out" / "adapters.json").read_text())
     assert record["seconds"] == {"smollm2-sft": Manifest.load(tiny_sft).metrics["seconds"]}
+
+
+def test_a_published_adapter_names_its_registry_base_not_a_local_folder(tiny_sft: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: the shipped adapter_config.json named /root/.cache/... as its base, a path only one machine has."""
+    from models.manifest import Manifest
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_sft, run)
+    manifest = Manifest.load(run)
+    manifest.parent = "tiny-base"  # a registry name, as the SmolLM2 runs record "smollm2-135m-instruct"
+    manifest.save(run)
+    publish(run, tmp_path / "out", "x", "float16")
+    config = json.loads((tmp_path / "out" / "x" / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == "tiny-base"
+    shipped = json.loads((tiny_sft / "adapter" / "adapter_config.json").read_text())
+    assert {k: v for k, v in config.items() if k != "base_model_name_or_path"} == {
+        k: v for k, v in shipped.items() if k != "base_model_name_or_path"}
