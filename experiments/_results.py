@@ -5,6 +5,9 @@ to the process and call (``models.files.temp_sibling``) and renamed when the run
 or interrupted run never leaves a folder that looks done, and two runs never share a temporary folder.
 A killed run's temporary folder is swept by the next run in the same experiment folder once its
 writer process is gone and it is older than `STALE_AFTER_S`.
+
+Every finished folder ends with ``report.html`` (`experiments._report`): the run's takeaway and verdicts
+(`RunFolder.headline`), command, config, summary and every figure with its caption, on one page.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from experiments._report import ReportFigure, render_report
 from models.files import STALE_AFTER_S, atomic_folder, sweep_stale
 from models.manifest import hash_json
 from models.provenance import env_info
 from probes.plots import write_figure
+
 
 def to_jsonable(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -44,7 +49,14 @@ class RunFolder:
 
     def __init__(self, path: Path):
         self.path = path
+        self.figures: list[ReportFigure] = []
+        self.title = self.takeaway = ""
+        self.verdicts: list[str] = []
         (path / "figures").mkdir(parents=True, exist_ok=True)
+
+    def headline(self, title: str, takeaway: str, verdicts: Sequence[str] = ()) -> None:
+        """What ``report.html`` opens with: a title, one sentence to take away, and the verdict lines."""
+        self.title, self.takeaway, self.verdicts = title, takeaway, list(verdicts)
 
     def json(self, name: str, obj: Any) -> Path:
         target = self.path / name
@@ -70,9 +82,12 @@ class RunFolder:
             writer.writerows([to_jsonable(r) for r in rows])
         return target
 
-    def figure(self, fig: Any, stem: str) -> Path:
-        """``figures/<stem>.html`` with plotly bundled inline (works offline); PNG too when a renderer exists."""
-        return write_figure(fig, self.path / "figures" / stem, plotlyjs=True, png_scale=None)[0]
+    def figure(self, fig: Any, stem: str, caption: str) -> list[Path]:
+        """``figures/<stem>.html`` with plotly bundled inline (works offline; PNG too when a renderer exists),
+        shown in ``report.html`` with `caption`: one sentence saying what to look at."""
+        written = write_figure(fig, self.path / "figures" / stem, png_scale=None)
+        self.figures.append(ReportFigure(fig, f"figures/{stem}.html", caption))
+        return written
 
 
 def sweep_stale_runs(parent: str | Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
@@ -86,15 +101,25 @@ def command_line(script: str) -> str:
     return shlex.join(["python", f"experiments/{script}.py", *sys.argv[1:]])
 
 
+def report_path(run: RunFolder) -> Path:
+    """Where the finished run's page is (print it: it is the first thing to open)."""
+    return run.path / "report.html"
+
+
 @contextmanager
 def run_folder(experiment: str, config: Any, root: str | Path = "results", seed: int | None = None) -> Iterator[RunFolder]:
     """Create the run folder, write config.json and env.json, and publish it only if the body succeeds."""
     final = Path(root) / experiment / f"{time.strftime('%Y%m%d-%H%M%S')}-{hash_json(to_jsonable(config))[:8]}"
     final.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale_runs(final.parent)
+    command = command_line(experiment)
     with atomic_folder(final) as tmp:
         run = RunFolder(tmp)
         run.json("config.json", config)
         run.json("env.json", env_info(seed))
         yield run
+        run.text("report.html", render_report(
+            tmp, experiment=experiment, title=run.title or experiment, command=command, figures=run.figures,
+            takeaway=run.takeaway or "No takeaway was recorded for this run: read the summary below.",
+            verdicts=run.verdicts))
     run.path = final

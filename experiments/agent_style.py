@@ -106,6 +106,7 @@ class StyleConfig:
                              max=100_000)
     threads: int | None = option("torch threads; the tiny model's matrices are too small to gain from more than 1 "
                                  "(null: torch's choice, for larger models).", default=1, min=1, max=4096)
+    progress: bool = option("Progress bars (--no-progress: none at all, the libraries' own included).", default=True)
     out: str = option("Results root folder.", default="results", min_len=1)
 
     def __post_init__(self) -> None:
@@ -280,7 +281,7 @@ def main(cfg: StyleConfig) -> Path:
         path, lines = _run(cfg, start)
     finally:
         torch.set_num_threads(threads)
-    print(f"results: {path}")
+    print(f"results: {path}\nreport: {path / 'report.html'}")
     print("\n".join(lines))
     return path
 
@@ -292,7 +293,8 @@ def _run(cfg: StyleConfig, start: float) -> tuple[Path, list[str]]:
         sft = load(cfg.sft, backend=cfg.backend)
         layer = cfg.layer if cfg.layer is not None else sft.info.n_layers // 2
         site = str(sft.site(("resid_post", layer)))
-        vectors = {s: persona_vectors(sft, site, n_extract=cfg.n_extract, tier=cfg.tier, seed=s, scale=cfg.scale)
+        vectors = {s: persona_vectors(sft, site, n_extract=cfg.n_extract, tier=cfg.tier, seed=s, scale=cfg.scale,
+                                   progress=cfg.progress)
                    for s in cfg.seeds}
         for s, by_persona in vectors.items():
             for persona, v in by_persona.items():
@@ -316,7 +318,8 @@ def _run(cfg: StyleConfig, start: float) -> tuple[Path, list[str]]:
                 arms = steering_arms({p: adopt(v, model) for p, v in vectors[s].items()}, cfg.n_random, seed=s)
                 t0 = time.perf_counter()
                 rows += style_rows(name, model, prompts[s], arms, samples[s][1], alphas=cfg.alphas, seed=s,
-                                   max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size)
+                                   max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
+                                   progress=cfg.progress)
                 generation_s += time.perf_counter() - t0
             del model
         del base
@@ -324,7 +327,10 @@ def _run(cfg: StyleConfig, start: float) -> tuple[Path, list[str]]:
         table = score_table(rows, cfg.metric, cfg.alphas)
         ev = evidence(table, cfg)
         curves = {m: {t: gain_curve(table, m, t) for t in TARGETS} for m in MODELS}
-        run.figure(gain_figure(curves, TITLES, METRIC_NAMES[cfg.metric]), "agent_style")
+        run.figure(gain_figure(curves, TITLES, METRIC_NAMES[cfg.metric]), "agent_style",
+                   f"{METRIC_NAMES[cfg.metric]} gain over the unsteered output against alpha, per model (rows) and "
+                   "persona (columns), with 95 % CI bands; the grey band is the random directions of the same norm. "
+                   "A persona direction steers style where its curve rises above that band.")
         info = {"site": site, "n_rows": len(table.keys), "n_generations": len(rows), "generation_s": generation_s,
                 "example_prompt": prompts[cfg.seeds[0]][0], "degenerate": degenerate_rates(rows),
                 "wall_s": time.perf_counter() - start}
@@ -334,6 +340,11 @@ def _run(cfg: StyleConfig, start: float) -> tuple[Path, list[str]]:
         examples = [r for r in rows if r["seed"] == cfg.seeds[0] and r["question"] == 0 and r["arm"] in shown
                     and r["alpha"] in (0.0, max(cfg.alphas))]
         run.text("summary.md", summary_markdown(cfg, ev, info, examples))
+        primary = ev["verdicts"][f"distilled_vs_base/{MEAN}"]
+        run.headline(f"Persona steering: {cfg.base} vs {cfg.distilled}",
+                     f"The distilled model's persona directions steer style more than the base's: "
+                     f"{primary['verdict'].upper()} (the primary, predeclared criterion).",
+                     [primary["line"], *(ev["verdicts"][f"over_random/{m}/{MEAN}"]["line"] for m in MODELS)])
     lines = [ev["verdicts"][f"distilled_vs_base/{MEAN}"]["line"],
              *(ev["verdicts"][f"over_random/{m}/{MEAN}"]["line"] for m in MODELS)]
     metric = METRIC_NAMES[cfg.metric]

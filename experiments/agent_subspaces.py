@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from experiments._results import command_line, run_folder
+from experiments._results import command_line, report_path, run_folder
 from models import load
 from models.cli import check_fields, option, parse_config
 from models.cli import run as run_cli
@@ -46,7 +46,7 @@ from probes.agent_comparison import (
 )
 from probes.analysis import compare_checkpoints
 from probes.collect import collect_turns
-from probes.plots import probe_baselines_figure, write_figure
+from probes.plots import probe_baselines_figure
 from probes.selectivity import (
     Measure,
     fewshot,
@@ -315,6 +315,33 @@ def _caveats(cfg: Config, info: dict[str, Any], figures: list[str]) -> list[str]
     return lines
 
 
+_CAPTIONS = {
+    "probe_accuracy_baselines": "Held-out agent-identity probe accuracy per layer, with 95 % CI bands. The dashed "
+                                "controls (shuffled labels, the untrained model) must sit well below the trained "
+                                "curves for the probe to measure something the training put there.",
+    "probe_learning_curve": "Accuracy against the number of training questions: the curve that rises sooner "
+                            "separates the agents from fewer examples (the measure that still differs near ceiling).",
+    "probe_accuracy_trait": "Probe accuracy for the trait label per layer.",
+    "pca": "Turns projected on the first two principal components at the best layer: clusters that separate by "
+           "agent mean the agents sit in distinct directions.",
+    "cosine": "Cosine similarity between agent directions: near 0, the agents have independent directions.",
+    "principal_angles": "Principal angles between the two checkpoints' agent subspaces per layer, in degrees: "
+                        "0 is the same subspace, 90 orthogonal.",
+}
+
+
+def figure_caption(stem: str) -> str:
+    """The sentence under a figure in report.html, by its file stem (``pca_base_by_agent`` -> ``pca``)."""
+    return _CAPTIONS.get(stem) or _CAPTIONS[stem.split("_")[0]]
+
+
+def _takeaway(checks: dict[str, Any]) -> str:
+    verdicts = {name: c["verdict"] for name, c in checks.items()}
+    confirmed = [n.replace("_", " ") for n, v in verdicts.items() if v == "confirmed"]
+    return (f"{len(confirmed)} of {len(verdicts)} predeclared checks confirmed"
+            + (f" ({', '.join(confirmed)})." if confirmed else ".") + " Each check's line and CI is below.")
+
+
 def _summary(cfg: Config, checks: dict[str, dict[str, Any]], per_layer: dict[int, dict[str, Measure]],
              curve: dict[str, dict[int, Measure]], info: dict[str, Any], figures: list[str]) -> str:
     """Verdict lines first, then what failed plainly, the setup, the per-layer tables and the caveats."""
@@ -383,7 +410,7 @@ def main(cfg: Config) -> Path:
                 title="Agent-identity probe accuracy with few training questions (mean over the criterion layers; "
                       "bands: 95% CI over held-out questions)"), **figs}
         figures = [str(p.relative_to(run.path)) for stem, fig in figs.items()
-                   for p in write_figure(fig, run.path / "figures" / stem)]
+                   for p in run.figure(fig, stem, figure_caption(stem))]
         info = {"wall_time_s": time.perf_counter() - start, "n_units": len(table.units), "turns": turns,
                 "dropped": dropped, "chance": table.chance, "descriptive": descriptive}
         run.json("metrics.json", {
@@ -393,7 +420,9 @@ def main(cfg: Config) -> Path:
         run.json("analysis.json", {"tallies": {s: {c: t.to_json() for c, t in ts.items()} for s, ts in by_seed.items()},
                                    "analyses": {n: a.to_json() for n, a in analyses.items()}, "comparison": comparison})
         run.text("summary.md", _summary(cfg, checks, per_layer, curve, info, figures))
-    print(f"results: {run.path} ({time.perf_counter() - start:.0f} s)")
+        run.headline(f"Agent identity in {cfg.base} vs {cfg.distilled}", _takeaway(checks),
+                     [c["line"] for c in checks.values()])
+    print(f"results: {run.path} ({time.perf_counter() - start:.0f} s)\nreport: {report_path(run)}")
     for check in checks.values():
         print(check["line"])
     return run.path

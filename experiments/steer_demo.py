@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from experiments._results import command_line, run_folder
+from experiments._results import command_line, report_path, run_folder
 from models import load
 from models.cli import check_fields, option, parse_config, run as run_cli
 from probes import collect_activations, system_prompt_direction, system_prompt_source
@@ -84,11 +84,13 @@ def main(cfg: DemoConfig) -> Path:
                  f"model {cfg.model} ({cfg.backend}), site blocks.{cfg.layer}.hook_resid_post; question: {cfg.question}", ""]
         lines += [f"## alpha {alpha} ({_label(alpha)})\n\n{text.strip()}\n" for alpha, text in outputs.items()]
         run.text("summary.md", "\n".join(lines))
+        run.headline("Steering toward and away from evil",
+                     f"One question answered by {cfg.model} at each alpha; a qualitative look, not a test.")
     print(f"model={cfg.model} backend={cfg.backend} site=blocks.{cfg.layer}.hook_resid_post")
     print(f"question: {cfg.question}\n")
     for alpha, text in outputs.items():
         print(f"--- alpha {alpha} ({_label(alpha)})\n{text.strip()}\n")
-    print(f"results: {run.path}")
+    print(f"results: {run.path}\nreport: {report_path(run)}")
     return run.path
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 
-from experiments._results import command_line, run_folder
+from experiments._results import command_line, report_path, run_folder
 from models import load
 from models.cli import check_fields, option, parse_config, run as run_cli
 from models.debate.malicious import validation_pairs
@@ -117,6 +117,7 @@ class SuppressConfig:
     batch_size: int = option("Rows per generation batch (bounds memory; greedy texts do not depend on it).", default=384,
                              min=1, max=100_000)
     out: str = option("Results root folder.", default="results", min_len=1)
+    progress: bool = option("Progress bars (--no-progress: none at all, the libraries' own included).", default=True)
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -195,14 +196,16 @@ def main(cfg: SuppressConfig) -> Path:
             distilled = load(cfg.distilled.format(trait=short), backend=cfg.backend)
             sft = load(cfg.sft.format(trait=short), backend=cfg.backend)
             for s in cfg.seeds:
-                vectors = trait_vectors(base, sft, trait, train_q[s], site, n_extract=cfg.n_extract, seed=s)
+                vectors = trait_vectors(base, sft, trait, train_q[s], site, n_extract=cfg.n_extract, seed=s,
+                                        progress=cfg.progress)
                 arms = [(Arm(BASE_PERSONA, base, vectors.base, "persona"), vectors.base_acts),
                         (Arm(DISTILLED, distilled, vectors.distilled, "sft"), vectors.distilled_acts)]
                 if s != cfg.seeds[0]:  # extra seeds re-check the primary metric only
                     for arm, _ in arms:
                         seed_rows.setdefault((trait, arm.name), {})[s] = steered_rows(
                             arm, trait, {"agent": arm.vector}, questions[s], negative, judge,
-                            max_new_tokens=_tokens(cfg, arm), full=False, batch_size=cfg.batch_size)
+                            max_new_tokens=_tokens(cfg, arm), full=False, batch_size=cfg.batch_size,
+                            progress=cfg.progress)
                     continue
                 arms.insert(1, (Arm(BASE_PLAIN, base, vectors.base, "plain"), None))
                 vectors.base.save(run.path / "vectors" / f"{trait}_base")
@@ -211,11 +214,13 @@ def main(cfg: SuppressConfig) -> Path:
                     scales.append({"trait": trait, "arm": arm.name, "vector_norm": float(arm.vector.vector.norm()),
                                    "mean_residual_norm": arm.vector.params.get("mean_residual_norm")})
                     rows += steered_rows(arm, trait, {"agent": arm.vector}, questions[s], cfg.alphas, judge,
-                                         max_new_tokens=_tokens(cfg, arm), batch_size=cfg.batch_size)
+                                         max_new_tokens=_tokens(cfg, arm), batch_size=cfg.batch_size,
+                                         progress=cfg.progress)
                     if acts is not None:
                         controls = control_directions(arm.vector, acts, site, cfg.n_random, s)
                         rows += steered_rows(arm, trait, controls, questions[s], negative, judge,
-                                             max_new_tokens=_tokens(cfg, arm), full=False, batch_size=cfg.batch_size)
+                                             max_new_tokens=_tokens(cfg, arm), full=False, batch_size=cfg.batch_size,
+                            progress=cfg.progress)
                     if arm.name != BASE_PLAIN:
                         for c in arithmetic_accuracy(arm.model, problems, arm.vector, cfg.alphas,
                                                      prompt="sft" if arm.writes_debates else "chat",
@@ -247,10 +252,16 @@ def main(cfg: SuppressConfig) -> Path:
         run.json("metrics.json", {"site": site, "rule": cfg.rule, "points": points, "comparisons": comparisons,
                                   "judges": judges, "scales": scales, "settings": lines, "capability": capability,
                                   "seeds": seeds, "seconds": seconds})
-        run.figure(frontier_figure(lines, capability, points, cfg.threshold), "suppression")
+        run.figure(frontier_figure(lines, capability, points, cfg.threshold), "suppression",
+                   "Top panels: the malicious agent's score against alpha for the trait vector (black) and its "
+                   "controls (grey band: random directions; dotted: sign-flipped); the red dashed line is the "
+                   "predeclared threshold and the red vertical line the suppression point. Bottom panels: what "
+                   "the suppression costs in held-out arithmetic accuracy.")
         report = summary_markdown(cfg, site, lines, capability, points, comparisons, judges, scales, seeds, seconds)
         run.text("summary.md", report)
-    print(f"results: {run.path}")
+        run.headline("Suppressing the malicious agent by steering", takeaway(points),
+                     [_verdict_text(p, cfg) for p in points] + [comparison_text(c) for c in comparisons])
+    print(f"results: {run.path}\nreport: {report_path(run)}")
     print(console_report(cfg, lines, capability, points, judges, seconds))
     return run.path
 
@@ -278,6 +289,25 @@ def _est(e: dict[str, Any] | None, digits: int = 1) -> str:
     if e is None:
         return "-"
     return f"{e['value']:.{digits}f} [{e['low']:.{digits}f}, {e['high']:.{digits}f}]"
+
+
+def comparison_text(c: dict[str, Any]) -> str:
+    est = c["estimate"]
+    return (f"{c['verdict'].upper()}: {c['trait']}: {c['claim']} -- "
+            + (c["reason"] if est is None else f"capability change distilled - base = {_est(est, 2)} ({c['reason']})"))
+
+
+def takeaway(points: list[dict[str, Any]]) -> str:
+    """One sentence: which arms the predeclared rule says are fully suppressed, and which are not."""
+    def name(p: dict[str, Any]) -> str:
+        return f"{p['arm']} on {p['trait']}"
+
+    done = [f"{name(p)} (alpha {p['alpha']:+g})" for p in points if p["verdict"] == "confirmed"]
+    rest = [name(p) for p in points if p["verdict"] != "confirmed"]
+    if not done:
+        return f"No arm fully suppresses its malicious agent under the predeclared rule ({'; '.join(rest)})."
+    return (f"Steering fully suppresses the malicious agent for {'; '.join(done)}"
+            + (f", but not for {'; '.join(rest)}." if rest else "."))
 
 
 def _verdict_text(point: dict[str, Any], cfg: SuppressConfig) -> str:
@@ -324,11 +354,7 @@ def summary_markdown(cfg: SuppressConfig, site: str, lines: list[dict[str, Any]]
                      scales: list[dict[str, Any]], seeds: list[dict[str, Any]], seconds: float) -> str:
     out = ["# Suppressing the malicious agent", ""]
     out += [f"- {_verdict_text(p, cfg)}" for p in points]
-    for c in comparisons:
-        est = c["estimate"]
-        out.append(f"- {c['verdict'].upper()}: "
-                   f"{c['trait']}: {c['claim']} -- "
-                   + (c["reason"] if est is None else f"capability change distilled - base = {_est(est, 2)} ({c['reason']})"))
+    out += [f"- {comparison_text(c)}" for c in comparisons]
     out += ["", f"Command: `{command_line('suppress_malicious')}` ({seconds:.0f} s)", "",
             f"**Predeclared rule** (config.json, written before any generation): an arm fully suppresses its malicious "
             f"agent at the alpha closest to 0 where the upper bound of the mean malicious-agent score's CI is < "

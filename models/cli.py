@@ -345,7 +345,7 @@ def _converter(tp: Any) -> Callable[[str], Any]:
     return convert
 
 
-def _add_field(parser: Any, f: dataclasses.Field, tp: Any, dest: str, default: Any) -> None:
+def _add_field(parser: Any, f: dataclasses.Field, tp: Any, dest: str, default: Any, hidden: bool = False) -> None:
     flag = "--" + dest.replace("_", "-")
     help_text = f.metadata.get("help", "")
     notes = [] if "default" in help_text else [f"default: {default}"]
@@ -353,7 +353,8 @@ def _add_field(parser: Any, f: dataclasses.Field, tp: Any, dest: str, default: A
     notes += [f"{signs[key]} {f.metadata[key]}" for key in signs if key in f.metadata]
     shown = f"{help_text} ({'; '.join(notes)})" if notes else help_text
     base, optional = _unwrap_optional(tp)
-    kwargs: dict[str, Any] = {"dest": dest, "default": _MISSING, "help": shown.replace("%", "%%").replace("%%%%", "%%")}
+    kwargs: dict[str, Any] = {"dest": dest, "default": _MISSING,
+                              "help": argparse.SUPPRESS if hidden else shown.replace("%", "%%").replace("%%%%", "%%")}
     if "choices" in f.metadata:
         kwargs["choices"] = list(f.metadata["choices"])
     if base is bool:
@@ -373,8 +374,10 @@ def _add_field(parser: Any, f: dataclasses.Field, tp: Any, dest: str, default: A
     parser.add_argument(flag, type=_converter(tp), **kwargs)
 
 
-def add_config_arguments(parser: Any, cls: type, prefix: str = "", defaults: Any = None) -> None:
-    """Add one flag per field of dataclass `cls` (recursing into nested dataclass fields)."""
+def add_config_arguments(parser: Any, cls: type, prefix: str = "", defaults: Any = None, full: bool = True) -> int:
+    """Add one flag per field of dataclass `cls` (recursing into nested dataclass fields). With `full` False
+    the nested fields' flags still parse but are left out of ``--help``; returns how many were left out."""
+    hidden = 0
     hints = _hints(cls)
     for f in dataclasses.fields(cls):
         if not prefix and f.name in RESERVED:
@@ -383,18 +386,30 @@ def add_config_arguments(parser: Any, cls: type, prefix: str = "", defaults: Any
         default = getattr(defaults, f.name) if defaults is not None else (
             f.default if f.default is not dataclasses.MISSING else f.default_factory())  # type: ignore[misc]
         if _is_dataclass_type(tp):
-            group = parser.add_argument_group(f"{prefix}{f.name}", (tp.__doc__ or "").strip().splitlines()[0])
-            add_config_arguments(group, tp, f"{prefix}{f.name}.", default)
+            target = parser.add_argument_group(f"{prefix}{f.name}", (tp.__doc__ or "").strip().splitlines()[0]) \
+                if full else parser
+            hidden += add_config_arguments(target, tp, f"{prefix}{f.name}.", default, full)
         else:
-            _add_field(parser, f, tp, f"{prefix}{f.name}", default)
+            _add_field(parser, f, tp, f"{prefix}{f.name}", default, hidden=bool(prefix) and not full)
+            hidden += bool(prefix) and not full
+    return hidden
 
 
-def build_parser(cls: type, prog: str, description: str, defaults: Any = None) -> argparse.ArgumentParser:
+def build_parser(cls: type, prog: str, description: str, defaults: Any = None, full: bool = False
+                 ) -> argparse.ArgumentParser:
+    """The flags of `cls`. ``--help`` lists the top-level ones; the nested configs' flags (``--sft.lr``, ...)
+    parse either way and are listed by ``--help-all`` (`full`), so a short help stays short."""
     parser = _Parser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter,
                      allow_abbrev=False)
     parser.add_argument("--config", default=None, help="JSON or TOML file of field values; flags override it")
     parser.add_argument("--debug", action="store_true", help="on an error, show the traceback instead of one line")
-    add_config_arguments(parser, cls, defaults=defaults)
+    hidden = add_config_arguments(parser, cls, defaults=defaults, full=full)
+    if hidden:
+        groups = ", ".join(sorted("--" + f.name.replace("_", "-") + ".*" for f in dataclasses.fields(cls)
+                                  if _is_dataclass_type(_hints(cls)[f.name])))
+        parser.add_argument("--help-all", action="store_true",
+                            help=f"show every option, with the {hidden} flags of the nested configs ({groups}), "
+                                 "and exit")
     return parser
 
 
@@ -425,9 +440,13 @@ def parse_config(cls: type[T], argv: Sequence[str] | None, prog: str, descriptio
 
     Every refusal is a `ConfigError` (``--help`` still prints and exits 0).
     """
+    if "--help-all" in (sys.argv[1:] if argv is None else argv):
+        build_parser(cls, prog, description, defaults, full=True).print_help()
+        raise SystemExit(0)
     args = vars(build_parser(cls, prog, description, defaults).parse_args(argv))
     path = args.pop("config")
     args.pop("debug")
+    args.pop("help_all", None)
     values = check_values(cls, read_config_file(path), str(path)) if path else {}
     flags = check_values(cls, _nest({k: v for k, v in args.items() if v is not _MISSING}), FLAG)
     return build_config(cls, _merge(values, flags), defaults, source=None)

@@ -25,6 +25,7 @@ import hashlib
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,7 +39,7 @@ from models.errors import CheckpointError, FileFormatError, ModelsError
 from models.files import read_object, read_safetensors_header, require_file
 from models.hooked import HookedModel, ModelInfo
 from models.manifest import Manifest
-from models.registry import REGISTRY, build_into_cache, check_gguf_file, convert_gguf, materialize
+from models.registry import REGISTRY, build_into_cache, check_gguf_file, convert_gguf, did_you_mean, materialize
 
 Backend = Literal["hf", "tl", "nnsight"]
 BACKENDS: tuple[str, ...] = ("hf", "tl", "nnsight")
@@ -131,9 +132,8 @@ def resolve_folder(name_or_path: str | Path) -> Path:
             raise CheckpointError(f"{path} is a file but not a .gguf checkpoint; give its folder (with config.json) "
                                   "or a .gguf file")
         return gguf_folder(path)
-    raise CheckpointError(
-        f"unknown checkpoint {text!r}: not a folder or .gguf file; known names: {', '.join(sorted(REGISTRY))}"
-    )
+    raise CheckpointError(f"unknown checkpoint {text!r}{did_you_mean(text)}: not a folder or .gguf file; known "
+                          f"names: {', '.join(sorted(REGISTRY))}")
 
 
 def gguf_folder(path: Path) -> Path:
@@ -469,12 +469,16 @@ def merge_adapter(
     tokenizer = _adapter_tokenizer(adapter, cfg, model, base_tokenizer)
     resized: set[str] = set()
     if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
-        model.resize_token_embeddings(len(tokenizer))
+        # As in training (models.train.sft): the adapter carries the new rows' values, so they start at zero
+        # rather than at a random draw (deterministic, and no notice on every load).
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
         resized = _embedding_weights(model)
     changed = _check_adapter_shapes(adapter, shapes, model) | resized
     from peft import PeftModel
 
-    with _named(adapter, "merging the LoRA adapter"):
+    with _named(adapter, "merging the LoRA adapter"), warnings.catch_warnings():
+        # peft reads a transformers attribute deprecated in 5.x; the notice is theirs, printed on every load
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
         model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     # The base was checked before the merge and the adapter's own tensors just now: only the weights the
     # merge wrote can have overflowed, so only those are scanned again (a full pass costs seconds on 135M).

@@ -284,13 +284,22 @@ def _cache_key(name: str) -> str:
     return f"{name}-{h.hexdigest()[:10]}"
 
 
+def did_you_mean(name: str) -> str:
+    """`` (did you mean 'tiny-sft'?)`` for a mistyped registry name, or ``""`` when nothing is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(REGISTRY), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def materialize(name: str) -> Path:
     """Local folder of a registry checkpoint: shipped or cached, else built by its cheap builder.
 
     A shipped checkpoint that is in neither place raises `CheckpointError` with the training command.
     """
     if name not in REGISTRY:
-        raise CheckpointError(f"unknown checkpoint {name!r}; known names: {', '.join(sorted(REGISTRY))}")
+        raise CheckpointError(f"unknown checkpoint {name!r}{did_you_mean(name)}; known names: "
+                              f"{', '.join(sorted(REGISTRY))}")
     found = find(name)
     if found is not None:
         return found

@@ -27,6 +27,9 @@ from probes.linear import ProbeScore
 from probes.pca import PCAResult
 
 _DASHES = ("solid", "dash", "dot", "dashdot")
+# The one colour sequence of every figure and report page (plotly's default, named so pages can share it).
+COLORWAY = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+            "#17becf")
 
 
 def _go() -> Any:
@@ -175,18 +178,23 @@ def principal_angle_figure(angles: Mapping[str, Mapping[int, Sequence[float]]], 
     return fig
 
 
-def write_figure(fig: Any, stem: str | Path, *, plotlyjs: bool | str = "directory",
+def write_figure(fig: Any, stem: str | Path, *, plotlyjs: bool | str = True,
                  png_scale: float | None = 2) -> list[Path]:
     """Write ``stem.html`` and, when the kaleido renderer is installed, ``stem.png``. Returns the files written.
 
-    `plotlyjs` is plotly's ``include_plotlyjs``: ``"directory"`` (the default) saves plotly.js once beside
-    the page, ``True`` bundles it inline; either way the page works offline. `png_scale` is the PNG's
-    resolution factor (None: plotly's default). The one figure writer: run folders use it too.
+    `plotlyjs` is plotly's ``include_plotlyjs``: ``True`` (the default) bundles plotly.js inline, so the
+    page works offline and still works when copied elsewhere; ``"directory"`` saves it once beside the
+    page (smaller, but a page copied without it goes blank). The page takes the window's width (a
+    fixed layout width is dropped). `png_scale` is the PNG's resolution factor (None: plotly's
+    default). The one figure writer: run folders use it too.
     """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     html = stem.with_name(stem.name + ".html")
-    fig.write_html(str(html), include_plotlyjs=plotlyjs, full_html=True)
+    page = _go().Figure(fig)
+    page.update_layout(width=None, autosize=True)
+    page.write_html(str(html), include_plotlyjs=plotlyjs, full_html=True, default_width="100%",
+                    config={"responsive": True, "displaylogo": False})
     written = [html]
     if importlib.util.find_spec("kaleido") is not None:
         png = stem.with_name(stem.name + ".png")

@@ -7,6 +7,7 @@ in this toolkit is reported next to these two numbers.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,6 +40,15 @@ def _longest_run(items: Sequence[str]) -> int:
     return best
 
 
+_PERIODIC = re.compile(r"(\S{1,8}?)\1+")
+
+
+def _periodic_run(text: str) -> int:
+    """Most consecutive repeats of one short unit, spaces ignored: ``aaaa`` is 4, ``1.1.1.1.`` is 4 (``1.``)."""
+    squeezed = text.replace(" ", "")
+    return max((len(m.group(0)) // len(m.group(1)) for m in _PERIODIC.finditer(squeezed)), default=0)
+
+
 def degeneracy(text: str, max_repetition: float = 0.5, min_distinct_2: float = 0.4, max_run: int = 6) -> Degeneracy:
     """Flag looping or collapsed text: many repeated 3-grams, few distinct bigrams, or long runs."""
     words = text.split()
@@ -48,7 +58,8 @@ def degeneracy(text: str, max_repetition: float = 0.5, min_distinct_2: float = 0
     repetition = repeated / len(trigrams) if trigrams else 0.0
     distinct_1 = len(set(words)) / len(words) if words else 0.0
     distinct_2 = len(set(bigrams)) / len(bigrams) if bigrams else 1.0
-    run = max(_longest_run(words), _longest_run(list(text.replace(" ", ""))) // 4)
+    # a word repeated, or one short unit looping inside a "word" (``1.1.1.1...`` is one word of 80 characters)
+    run = max(_longest_run(words), _periodic_run(text) // 4)
     empty = len(words) == 0
     verdict = empty or repetition > max_repetition or (len(bigrams) >= 8 and distinct_2 < min_distinct_2) or run > max_run
     return Degeneracy(round(repetition, 4), round(distinct_1, 4), round(distinct_2, 4), run, bool(verdict))

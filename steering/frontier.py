@@ -247,8 +247,16 @@ def frontier_figure(lines: Sequence[Row], capability: Sequence[Row], points: Seq
                             legendgroup=f"cap-{arm}", showlegend=i == 0, line=dict(color=colors[k % len(colors)]),
                             error_y=dict(type="data", symmetric=False, array=[a["high"] - a["value"] for a in acc],
                                          arrayminus=[a["value"] - a["low"] for a in acc]), row=2 * i + 2, col=1)
-        fig.update_xaxes(title_text="alpha", row=2 * i + 2, col=1)
-        fig.update_yaxes(title_text="held-out accuracy", range=[-0.02, 1.02], row=2 * i + 2, col=1)
+        for k, arm in enumerate(arms):  # the other cost of steering: outputs that loop or collapse
+            d = sorted((ln for ln in lines if ln["trait"] == trait and ln["arm"] == arm and ln["direction"] == "agent"),
+                       key=lambda ln: ln["alpha"])
+            fig.add_scatter(x=[ln["alpha"] for ln in d], y=[ln["degenerate_rate"] for ln in d], mode="lines+markers",
+                            name=f"{arm}: degenerate share", legendgroup=f"deg-{arm}", showlegend=i == 0,
+                            line=dict(color=colors[k % len(colors)], dash="dot"), marker=dict(symbol="x"),
+                            row=2 * i + 2, col=1)
+        fig.update_xaxes(title_text="alpha (x 10 % of the mean residual norm)", row=2 * i + 2, col=1)
+        fig.update_yaxes(title_text="accuracy (solid) / degenerate share (dotted)", range=[-0.02, 1.02],
+                         row=2 * i + 2, col=1)
     fig.update_layout(title="Suppressing the malicious agent: trait vector vs controls (red dashed: threshold)",
                       height=330 * 2 * len(traits), autosize=True, template="plotly_white",
                       legend=dict(orientation="h", y=-0.04))

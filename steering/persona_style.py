@@ -72,8 +72,8 @@ def style_references(tier: str, n_test: int, seed: int, question_format: Questio
     return [present(p.question, question_format) for p in problems], refs
 
 
-def persona_vectors(sft: HookedModel, site: str, *, n_extract: int, tier: str, seed: int, scale: Scale = "residual"
-                    ) -> dict[str, Direction]:
+def persona_vectors(sft: HookedModel, site: str, *, n_extract: int, tier: str, seed: int, scale: Scale = "residual",
+                    progress: bool = True) -> dict[str, Direction]:
     """Eq. 3 agent-vs-others direction of each persona (agent k speaks persona k), from training debates.
 
     `n_extract` debates of `tier` (seed ``seed + 202``, none of the `HELDOUT_POOL` held-out problems), read
@@ -82,7 +82,8 @@ def persona_vectors(sft: HookedModel, site: str, *, n_extract: int, tier: str, s
     """
     debates = arithmetic_debates(n_extract, tier, seed=seed + 202,
                                  exclude=[p.question for p in heldout_problems(tier, HELDOUT_POOL, seed=0)])
-    acts = collect_activations(sft, eq3_source(debates, positions="turn_last"), [site], truncate=True, progress=True)
+    acts = collect_activations(sft, eq3_source(debates, positions="turn_last"), [site], truncate=True,
+                               progress=progress)
     directions = eq3_directions(acts, site, normalize=scale == "unit")
     if scale == "residual":
         directions = {name: scale_to_residual(d, acts.at(site)) for name, d in directions.items()}

@@ -67,14 +67,15 @@ class TraitVectors:
 
 
 def trait_vectors(base: HookedModel, sft: HookedModel, trait: DebateTrait, train_questions: Sequence[str], site: str,
-                  *, n_extract: int, seed: int, scale: Scale = "residual") -> TraitVectors:
+                  *, n_extract: int, seed: int, scale: Scale = "residual", progress: bool = True) -> TraitVectors:
     """The base vector (system-prompt contrast over `train_questions` at chat position -2) and the distilled
     vector (Eq. 3 Agent 2 direction on `n_extract` training debates, seed ``seed + 101``, read from the
     Stage 1 model `sft` at each response's last token), each stamped with the model it was read from."""
     base_acts = collect_activations(base, system_prompt_source(list(train_questions), trait, position=-2), [site])
     base_vec = scaled(stamp(system_prompt_direction(base_acts, site), base), base_acts.at(site), scale)
     debates = malicious_debates(trait, n_extract, seed=seed + 101)
-    sft_acts = collect_activations(sft, eq3_source(debates, positions="turn_last"), [site], truncate=True, progress=True)
+    sft_acts = collect_activations(sft, eq3_source(debates, positions="turn_last"), [site], truncate=True,
+                                 progress=progress)
     imad_vec = scaled(stamp(eq3_directions(sft_acts, site)[f"agent{MALICIOUS_AGENT}"], sft), sft_acts.at(site), scale)
     return TraitVectors(base_vec, imad_vec, base_acts, sft_acts)
 

@@ -24,6 +24,7 @@ ALLOWED: dict[str, str] = {
     "tests/test_import_graph.py": "the layering of all four packages, checked on their source",
     "tests/fuzz/*": "property-based fuzzing across the file readers, CLIs, loader and interventions",
     "tests/notebooks/*": "runs every notebook in notebooks/ end to end",
+    "tests/test_readme_tour.py": "executes the README's Python blocks in one process, so the tour cannot rot",
     "tests/experiments/test_experiments.py": "the shared entry shape, run folders and CLI of every experiment script",
     "tests/models/test_smollm2.py": "integration: the real SmolLM2-135M checkpoint in every backend (slow)",
     "tests/models/backends/test_backend_agreement.py": "compares the tl and nnsight backends with the hf reference",

@@ -105,5 +105,7 @@ def checkpoint_uses(folder: str | Path, trait: DebateTrait | None = None) -> lis
             break
         manifest = read_object(current / "manifest.json", "checkpoint manifest")
         out += _stage_data(current, manifest, trait)
-        current = _parent_folder(current, manifest.get("parent"))
+        # A converted checkpoint's parent is its source file (a GGUF), not a checkpoint with a manifest.
+        parent = None if manifest.get("stage") == "converted" else manifest.get("parent")
+        current = _parent_folder(current, parent)
     return out

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+from pathlib import Path
 
 import pytest
 
@@ -35,6 +37,7 @@ def test_suppress_malicious_runs_end_to_end(tiny_dir, tmp_path, capsys):
     assert (run / "figures" / "suppression.html").is_file()
     out = capsys.readouterr().out
     assert "judge pair agreement on unseen templates" in out and "=> " in out
+    assert f"report: {run / 'report.html'}" in out and "fully suppress" in (run / "report.html").read_text()
     summary = (run / "summary.md").read_text()
     assert summary.splitlines()[2].split(":")[0] in {"- CONFIRMED", "- REFUTED", "- INCONCLUSIVE"}
     assert "Held-out status unproven" in summary
@@ -218,3 +221,14 @@ def test_script_runs_from_another_cwd_without_path_edits(tmp_path):
                          timeout=300)
     assert out.returncode == 0, out.stderr
     assert "--max-new-tokens" in out.stdout and "--debug" in out.stdout
+
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "experiments" / "configs").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_each_shipped_config_file_is_valid_for_its_script(path):
+    """experiments/configs/<models>_<script>.toml: the settings the README quotes parse as that script's config."""
+    script = next(s for s in EXPERIMENTS if path.stem.endswith("_" + s))
+    config = importlib.import_module(f"experiments.{script}").parse_args(["--config", str(path)])
+    assert "smollm2" in str(config) and CONFIGS

@@ -154,3 +154,20 @@ def test_no_progress_also_silences_the_libraries_bars() -> None:
     finally:
         hf_logging.enable_progress_bar()
     assert seen == [True, False]
+
+
+def test_help_is_short_and_help_all_lists_the_nested_flags(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        parse_config(PipelineConfig, ["--help"], "train", "")
+    short = capsys.readouterr().out
+    assert info.value.code == 0 and "--help-all" in short and "--sft.*" in short and "--sft.lr" not in short
+    with pytest.raises(SystemExit):
+        parse_config(PipelineConfig, ["--help-all"], "train", "")
+    full = capsys.readouterr().out
+    assert "--sft.lr" in full and "--grpo.beta" in full and len(full.splitlines()) > 5 * len(short.splitlines())
+    assert parse_config(PipelineConfig, ["--sft.lr", "0.002"], "train", "").sft.lr == 0.002  # hidden, still parsed
+
+
+def test_a_typo_in_a_flag_names_the_close_match() -> None:
+    with pytest.raises(ConfigError, match=r"--sft.lrr 3 \(did you mean --sft.lr\?\)"):
+        parse_config(PipelineConfig, ["--sft.lrr", "3"], "train", "")

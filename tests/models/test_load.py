@@ -15,6 +15,14 @@ def test_unknown_name_lists_known_checkpoints():
         load("no-such-model")
 
 
+def test_a_mistyped_name_gets_the_close_match():
+    with pytest.raises(CheckpointError, match=r"unknown checkpoint 'tiny-sfft' \(did you mean 'tiny-sft'\?\)"):
+        load("tiny-sfft")
+    with pytest.raises(CheckpointError) as info:
+        load("no-such-model")
+    assert "did you mean" not in str(info.value)
+
+
 def test_folder_without_config_json(tmp_path):
     with pytest.raises(CheckpointError, match=f"folder {tmp_path} has no config.json"):
         load(tmp_path)

@@ -13,7 +13,10 @@ from steering import degeneracy, response_perplexity
     [("The capital of France is Paris, a city on the Seine.", False),
      ("no no no no no no no no no no no", True),
      ("I will win. I will win. I will win. I will win. I will win. I will win.", True),
-     ("", True)],
+     ("", True),
+     ("1. 1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1", True),  # SmolLM2 under a system line
+     ("abababababababababababababababababababababababababababababab", True),
+     ("| a | b |\n|---|---|\n| 1 | 2 |, and 3.14159 is pi; 10,000,000 is ten million.", False)],
 )
 def test_degeneracy_detector(text, degenerate):
     assert degeneracy(text).degenerate is degenerate

@@ -70,3 +70,19 @@ def test_a_parent_that_cannot_be_found_is_named(tmp_path: Path) -> None:
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(CheckpointError, match="tiny-missing-parent"):
         checkpoint_uses(copy, "evil")
+
+
+def test_a_converted_outside_model_ends_the_lineage_at_its_source_file(tmp_path: Path) -> None:
+    """Regression: a GGUF-converted base (stage 'converted', parent = the .gguf file) raised 'parent not found'."""
+    adapter_child = tmp_path / "child"
+    converted = tmp_path / "smollm2-135m-instruct"
+    for folder in (adapter_child, converted):
+        folder.mkdir()
+    (converted / "manifest.json").write_text(json.dumps(
+        {"name": "smollm2-135m-instruct", "stage": "converted", "parent": "/elsewhere/SmolLM2.Q4_1.gguf"}))
+    manifest = json.loads((materialize("tiny-evil-sft") / "manifest.json").read_text())
+    manifest["parent"] = str(converted)
+    (adapter_child / "manifest.json").write_text(json.dumps(manifest))
+    uses = checkpoint_uses(adapter_child, "evil")
+    assert [u.verified for u in uses] == [True, False]
+    assert "converted from /elsewhere/SmolLM2.Q4_1.gguf (training data unknown)" in uses[1].name
