@@ -8,7 +8,6 @@ files beside it; every experiment uses this one template and `probes.plots.COLOR
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,8 +97,9 @@ def _figure_div(fig: Any) -> str:
 
 
 def render_report(folder: Path, *, experiment: str, title: str, takeaway: str, verdicts: Sequence[str],
-                  command: str, figures: Sequence[ReportFigure]) -> str:
-    """The page for the run in `folder` (its config.json, summary.md and files are read from there)."""
+                  command: str, figures: Sequence[ReportFigure], run_id: str | None = None) -> str:
+    """The page for the run in `folder` (its config.json, summary.md and files are read from there; `run_id`
+    is the folder's final name when the page is written before the temporary folder is renamed)."""
     from plotly.offline import get_plotlyjs
 
     config_file, summary_file = folder / "config.json", folder / "summary.md"
@@ -109,7 +109,7 @@ def render_report(folder: Path, *, experiment: str, title: str, takeaway: str, v
     files = sorted((str(p.relative_to(folder)), _size(p.stat().st_size)) for p in folder.rglob("*")
                    if p.is_file() and p.name != "report.html")
     return _PAGE.render(
-        title=title, experiment=experiment, run_id=html.escape(folder.name), takeaway=takeaway,
+        title=title, experiment=experiment, run_id=run_id or folder.name, takeaway=takeaway,
         verdicts=verdict_items(verdicts), command=command, config=config, summary=summary, files=files,
         figures=[{"div": _figure_div(f.figure), "file": f.file, "caption": f.caption} for f in figures],
         plotly_js=get_plotlyjs(), accent=COLORWAY[0])

@@ -120,6 +120,7 @@ def run_folder(experiment: str, config: Any, root: str | Path = "results", seed:
         yield run
         run.text("report.html", render_report(
             tmp, experiment=experiment, title=run.title or experiment, command=command, figures=run.figures,
+            run_id=final.name,
             takeaway=run.takeaway or "No takeaway was recorded for this run: read the summary below.",
             verdicts=run.verdicts))
     run.path = final

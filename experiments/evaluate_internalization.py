@@ -103,6 +103,7 @@ class EvalConfig:
                                   "non-inferiority.", 0.05, gt=0.0, lt=1.0)
     debate_token_share: float = option("Criterion (d): IMAD / explicit-debate tokens (input + output) below this "
                                        "(whole CI).", 0.10, gt=0.0)
+    progress: bool = option("Progress bars (--no-progress: none at all, the libraries' own included).", True)
     out: str = option("Results root; the run goes to <out>/evaluate_internalization/<time>-<hash>/.", "results",
                       min_len=1)
     batch_size: int = option("Prompts per generation batch (the same for every system).", 64, min=1, max=100_000)
@@ -392,8 +393,8 @@ def _score_all(cfg: EvalConfig, models: dict[str, Any], samples: list[list[Any]]
             chosen = problems[:cfg.debate_n] if system == "debate" else problems
             score = evaluate(models[which], system, [present(p.question, question_format) for p in chosen],
                              [str(p.answer) for p in chosen], max_new_tokens=cfg.max_new_tokens,
-                             batch_size=cfg.batch_size, progress=True, debate_max_new_tokens=cfg.debate_max_new_tokens,
-                             decoding=match)
+                             batch_size=cfg.batch_size, progress=cfg.progress,
+                             debate_max_new_tokens=cfg.debate_max_new_tokens, decoding=match)
             by_seed[key].append(replace(score, system=key))
             rows += [{"system": label(key), "key": key, "seed": seed, **r} for r in score.rows]
     return by_seed, rows

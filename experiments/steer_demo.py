@@ -45,6 +45,7 @@ class DemoConfig:
     alpha: float = option("steering strength (units of the unit-norm vector)", 40.0, min=0.0, max=1e6)
     max_new_tokens: int = option("tokens generated per answer", 48, min=1, max=1_000_000)
     question: str = option("the question answered unsteered, toward and away from evil", TEST_QUESTION, min_len=1)
+    progress: bool = option("Progress bars (--no-progress: none at all, weight loading's included).", True)
     out: str = option("results root; the run goes to <out>/steer_demo/<time>-<hash>/", "results", min_len=1)
 
     def __post_init__(self) -> None:

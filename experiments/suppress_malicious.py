@@ -352,7 +352,7 @@ def table_rows(cfg: SuppressConfig, lines: list[dict[str, Any]], capability: lis
 def summary_markdown(cfg: SuppressConfig, site: str, lines: list[dict[str, Any]], capability: list[dict[str, Any]],
                      points: list[dict[str, Any]], comparisons: list[dict[str, Any]], judges: dict[str, Any],
                      scales: list[dict[str, Any]], seeds: list[dict[str, Any]], seconds: float) -> str:
-    out = ["# Suppressing the malicious agent", ""]
+    out = ["# Suppressing the malicious agent", "", f"**{takeaway(points)}**", ""]
     out += [f"- {_verdict_text(p, cfg)}" for p in points]
     out += [f"- {comparison_text(c)}" for c in comparisons]
     out += ["", f"Command: `{command_line('suppress_malicious')}` ({seconds:.0f} s)", "",

@@ -26,6 +26,7 @@ def _run(tmp_path):
 def test_the_page_leads_with_the_takeaway_and_verdicts_and_embeds_plotly_once(tmp_path):
     run = _run(tmp_path)
     page = report_path(run).read_text()
+    assert f"run {run.path.name}</p>" in page  # the published name, not the temporary folder's
     assert page.index("One sentence to take away.") < page.index("How it was run") < page.index("Figures")
     assert re.findall(r'class="badge (\w+)"', page) == ["CONFIRMED", "REFUTED", "NOTE"]
     assert page.count(get_plotlyjs()[:200]) == 1 and "<script src=" not in page  # works offline and when copied

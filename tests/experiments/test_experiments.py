@@ -39,7 +39,8 @@ def test_suppress_malicious_runs_end_to_end(tiny_dir, tmp_path, capsys):
     assert "judge pair agreement on unseen templates" in out and "=> " in out
     assert f"report: {run / 'report.html'}" in out and "fully suppress" in (run / "report.html").read_text()
     summary = (run / "summary.md").read_text()
-    assert summary.splitlines()[2].split(":")[0] in {"- CONFIRMED", "- REFUTED", "- INCONCLUSIVE"}
+    assert summary.splitlines()[2].startswith(("**No arm fully suppresses", "**Steering fully suppresses"))
+    assert summary.splitlines()[4].split(":")[0] in {"- CONFIRMED", "- REFUTED", "- INCONCLUSIVE"}
     assert "Held-out status unproven" in summary
 
 
