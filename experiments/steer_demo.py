@@ -41,7 +41,8 @@ class DemoConfig:
 
     model: str = option("registry name, HF folder or .gguf file", "smollm2-135m-instruct", min_len=1)
     backend: Literal["hf", "tl", "nnsight"] = option("hooked-model backend", "hf")
-    layer: int = option("0-based block index; the site is resid_post of it", 12, min=0)
+    layer: int = option("block whose resid_post is read and steered; 0-based, negative counts from the end as "
+                        "everywhere in the toolkit (-1 is the last block)", 12)
     alpha: float = option("steering strength (units of the unit-norm vector)", 40.0, min=0.0, max=1e6)
     max_new_tokens: int = option("tokens generated per answer", 48, min=1, max=1_000_000)
     question: str = option("the question answered unsteered, toward and away from evil", TEST_QUESTION, min_len=1)
@@ -56,11 +57,10 @@ def parse_args(argv: list[str] | None = None) -> DemoConfig:
     return parse_config(DemoConfig, argv, "experiments/steer_demo.py", __doc__)
 
 
-def steered_outputs(cfg: DemoConfig) -> dict[str, str]:
-    """The answer to `cfg.question` at alpha 0, +alpha and -alpha, keyed by the signed alpha."""
+def steered_outputs(cfg: DemoConfig) -> tuple[str, dict[str, str]]:
+    """The steered site and the answer to `cfg.question` at alpha 0, +alpha and -alpha, keyed by the signed alpha."""
     model = load(cfg.model, backend=cfg.backend)
-    site = f"blocks.{cfg.layer}.hook_resid_post"
-    model.site(site)  # fail early, naming the valid layers
+    site = str(model.site(("resid_post", cfg.layer)))  # fails early, naming the valid layers; -1 -> the last block
 
     acts = collect_activations(model, system_prompt_source(QUESTIONS, "evil"), [site], progress=False)
     direction = system_prompt_direction(acts, site, normalize=True)  # the library's persona prompts, position -2
@@ -69,7 +69,7 @@ def steered_outputs(cfg: DemoConfig) -> dict[str, str]:
     for alpha in (0.0, cfg.alpha, -cfg.alpha):
         with steer(model, direction, alpha=alpha, positions="generated"):
             outputs[f"{alpha:+.1f}"] = model.generate([prompt], max_new_tokens=cfg.max_new_tokens).texts[0]
-    return outputs
+    return site, outputs
 
 
 def _label(alpha: str) -> str:
@@ -79,15 +79,15 @@ def _label(alpha: str) -> str:
 def main(cfg: DemoConfig) -> Path:
     """Run the demo and return the finished results folder."""
     with run_folder("steer_demo", cfg, root=cfg.out) as run:
-        outputs = steered_outputs(cfg)
+        site, outputs = steered_outputs(cfg)
         run.json("outputs.json", outputs)
         lines = ["# Steering toward and away from evil", "", f"Command: `{command_line('steer_demo')}`", "",
-                 f"model {cfg.model} ({cfg.backend}), site blocks.{cfg.layer}.hook_resid_post; question: {cfg.question}", ""]
+                 f"model {cfg.model} ({cfg.backend}), site {site}; question: {cfg.question}", ""]
         lines += [f"## alpha {alpha} ({_label(alpha)})\n\n{text.strip()}\n" for alpha, text in outputs.items()]
         run.text("summary.md", "\n".join(lines))
         run.headline("Steering toward and away from evil",
                      f"One question answered by {cfg.model} at each alpha; a qualitative look, not a test.")
-    print(f"model={cfg.model} backend={cfg.backend} site=blocks.{cfg.layer}.hook_resid_post")
+    print(f"model={cfg.model} backend={cfg.backend} site={site}")
     print(f"question: {cfg.question}\n")
     for alpha, text in outputs.items():
         print(f"--- alpha {alpha} ({_label(alpha)})\n{text.strip()}\n")

@@ -198,7 +198,7 @@ def test_every_experiment_has_the_same_entry_shape(name):
     ("suppress_malicious", ["--seeds", "1", "1"], "seeds must be distinct"),
     ("evaluate_internalization", ["--n", "0"], "--n must be >= 1, got 0"),
     ("agent_subspaces", ["--folds", "1"], "--folds must be >= 2, got 1"),
-    ("steer_demo", ["--layer", "-3"], "--layer must be >= 0, got -3"),
+    ("steer_demo", ["--alpha", "-3"], "--alpha must be >= 0.0, got -3"),
     ("train_internalized", ["--sft.max-steps", "-4"], "--sft.max-steps must be >= -1, got -4"),
 ])
 def test_experiment_configs_refuse_bad_values_by_flag(name, argv, message):
