@@ -253,10 +253,11 @@ def main(cfg: SuppressConfig) -> Path:
                                   "judges": judges, "scales": scales, "settings": lines, "capability": capability,
                                   "seeds": seeds, "seconds": seconds})
         run.figure(frontier_figure(lines, capability, points, cfg.threshold), "suppression",
-                   "Top panels: the malicious agent's score against alpha for the trait vector (black) and its "
-                   "controls (grey band: random directions; dotted: sign-flipped); the red dashed line is the "
-                   "predeclared threshold and the red vertical line the suppression point. Bottom panels: what "
-                   "the suppression costs in held-out arithmetic accuracy.")
+                   "Top panels: the malicious agent's score against alpha for the trait vector (black; grey band: "
+                   "its 95 % CI) and its controls (teal band: random directions; dotted: sign-flipped; dashed: "
+                   "shuffled labels); the red dashed line is the predeclared threshold and the red vertical line "
+                   "the suppression point. Bottom panels: held-out arithmetic accuracy (solid) and the share of "
+                   "degenerate outputs (dotted) under the same steering.")
         report = summary_markdown(cfg, site, lines, capability, points, comparisons, judges, scales, seeds, seconds)
         run.text("summary.md", report)
         run.headline("Suppressing the malicious agent by steering", takeaway(points),

@@ -191,6 +191,11 @@ def compare_costs(cap_rows: Sequence[Row], trait: str, first: Mapping[str, Any],
             "reason": f"at alpha {first['alpha']:+g} vs {second['alpha']:+g}"}
 
 
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[k:k + 2], 16) for k in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
 def frontier_figure(lines: Sequence[Row], capability: Sequence[Row], points: Sequence[Row], threshold: float) -> Any:
     """Per trait (rows) and arm (columns): malicious-agent score vs alpha with its CI, the random directions'
     5-95 % band, the sign-flipped and shuffled-label controls, the threshold and the suppression alpha;
@@ -213,7 +218,7 @@ def frontier_figure(lines: Sequence[Row], capability: Sequence[Row], points: Seq
             if any(b is not None for b in bands):
                 xs = [a for a, b in zip(alphas, bands) if b is not None]
                 fig.add_scatter(x=xs + xs[::-1], y=[b.high for b in bands if b] + [b.low for b in bands if b][::-1],
-                                fill="toself", fillcolor="rgba(150,150,150,0.25)", line=dict(width=0), mode="lines",
+                                fill="toself", fillcolor="rgba(23,190,207,0.22)", line=dict(width=0), mode="lines",
                                 name="random directions (5-95 %)", legendgroup="random", showlegend=i == 0 and j == 1,
                                 hoverinfo="skip", row=2 * i + 1, col=j)
             for direction, style in (("agent", dict(color="#000000", width=3)), ("sign_flip", dict(color="#ff7f0e", dash="dot")),
@@ -222,9 +227,13 @@ def frontier_figure(lines: Sequence[Row], capability: Sequence[Row], points: Seq
                 if not d:
                     continue
                 m = [ln["malicious"] for ln in d]
-                fig.add_scatter(x=[ln["alpha"] for ln in d], y=[e["value"] for e in m], mode="lines+markers",
-                                error_y=dict(type="data", symmetric=False, array=[e["high"] - e["value"] for e in m],
-                                             arrayminus=[e["value"] - e["low"] for e in m]) if direction == "agent" else None,
+                xs = [ln["alpha"] for ln in d]
+                if direction == "agent":  # its 95 % CI as a band
+                    fig.add_scatter(x=xs + xs[::-1], y=[e["high"] for e in m] + [e["low"] for e in m][::-1],
+                                    fill="toself", fillcolor="rgba(0,0,0,0.15)", line=dict(width=0), mode="lines",
+                                    name="trait vector 95 % CI", legendgroup="agent", showlegend=False,
+                                    hoverinfo="skip", row=2 * i + 1, col=j)
+                fig.add_scatter(x=xs, y=[e["value"] for e in m], mode="lines+markers",
                                 name={"agent": "trait vector (95 % CI)", "sign_flip": "sign-flipped",
                                       "shuffled": "shuffled labels"}[direction], legendgroup=direction,
                                 showlegend=i == 0 and j == 1, line=style, row=2 * i + 1, col=j,
@@ -243,10 +252,14 @@ def frontier_figure(lines: Sequence[Row], capability: Sequence[Row], points: Seq
             if not cap:
                 continue
             acc = [c["accuracy"] for c in cap]
-            fig.add_scatter(x=[c["alpha"] for c in cap], y=[a["value"] for a in acc], mode="lines+markers", name=arm,
+            xs = [c["alpha"] for c in cap]
+            fig.add_scatter(x=xs + xs[::-1], y=[a["high"] for a in acc] + [a["low"] for a in acc][::-1],
+                            fill="toself", fillcolor=_rgba(colors[k % len(colors)], 0.15), line=dict(width=0),
+                            mode="lines", legendgroup=f"cap-{arm}", showlegend=False, hoverinfo="skip",
+                            row=2 * i + 2, col=1)
+            fig.add_scatter(x=xs, y=[a["value"] for a in acc], mode="lines+markers", name=f"{arm}: accuracy",
                             legendgroup=f"cap-{arm}", showlegend=i == 0, line=dict(color=colors[k % len(colors)]),
-                            error_y=dict(type="data", symmetric=False, array=[a["high"] - a["value"] for a in acc],
-                                         arrayminus=[a["value"] - a["low"] for a in acc]), row=2 * i + 2, col=1)
+                            row=2 * i + 2, col=1)
         for k, arm in enumerate(arms):  # the other cost of steering: outputs that loop or collapse
             d = sorted((ln for ln in lines if ln["trait"] == trait and ln["arm"] == arm and ln["direction"] == "agent"),
                        key=lambda ln: ln["alpha"])

@@ -90,7 +90,10 @@ def test_the_figure_has_the_control_band_threshold_and_capability():
     cap = capability_lines([{"trait": "evil", "arm": "distilled", "alpha": a, "items": [1, 0] * 5} for a in (0.0, -2.0)])
     fig = frontier_figure(lines, cap, [{"trait": "evil", "arm": "distilled", "alpha": -2.0}], 10.0)
     names = {t.name for t in fig.data}
-    assert {"random directions (5-95 %)", "trait vector (95 % CI)", "distilled"} <= names
+    assert {"random directions (5-95 %)", "trait vector (95 % CI)", "distilled: accuracy",
+            "distilled: degenerate share"} <= names
+    bands = [t for t in fig.data if t.fill == "toself"]  # the CIs are shaded bands, not error bars
+    assert len(bands) == 3 and not any(t.error_y.array for t in fig.data)
     assert fig.layout.width is None  # follows the window instead of a fixed 1400 px
     titles = [a.text for a in fig.layout.annotations]
     assert titles[:2] == ["evil · distilled", "evil · capability under the same steering"]  # row by row
