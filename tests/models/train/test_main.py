@@ -14,7 +14,12 @@ def test_help(stage: str, capsys: pytest.CaptureFixture[str]) -> None:
         cli_main([stage, "--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    assert "--config" in text and ("--pretrain.seed" if stage == "all" else "--seed") in text
+    assert "--config" in text and ("--pretrain.*" if stage == "all" else "--seed") in text
+    if stage == "all":  # the nested stages' flags are listed by --help-all, not by the short --help
+        assert "--pretrain.seed" not in text
+        with pytest.raises(SystemExit):
+            cli_main([stage, "--help-all"])
+        assert "--pretrain.seed" in capsys.readouterr().out
 
 def test_top_level_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["--help"]) == 0
