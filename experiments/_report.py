@@ -17,9 +17,10 @@ from typing import Any
 from jinja2 import Environment
 from markdown_it import MarkdownIt
 
-from probes.plots import COLORWAY
+from probes.plots import COLORWAY, FIGURE_CONFIG, page_figure
 
 VERDICTS = ("CONFIRMED", "REFUTED", "INCONCLUSIVE")
+REPORT = "report.html"  # its file name in every run folder
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,8 @@ def _size(n: int) -> str:
 
 def _figure_div(fig: Any) -> str:
     """The figure as a responsive ``<div>`` without its own copy of plotly.js, in the shared colours."""
-    import copy
-
-    fig = copy.deepcopy(fig)
-    fig.update_layout(colorway=COLORWAY, width=None, autosize=True)
-    return fig.to_html(full_html=False, include_plotlyjs=False, default_width="100%",
-                       config={"responsive": True, "displaylogo": False})
+    return page_figure(fig).to_html(full_html=False, include_plotlyjs=False, default_width="100%",
+                                    config=FIGURE_CONFIG)
 
 
 def render_report(folder: Path, *, experiment: str, title: str, takeaway: str, verdicts: Sequence[str],
@@ -107,7 +104,7 @@ def render_report(folder: Path, *, experiment: str, title: str, takeaway: str, v
     markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
     summary = markdown.render(summary_file.read_text()) if summary_file.is_file() else "<p>(no summary.md)</p>"
     files = sorted((str(p.relative_to(folder)), _size(p.stat().st_size)) for p in folder.rglob("*")
-                   if p.is_file() and p.name != "report.html")
+                   if p.is_file() and p.name != REPORT)
     return _PAGE.render(
         title=title, experiment=experiment, run_id=run_id or folder.name, takeaway=takeaway,
         verdicts=verdict_items(verdicts), command=command, config=config, summary=summary, files=files,

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from experiments._report import ReportFigure, render_report
+from experiments._report import REPORT, ReportFigure, render_report
 from models.files import STALE_AFTER_S, atomic_folder, sweep_stale
 from models.manifest import hash_json
 from models.provenance import env_info
@@ -103,7 +103,7 @@ def command_line(script: str) -> str:
 
 def report_path(run: RunFolder) -> Path:
     """Where the finished run's page is (print it: it is the first thing to open)."""
-    return run.path / "report.html"
+    return run.path / REPORT
 
 
 @contextmanager
@@ -118,7 +118,7 @@ def run_folder(experiment: str, config: Any, root: str | Path = "results", seed:
         run.json("config.json", config)
         run.json("env.json", env_info(seed))
         yield run
-        run.text("report.html", render_report(
+        run.text(REPORT, render_report(
             tmp, experiment=experiment, title=run.title or experiment, command=command, figures=run.figures,
             run_id=final.name,
             takeaway=run.takeaway or "No takeaway was recorded for this run: read the summary below.",

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from experiments._report import REPORT
 from experiments._results import command_line, run_folder
 from models import load
 from models.cli import check_fields, config_dict, option, parse_config
@@ -281,7 +282,7 @@ def main(cfg: StyleConfig) -> Path:
         path, lines = _run(cfg, start)
     finally:
         torch.set_num_threads(threads)
-    print(f"results: {path}\nreport: {path / 'report.html'}")
+    print(f"results: {path}\nreport: {path / REPORT}")
     print("\n".join(lines))
     return path
 

@@ -66,7 +66,8 @@ def probe_accuracy_figure(curves: Mapping[str, Mapping[str, ProbeScore]], title:
     return fig
 
 
-def _rgba(hex_color: str, alpha: float) -> str:
+def rgba(hex_color: str, alpha: float) -> str:
+    """``#1f77b4`` at opacity `alpha` as a CSS ``rgba(...)`` colour (the shaded bands of CI plots)."""
     r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
 
@@ -90,7 +91,7 @@ def probe_baselines_figure(curves: Mapping[str, Mapping[int, Estimate]], baselin
         est = [by_layer[la] for la in layers]
         # mode="lines": below 20 points plotly's default adds a marker at every vertex of the band
         fig.add_trace(go.Scatter(x=layers + layers[::-1], y=[e.high for e in est] + [e.low for e in est][::-1],
-                                 mode="lines", fill="toself", fillcolor=_rgba(color, 0.15 if control else 0.2), line={"width": 0},
+                                 mode="lines", fill="toself", fillcolor=rgba(color, 0.15 if control else 0.2), line={"width": 0},
                                  hoverinfo="skip", showlegend=False, legendgroup=name))
         fig.add_trace(go.Scatter(
             x=layers, y=[e.value for e in est], mode="lines+markers", name=name, legendgroup=name,
@@ -178,6 +179,17 @@ def principal_angle_figure(angles: Mapping[str, Mapping[int, Sequence[float]]], 
     return fig
 
 
+FIGURE_CONFIG = {"responsive": True, "displaylogo": False}
+
+
+def page_figure(fig: Any) -> Any:
+    """A copy of `fig` that takes its page's width (a fixed layout width cut legends off), in `COLORWAY`;
+    every figure file and report page draws this copy."""
+    page = _go().Figure(fig)
+    page.update_layout(colorway=COLORWAY, width=None, autosize=True)
+    return page
+
+
 def write_figure(fig: Any, stem: str | Path, *, plotlyjs: bool | str = True,
                  png_scale: float | None = 2) -> list[Path]:
     """Write ``stem.html`` and, when the kaleido renderer is installed, ``stem.png``. Returns the files written.
@@ -191,10 +203,8 @@ def write_figure(fig: Any, stem: str | Path, *, plotlyjs: bool | str = True,
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     html = stem.with_name(stem.name + ".html")
-    page = _go().Figure(fig)
-    page.update_layout(width=None, autosize=True)
-    page.write_html(str(html), include_plotlyjs=plotlyjs, full_html=True, default_width="100%",
-                    config={"responsive": True, "displaylogo": False})
+    page_figure(fig).write_html(str(html), include_plotlyjs=plotlyjs, full_html=True, default_width="100%",
+                                config=FIGURE_CONFIG)
     written = [html]
     if importlib.util.find_spec("kaleido") is not None:
         png = stem.with_name(stem.name + ".png")

@@ -29,6 +29,7 @@ import numpy as np
 from models.stats import (
     Criterion, Estimate, Verdict, bootstrap_mean, bootstrap_paired_difference, seed_spread, verdict,
 )
+from probes.plots import rgba
 from steering.controls import Band, control_band
 
 Row = Mapping[str, Any]
@@ -191,11 +192,6 @@ def compare_costs(cap_rows: Sequence[Row], trait: str, first: Mapping[str, Any],
             "reason": f"at alpha {first['alpha']:+g} vs {second['alpha']:+g}"}
 
 
-def _rgba(hex_color: str, alpha: float) -> str:
-    r, g, b = (int(hex_color[k:k + 2], 16) for k in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
-
-
 def frontier_figure(lines: Sequence[Row], capability: Sequence[Row], points: Sequence[Row], threshold: float) -> Any:
     """Per trait (rows) and arm (columns): malicious-agent score vs alpha with its CI, the random directions'
     5-95 % band, the sign-flipped and shuffled-label controls, the threshold and the suppression alpha;
@@ -254,7 +250,7 @@ def frontier_figure(lines: Sequence[Row], capability: Sequence[Row], points: Seq
             acc = [c["accuracy"] for c in cap]
             xs = [c["alpha"] for c in cap]
             fig.add_scatter(x=xs + xs[::-1], y=[a["high"] for a in acc] + [a["low"] for a in acc][::-1],
-                            fill="toself", fillcolor=_rgba(colors[k % len(colors)], 0.15), line=dict(width=0),
+                            fill="toself", fillcolor=rgba(colors[k % len(colors)], 0.15), line=dict(width=0),
                             mode="lines", legendgroup=f"cap-{arm}", showlegend=False, hoverinfo="skip",
                             row=2 * i + 2, col=1)
             fig.add_scatter(x=xs, y=[a["value"] for a in acc], mode="lines+markers", name=f"{arm}: accuracy",
