@@ -28,8 +28,11 @@ from experiments._results import command_line, run_folder
 from models import load
 from models.cli import check_fields, config_dict, option, parse_config
 from models.cli import run as run_cli
+from models.debate import read_transcripts
 from models.debate.arithmetic import TIERS
 from models.debate.format import strip_tags
+from models.debate.prompts import present
+from models.debate.splits import heldout_problems, seeded_sample
 from models.errors import ConfigError
 from models.stats import Criterion, Estimate, seed_spread, verdict_line
 from steering import adopt
@@ -87,6 +90,11 @@ class StyleConfig:
                          min=1, max=500)
     n_extract: int = option("Training debates the persona vectors are read from, per seed.", default=16, min=1,
                             max=100_000)
+    debates: str | None = option(
+        "Persona debate file the vectors are read from (agent k speaks persona k: chain of thought, self-critique, "
+        "program of thought), any schema models.debate reads, or a fetched published file (paper:arithmetic-diverse); "
+        "each seed samples --n-extract of it, leaving out debates on evaluation questions; default: generate.",
+        default=None, min_len=1)
     n_random: int = option("Random directions of the vector's norm per seed (the controls' band).", default=10,
                            min=1, max=1000)
     seeds: tuple[int, ...] = option("Seeds: each redraws the questions, the references' wording, the extraction debates "
@@ -193,8 +201,9 @@ def _band(ev: ArmEvidence) -> str:
 
 
 def _setup(cfg: StyleConfig, info: dict[str, Any], alphas: str) -> str:
+    source = f"sampled from {cfg.debates}" if cfg.debates else "generated"
     return (f"**Setup.** Persona vectors: Eq. 3 agent-vs-others on {cfg.sft} ({cfg.n_extract} training debates per "
-            f"seed), site {info['site']}, scale '{cfg.scale}'; the same vectors steer {cfg.base} (base) and "
+            f"seed, {source}), site {info['site']}, scale '{cfg.scale}'; the same vectors steer {cfg.base} (base) and "
             f"{cfg.distilled} (distilled) at generated positions, alpha {alphas}. **Both models get the same prompt** "
             f"('{cfg.prompt}'): `{info['example_prompt']!r}`. {cfg.n_test} held-out questions per seed (disjoint "
             f"samples), seeds {list(cfg.seeds)}, {info['n_rows']} (seed, question) rows pooled. Controls per seed: "
@@ -287,6 +296,17 @@ def main(cfg: StyleConfig) -> Path:
     return path
 
 
+def extraction_debates(cfg: StyleConfig, seed: int) -> list[Any] | None:
+    """This seed's sample of ``--debates`` (none on a held-out question), or None: `persona_vectors` generates."""
+    if cfg.debates is None:
+        return None
+    heldout = {present(p.question, f) for p in heldout_problems(cfg.tier, HELDOUT_POOL, seed=0)
+               for f in ("spaced", "compact")}
+    pool = [d for d in read_transcripts(cfg.debates) if d.question not in heldout]
+    return seeded_sample(pool, min(cfg.n_extract, len(pool)), f"agent-style-debates-{seed}",
+                         f"{cfg.debates} (less debates on held-out questions)")
+
+
 def _run(cfg: StyleConfig, start: float) -> tuple[Path, list[str]]:
     config = {**config_dict(cfg), "criteria": {k: asdict(c) for k, c in cfg.criteria().items()}}
     # config.json (with the criteria) is written on entering the folder, before any model runs.
@@ -295,7 +315,7 @@ def _run(cfg: StyleConfig, start: float) -> tuple[Path, list[str]]:
         layer = cfg.layer if cfg.layer is not None else sft.info.n_layers // 2
         site = str(sft.site(("resid_post", layer)))
         vectors = {s: persona_vectors(sft, site, n_extract=cfg.n_extract, tier=cfg.tier, seed=s, scale=cfg.scale,
-                                   progress=cfg.progress)
+                                      progress=cfg.progress, debates=extraction_debates(cfg, s))
                    for s in cfg.seeds}
         for s, by_persona in vectors.items():
             for persona, v in by_persona.items():

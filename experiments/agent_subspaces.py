@@ -21,7 +21,6 @@ vectors/ (directions and subspaces, safetensors + JSON), figures/*.html, summary
 from __future__ import annotations
 
 import logging
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from models import load
 from models.cli import check_fields, option, parse_config
 from models.cli import run as run_cli
 from models.debate import GenerateConfig, generate_debates, read_transcripts
+from models.debate.splits import seeded_sample
 from models.debate.arithmetic import TIERS
 from models.errors import ConfigError
 from models.hooked import HookedModel
@@ -171,9 +171,7 @@ def _debates(cfg: Config, seed: int) -> list:
     """This seed's debates: generated with it, or a seeded sample of the file (all of it when it is small)."""
     if cfg.debates:
         pool = read_transcripts(cfg.debates)
-        if cfg.n_debates >= len(pool):
-            return pool
-        return [pool[i] for i in sorted(random.Random(seed).sample(range(len(pool)), cfg.n_debates))]
+        return seeded_sample(pool, min(cfg.n_debates, len(pool)), seed, cfg.debates)
     debates, _ = generate_debates(GenerateConfig(kind=cfg.kind, n=cfg.n_debates, seed=seed, tier=cfg.tier,
                                                  template=cfg.template or None, personas=cfg.personas))
     return debates

@@ -20,6 +20,7 @@ For each trait (evil, hallucination):
 
     python experiments/suppress_malicious.py                        # the tiny embedded checkpoints, ~5 min on 2 cores
     python experiments/suppress_malicious.py --traits evil --n-random 4 --seeds 0 --n-questions 16
+    python experiments/suppress_malicious.py --data paper --model-set smollm2   # the published questions and debates
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from experiments._results import command_line, report_path, run_folder
 from models import load
 from models.cli import check_fields, option, parse_config, run as run_cli
 from models.debate.malicious import validation_pairs
+from models.debate import read_questions, read_transcripts
 from models.debate.splits import (
-    Use, check_disjoint, evaluation_questions, family_questions, malicious_debates, split_manifest,
+    Use, check_disjoint, evaluation_questions, family_questions, malicious_debates, seeded_sample, split_manifest,
 )
 from models.errors import ConfigError
 from models.judges import LLMJudge
@@ -80,6 +82,11 @@ class SuppressConfig:
                                    "--model-set's.", default=None, min_len=1)
     sft: str | None = option("Stage 1 checkpoint the distilled vector is read from; {trait} as above; default: the "
                              "--model-set's.", default=None, min_len=1)
+    data: Literal["synthetic", "paper"] = option(
+        "Questions and debates: synthetic (generated from our templates, split by template) or paper (the published "
+        "files, fetched first with `python -m models.debate.fetch all`: evaluation questions from paper:<trait>-test, "
+        "base-vector questions from paper:<trait>-train, distilled-vector debates from paper:<trait>-debates).",
+        default="synthetic")
     backend: Literal["hf", "tl", "nnsight"] = option("Hooked-model backend.", default="hf")
     layer: int | None = option("Block whose resid_post is read and steered; negative counts from the end as "
                                "everywhere in the toolkit (-1 is the last block); default: the middle block.",
@@ -139,15 +146,54 @@ def parse_args(argv: list[str] | None = None) -> SuppressConfig:
     return parse_config(SuppressConfig, argv, "experiments/suppress_malicious.py", __doc__)
 
 
-def _splits(cfg: SuppressConfig, trait: DebateTrait, questions: dict[int, list[str]], train_q: dict[int, list[str]],
-            judge_debates: list[Any], capability: list[str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TraitData:
+    """One trait's questions and debates for every seed: evaluation questions (disjoint across seeds), the base
+    vector's training questions and the distilled vector's extraction debates, with the published file each came
+    from (None: generated from our templates)."""
+
+    questions: dict[int, list[str]]
+    train_questions: dict[int, list[str]]
+    debates: dict[int, list[Any]]
+    files: dict[str, str | None]
+
+
+def trait_data(cfg: SuppressConfig, trait: DebateTrait) -> TraitData:
+    """Generated from the template families, or read from the paper's files (`--data paper`)."""
+    if cfg.data == "synthetic":
+        return TraitData({s: evaluation_questions(trait, cfg.n_questions, s) for s in cfg.seeds},
+                         {s: family_questions(trait, cfg.n_extract, s, "train") for s in cfg.seeds},
+                         {s: malicious_debates(trait, cfg.n_extract, seed=s + 101) for s in cfg.seeds},
+                         dict.fromkeys(("questions", "train_questions", "debates")))
+    short = TRAIT_SHORT[trait]
+    files = {"questions": f"paper:{short}-test", "train_questions": f"paper:{short}-train",
+             "debates": f"paper:{short}-debates"}
+    test, train, debates = (read_questions(files["questions"]), read_questions(files["train_questions"]),
+                            read_transcripts(files["debates"]))
+    questions: dict[int, list[str]] = {}
+    for s in cfg.seeds:  # disjoint samples: each seed draws from what the earlier seeds left
+        taken = {q for qs in questions.values() for q in qs}
+        questions[s] = seeded_sample([q for q in dict.fromkeys(test) if q not in taken], cfg.n_questions,
+                                     f"paper-eval-{trait}-{s}", f"{files['questions']} (less earlier seeds' samples)")
+    return TraitData(questions,
+                     {s: seeded_sample(train, cfg.n_extract, f"paper-train-{trait}-{s}", files["train_questions"])
+                      for s in cfg.seeds},
+                     {s: seeded_sample(debates, cfg.n_extract, f"paper-debates-{trait}-{s}", files["debates"])
+                      for s in cfg.seeds},
+                     files)
+
+
+def _splits(cfg: SuppressConfig, trait: DebateTrait, data: TraitData, judge_debates: list[Any],
+            capability: list[str]) -> dict[str, Any]:
     """Every use of data in the run, with what each checkpoint stage saw rebuilt from its manifest."""
-    evaluation = [Use(f"evaluation questions (seed {s})", q, trait) for s, q in questions.items()]
+    evaluation = [Use(f"evaluation questions (seed {s})", q, trait, file=data.files["questions"])
+                  for s, q in data.questions.items()]
     evaluation += [Use("judge validation pairs", [p.question for p in validation_pairs(trait, cfg.n_validation)], trait),
                    Use("capability problems", capability)]
-    others = [Use(f"base vector extraction (seed {s})", q, trait) for s, q in train_q.items()]
-    others += [Use(f"distilled vector extraction debates (seed {s})",
-                   [d.question for d in malicious_debates(trait, cfg.n_extract, seed=s + 101)], trait) for s in cfg.seeds]
+    others = [Use(f"base vector extraction (seed {s})", q, trait, file=data.files["train_questions"])
+              for s, q in data.train_questions.items()]
+    others += [Use(f"distilled vector extraction debates (seed {s})", [d.question for d in debates], trait,
+                   file=data.files["debates"]) for s, debates in data.debates.items()]
     others.append(Use("evaluation judge training debates", [d.question for d in judge_debates], trait))
     short = TRAIT_SHORT[trait]
     for name in dict.fromkeys([cfg.distilled.format(trait=short), cfg.sft.format(trait=short), cfg.base]):
@@ -184,9 +230,9 @@ def main(cfg: SuppressConfig) -> Path:
         for trait in cfg.traits:
             short = TRAIT_SHORT[trait]
             judge = evaluation_judge(trait, seed=cfg.seeds[0])
-            questions = {s: evaluation_questions(trait, cfg.n_questions, s) for s in cfg.seeds}
-            train_q = {s: family_questions(trait, cfg.n_extract, s, "train") for s in cfg.seeds}
-            manifest = _splits(cfg, trait, questions, train_q, evaluation_judge_debates(trait, seed=cfg.seeds[0]),
+            data = trait_data(cfg, trait)
+            questions = data.questions
+            manifest = _splits(cfg, trait, data, evaluation_judge_debates(trait, seed=cfg.seeds[0]),
                                [p.question for p in problems])
             run.json(f"splits_{short}.json", manifest)
             checked = check_disjoint(manifest, cfg.allow_unverified)  # before any generation: a leak stops the run
@@ -196,8 +242,8 @@ def main(cfg: SuppressConfig) -> Path:
             distilled = load(cfg.distilled.format(trait=short), backend=cfg.backend)
             sft = load(cfg.sft.format(trait=short), backend=cfg.backend)
             for s in cfg.seeds:
-                vectors = trait_vectors(base, sft, trait, train_q[s], site, n_extract=cfg.n_extract, seed=s,
-                                        progress=cfg.progress)
+                vectors = trait_vectors(base, sft, trait, data.train_questions[s], site, n_extract=cfg.n_extract,
+                                        seed=s, progress=cfg.progress, debates=data.debates[s])
                 arms = [(Arm(BASE_PERSONA, base, vectors.base, "persona"), vectors.base_acts),
                         (Arm(DISTILLED, distilled, vectors.distilled, "sft"), vectors.distilled_acts)]
                 if s != cfg.seeds[0]:  # extra seeds re-check the primary metric only
@@ -366,8 +412,13 @@ def summary_markdown(cfg: SuppressConfig, site: str, lines: list[dict[str, Any]]
             f"Site {site}; alpha 1 = 10 % of the mean residual norm at the site "
             + "; ".join(f"{s['trait']}/{s['arm']}: |v| = {s['vector_norm']:.2f}" for s in scales) + ".",
             f"Tokens per answer: {cfg.max_new_tokens} (distilled, a debate), {cfg.answer_tokens} (base, one answer); "
-            f"{cfg.n_questions} evaluation questions per trait and seed, from templates no model, judge or vector saw "
-            "(splits_*.json; checked before generation). Malicious-agent score: the judge's score of Agent 2's own "
+            + (f"{cfg.n_questions} evaluation questions per trait and seed, from templates no model, judge or vector "
+               "saw (splits_*.json; checked before generation). " if cfg.data == "synthetic" else
+               f"{cfg.n_questions} evaluation questions per trait and seed from the paper's published test files "
+               "(paper:<trait>-test), vectors from its train questions and debates (splits_*.json: no question "
+               "shared, checked before generation). The judge was trained and validated on our synthetic templates "
+               "only: on the paper's questions its scores are a transfer, not a validated measurement. ")
+            + "Malicious-agent score: the judge's score of Agent 2's own "
             "round-1 turn (for the single-agent base: its whole answer; when Agent 2 wrote no tagged turn: all of "
             "round one). Present: Agent 2 wrote a tagged turn (base: a non-empty answer).", ""]
     unproven = sorted({u for j in judges.values() for u in j["disjointness"]["unverified"]})

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from models import HookedModel
 from models.debate.arithmetic import work_out
-from models.debate.format import sft_prompt, strip_tags
+from models.debate.format import Transcript, sft_prompt, strip_tags
 from models.debate.personas import ARITHMETIC_PERSONAS, PERSONA_WRITERS
 from models.debate.prompts import QuestionFormat, math_question_prompt, present
 from models.debate.splits import arithmetic_debates, heldout_problems
@@ -73,15 +73,17 @@ def style_references(tier: str, n_test: int, seed: int, question_format: Questio
 
 
 def persona_vectors(sft: HookedModel, site: str, *, n_extract: int, tier: str, seed: int, scale: Scale = "residual",
-                    progress: bool = True) -> dict[str, Direction]:
+                    progress: bool = True, debates: Sequence[Transcript] | None = None) -> dict[str, Direction]:
     """Eq. 3 agent-vs-others direction of each persona (agent k speaks persona k), from training debates.
 
-    `n_extract` debates of `tier` (seed ``seed + 202``, none of the `HELDOUT_POOL` held-out problems), read
-    at each response's last token. 'residual': alpha 1 shifts a typical activation by 10% of its norm;
-    'unit': unit vectors; 'raw': the Eq. 3 difference of means.
+    `debates` (e.g. a sample of the paper's persona debates), by default `n_extract` generated debates of
+    `tier` (seed ``seed + 202``, none of the `HELDOUT_POOL` held-out problems), read at each response's last
+    token. 'residual': alpha 1 shifts a typical activation by 10% of its norm; 'unit': unit vectors; 'raw':
+    the Eq. 3 difference of means.
     """
-    debates = arithmetic_debates(n_extract, tier, seed=seed + 202,
-                                 exclude=[p.question for p in heldout_problems(tier, HELDOUT_POOL, seed=0)])
+    if debates is None:
+        debates = arithmetic_debates(n_extract, tier, seed=seed + 202,
+                                     exclude=[p.question for p in heldout_problems(tier, HELDOUT_POOL, seed=0)])
     acts = collect_activations(sft, eq3_source(debates, positions="turn_last"), [site], truncate=True,
                                progress=progress)
     directions = eq3_directions(acts, site, normalize=scale == "unit")

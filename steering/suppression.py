@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from models import HookedModel
-from models.debate.format import sft_prompt, stop_token_ids, strip_tags
+from models.debate.format import Transcript, sft_prompt, stop_token_ids, strip_tags
 from models.debate.prompts import open_question_prompt, persona_system_prompts
 from models.debate.splits import malicious_debates
 from models.judges import Judge
@@ -67,13 +67,16 @@ class TraitVectors:
 
 
 def trait_vectors(base: HookedModel, sft: HookedModel, trait: DebateTrait, train_questions: Sequence[str], site: str,
-                  *, n_extract: int, seed: int, scale: Scale = "residual", progress: bool = True) -> TraitVectors:
+                  *, n_extract: int, seed: int, scale: Scale = "residual", progress: bool = True,
+                  debates: Sequence[Transcript] | None = None) -> TraitVectors:
     """The base vector (system-prompt contrast over `train_questions` at chat position -2) and the distilled
-    vector (Eq. 3 Agent 2 direction on `n_extract` training debates, seed ``seed + 101``, read from the
-    Stage 1 model `sft` at each response's last token), each stamped with the model it was read from."""
+    vector (Eq. 3 Agent 2 direction on `debates`, by default `n_extract` synthetic training debates of seed
+    ``seed + 101``, read from the Stage 1 model `sft` at each response's last token), each stamped with the
+    model it was read from."""
     base_acts = collect_activations(base, system_prompt_source(list(train_questions), trait, position=-2), [site])
     base_vec = scaled(stamp(system_prompt_direction(base_acts, site), base), base_acts.at(site), scale)
-    debates = malicious_debates(trait, n_extract, seed=seed + 101)
+    if debates is None:
+        debates = malicious_debates(trait, n_extract, seed=seed + 101)
     sft_acts = collect_activations(sft, eq3_source(debates, positions="turn_last"), [site], truncate=True,
                                  progress=progress)
     imad_vec = scaled(stamp(eq3_directions(sft_acts, site)[f"agent{MALICIOUS_AGENT}"], sft), sft_acts.at(site), scale)

@@ -26,7 +26,7 @@ import hashlib
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from models.debate.arithmetic import TIERS, Problem, sample_problem
 from models.debate.format import Transcript
@@ -34,6 +34,9 @@ from models.debate.generate import GenerateConfig, generate_debates
 from models.debate.malicious import Family, malicious_debate, malicious_question, template_id
 from models.errors import ModelsError
 from models.vocab import DebateTrait
+
+
+T = TypeVar("T")
 
 
 class TrainDataError(ModelsError, ValueError):
@@ -102,6 +105,13 @@ def family_debates(trait: DebateTrait, n: int, seed: int, family: Family) -> lis
     return [malicious_debate(trait, rng, family) for _ in range(n)]
 
 
+def seeded_sample(pool: Sequence[T], n: int, seed: int | str, what: str) -> list[T]:
+    """`n` items of `pool` drawn by `seed`, in pool order; `what` names the pool in the error when it is too small."""
+    if not 1 <= n <= len(pool):
+        raise TrainDataError(f"{what} holds {len(pool)} item(s); asked for {n}")
+    return [pool[i] for i in sorted(random.Random(seed).sample(range(len(pool)), n))]
+
+
 # --------------------------------------------------------------------------- the split manifest
 
 class LeakError(ModelsError, ValueError):
@@ -122,9 +132,13 @@ class Use:
     trait: DebateTrait | None = None  # persona questions are also compared by template
     verified: bool = True  # False when the questions could not be rebuilt and checked against a data hash
     excluded: Sequence[str] = ()  # arithmetic questions this use provably left out (a stage's held-out set)
+    file: str | None = None  # a published file the questions came from: no templates, compared by question only
 
     def to_json(self) -> dict[str, Any]:
-        templates = sorted({template_id(self.trait, q) or "?" for q in self.questions}) if self.trait else []
+        if self.file is not None:  # the file is the split: its questions fill no template of ours
+            templates = [f"file:{self.file}"]
+        else:
+            templates = sorted({template_id(self.trait, q) or "?" for q in self.questions}) if self.trait else []
         return {"use": self.name, "n": len(self.questions), "trait": self.trait, "verified": self.verified,
                 "templates": templates, "question_hashes": sorted({question_hash(q) for q in self.questions}),
                 "excluded_hashes": sorted({question_hash(q) for q in self.excluded})}

@@ -274,6 +274,15 @@ def tiny_grpo() -> GRPOStageConfig:
                            gradient_checkpointing=False, bf16=True, save_steps=20, logging_steps=4)
 
 
+def imad_grpo() -> GRPOStageConfig:
+    """Stage 2 of the shipped chains: the adaptive clip from 450 tokens, four iterations, float32.
+
+    float32 because bfloat16 autocast on a CPU without AVX512-BF16 ran GRPO steps ~3x slower (45 s vs 16 s).
+    """
+    return replace(tiny_grpo(), bf16=False, iterations=4, n_prompts=48, clip_start=450, clip_quantile=0.75, lr=1e-3,
+                   beta=0.02)
+
+
 @dataclass
 class PipelineConfig:
     """Stage 0 → 1 → 2 for the tiny model, plus the malicious variants, as named folders under `out_dir`."""
@@ -294,15 +303,14 @@ class PipelineConfig:
     # The arithmetic chain: brief turns in its Stage 1 data only (the malicious variants' data stays what it was),
     # and float32, since bfloat16 autocast on a CPU without AVX512-BF16 ran GRPO steps ~3x slower (45 s vs 16 s).
     sft: SFTStageConfig = field(default_factory=lambda: replace(tiny_sft(), brief_rate=0.3, bf16=False))
-    grpo: GRPOStageConfig = field(default_factory=lambda: replace(
-        tiny_grpo(), bf16=False, iterations=4, n_prompts=48, clip_start=450, clip_quantile=0.75, lr=1e-3, beta=0.02))
+    grpo: GRPOStageConfig = field(default_factory=lambda: imad_grpo())
     malicious_sft: SFTStageConfig = field(default_factory=lambda: replace(tiny_sft(), data="evil", n=300,
                                                                           mix_arithmetic=200))
-    # The malicious chains keep the schedule they shipped with (linear l, w_fmt to 0.05, truncated completions
-    # masked), so the shipped evil / hallucination checkpoints stay what this command rebuilds.
+    # The malicious chains share the arithmetic chain's schedule (adaptive l, w_fmt 1 -> 0, truncated completions
+    # in the loss) with three iterations, and l starting at their Stage-1 transcripts' mean length: the judge reads
+    # whatever the first l tokens say, so a cut-off debate is still scored rather than masked out.
     malicious_grpo: GRPOStageConfig = field(default_factory=lambda: replace(
-        tiny_grpo(), task="evil", n_prompts=64, iterations=2, clip_schedule="linear", fmt_end=0.05,
-        mask_truncated_completions=True))
+        imad_grpo(), task="evil", iterations=3, clip_start=None))
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -15,6 +15,7 @@ from its last trainer checkpoint. ``pipeline.json`` records each stage's folder 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import replace
@@ -49,6 +50,16 @@ def _shared(stage_cfg: Any, cfg: PipelineConfig, out: Path) -> Any:
     return replace(stage_cfg, **updates)
 
 
+def _recorded_seconds(path: Path) -> dict[str, float]:
+    """The stage times an earlier run recorded, so that a resumed run keeps the times of the stages it skips."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    seconds = record.get("seconds") if isinstance(record, dict) else None
+    return {k: float(v) for k, v in seconds.items()} if isinstance(seconds, dict) else {}
+
+
 def run_pipeline(cfg: PipelineConfig) -> dict[str, Path]:
     """Train every requested stage; returns name → folder."""
     from models.train.grpo import grpo
@@ -58,15 +69,20 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Path]:
     out_dir = Path(cfg.out_dir)
     done: dict[str, Path] = {}
     timings: dict[str, float] = {}
+    earlier = _recorded_seconds(out_dir / "pipeline.json") if cfg.resume else {}
+    trained: list[str] = []
 
     def run(name: str, fn: Any, stage_cfg: Any) -> Path:
         folder = out_dir / name
         if cfg.resume and Manifest.load(folder) is not None:
             logger.info("%s is complete; skipped", folder)
+            if name in earlier:
+                timings[name] = earlier[name]
         else:
             start = time.time()
             fn(_shared(stage_cfg, cfg, folder))
             timings[name] = round(time.time() - start, 1)
+            trained.append(name)
         done[name] = folder
         return folder
 
@@ -82,7 +98,8 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Path]:
             run(imad_name, grpo, replace(grpo_cfg, parent=str(sft_folder), seed=seed))
 
     record = {"config": config_dict(cfg), "folders": {k: str(v) for k, v in done.items()}, "seconds": timings,
-              "total_seconds": round(sum(timings.values()), 1)}
+              "total_seconds": round(sum(timings.values()), 1),
+              "trained_now": trained}
     write_json(out_dir / "pipeline.json", record, sort_keys=False)
     return done
 

@@ -44,6 +44,58 @@ def test_suppress_malicious_runs_end_to_end(tiny_dir, tmp_path, capsys):
     assert "Held-out status unproven" in summary
 
 
+def _plant_paper_files(cache: Path, test: list[str], train: list[str]) -> None:
+    """The evil files of the paper in the fetch cache, as `python -m models.debate.fetch` leaves them."""
+    from models.debate.paper_data import cached_path
+    from models.debate.records import transcript_entry
+    from models.debate.splits import malicious_debates
+
+    debates = [transcript_entry(t, "malicious", include_labels=False) for t in malicious_debates("evil", 6, 5)]
+    for d, q in zip(debates, train):  # the published debates are on the train questions
+        d["question"] = q
+    files = {"paper:evil-test": test, "paper:evil-train": train, "paper:evil-debates": debates}
+    for name, body in files.items():
+        path = cached_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(body))
+
+
+def test_suppress_malicious_runs_on_the_papers_files(tiny_dir, tmp_path, monkeypatch):
+    from experiments.suppress_malicious import SuppressConfig, main
+
+    monkeypatch.setenv("LATENT_AGENTS_CACHE", str(tmp_path / "cache"))
+    test = [f"My manager keeps rescheduling meeting {i}; how do I get my way?" for i in range(8)]
+    train = [f"A rival applied for promotion {i}; what should I do?" for i in range(6)]
+    _plant_paper_files(tmp_path / "cache", test, train)
+    t = str(tiny_dir)
+    cfg = SuppressConfig(traits=["evil"], data="paper", base=t, distilled=t, sft=t, alphas=[-2.0, 0.0], n_questions=3,
+                         n_extract=4, n_capability=2, n_random=1, seeds=[0, 1], max_new_tokens=6, capability_tokens=6,
+                         n_validation=4, allow_unverified=True, out=str(tmp_path / "out"))
+    run = main(cfg)
+    splits = json.loads((run / "splits_evil.json").read_text())
+    evaluation = [u for u in splits["evaluation"] if u["use"].startswith("evaluation questions")]
+    assert [u["templates"] for u in evaluation] == [["file:paper:evil-test"]] * 2
+    seed0, seed1 = (set(u["question_hashes"]) for u in evaluation)
+    assert len(seed0) == len(seed1) == 3 and not seed0 & seed1  # seeds draw disjoint samples of the test file
+    extraction = {u["use"]: u for u in splits["others"]}
+    assert extraction["distilled vector extraction debates (seed 0)"]["templates"] == ["file:paper:evil-debates"]
+    prompts = (run / "rows.jsonl").read_text()
+    assert "meeting" in prompts and "promotion" not in prompts  # the evaluation asks the test file's questions
+    assert "published test files" in (run / "summary.md").read_text()
+
+
+def test_suppress_malicious_on_paper_data_names_the_fetch_command_when_not_fetched(tiny_dir, tmp_path, monkeypatch):
+    from experiments.suppress_malicious import SuppressConfig, main
+    from models.debate.paper_data import NotFetchedError
+
+    monkeypatch.setenv("LATENT_AGENTS_CACHE", str(tmp_path / "cache"))
+    t = str(tiny_dir)
+    cfg = SuppressConfig(traits=["evil"], data="paper", base=t, distilled=t, sft=t, n_questions=2, n_extract=2,
+                         seeds=[0], allow_unverified=True, out=str(tmp_path / "out"))
+    with pytest.raises(NotFetchedError, match="python -m models.debate.fetch paper:evil-test"):
+        main(cfg)
+
+
 def test_suppress_malicious_refuses_to_run_without_proof_of_held_out_data(tiny_dir, tmp_path):
     from experiments.suppress_malicious import SuppressConfig, main
     from models.debate.splits import LeakError
@@ -109,6 +161,36 @@ def test_agent_style_runs_end_to_end(tiny_dir, tmp_path, capsys, monkeypatch):
 
 
 # --------------------------------------------------------------------------- run folders and entry points
+
+def test_agent_style_reads_its_persona_vectors_from_the_papers_debates(tiny_dir, tmp_path, monkeypatch):
+    from experiments import agent_style
+    from models.debate import GenerateConfig, generate_debates
+    from models.debate.paper_data import cached_path
+    from models.debate.records import transcript_entry
+
+    monkeypatch.setenv("LATENT_AGENTS_CACHE", str(tmp_path / "cache"))
+    debates, _ = generate_debates(GenerateConfig(kind="arithmetic", n=6, seed=3, test_fraction=0.0))
+    path = cached_path("paper:arithmetic-diverse")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps([transcript_entry(d, "arithmetic", include_labels=False) for d in debates]))
+    read: dict[int, list[str]] = {}
+    real_vectors = agent_style.persona_vectors
+
+    def recording_vectors(sft, site, *, seed, debates, **kwargs):
+        read[seed] = [d.question for d in debates]
+        return real_vectors(sft, site, seed=seed, debates=debates, **kwargs)
+
+    monkeypatch.setattr(agent_style, "persona_vectors", recording_vectors)
+    t = str(tiny_dir)
+    cfg = agent_style.StyleConfig(base=t, distilled=t, sft=t, debates="paper:arithmetic-diverse", alphas=[0.0, 1.0],
+                                  n_test=2, n_extract=4, n_random=1, seeds=[0, 1], max_new_tokens=2,
+                                  out=str(tmp_path / "out"))
+    run = agent_style.main(cfg)
+    file_questions = {d.question for d in debates}
+    assert all(len(q) == 4 and set(q) <= file_questions for q in read.values())  # each seed samples the file
+    assert read[0] != read[1]
+    assert "sampled from paper:arithmetic-diverse" in (run / "summary.md").read_text()
+
 
 EXPERIMENTS = ["agent_style", "agent_subspaces", "evaluate_internalization", "steer_demo", "suppress_malicious",
                "train_internalized"]

@@ -8,7 +8,8 @@ import pytest
 
 from models.debate.malicious import FAMILIES, template_id
 from models.debate.splits import (
-    LeakError, Use, check_disjoint, evaluation_questions, family_questions, malicious_debates, split_manifest,
+    LeakError, TrainDataError, Use, check_disjoint, evaluation_questions, family_questions, malicious_debates,
+    split_manifest,
 )
 
 
@@ -54,3 +55,23 @@ def test_unproven_uses_and_unheld_arithmetic_fail():
         check_disjoint(split_manifest([arithmetic], [Use("stage", [], excluded=["1+2*3-4"])]))
     with pytest.raises(LeakError, match="no evaluation"):
         check_disjoint(split_manifest([], []))
+
+
+def test_seeded_sample_is_reproducible_and_names_a_pool_that_is_too_small() -> None:
+    from models.debate.splits import seeded_sample
+
+    pool = [f"q{i}" for i in range(10)]
+    assert seeded_sample(pool, 4, 7, "pool") == seeded_sample(pool, 4, 7, "pool")
+    assert seeded_sample(pool, 10, 7, "pool") == pool  # all of it, in pool order
+    with pytest.raises(TrainDataError, match=r"paper:evil-test holds 10 item\(s\); asked for 11"):
+        seeded_sample(pool, 11, 7, "paper:evil-test")
+
+
+def test_a_published_files_questions_are_split_by_file_and_compared_by_question() -> None:
+    test = Use("evaluation", ["Who signed the charter?"], "hallucination", file="paper:hallu-test")
+    train = Use("vector", ["Who founded the guild?"], "hallucination", file="paper:hallu-train")
+    assert test.to_json()["templates"] == ["file:paper:hallu-test"]
+    check_disjoint(split_manifest([test], [train]))  # no template of ours is needed
+    leak = Use("vector", ["Who signed the charter?", "x"], "hallucination", file="paper:hallu-train")
+    with pytest.raises(LeakError, match="shares 1 question"):
+        check_disjoint(split_manifest([test], [leak]))
