@@ -36,7 +36,10 @@ def main(cfg: PipelineConfig) -> Path:
     for name, folder in folders.items():
         m = Manifest.load(folder)
         scores = {k: v for k, v in (m.metrics if m else {}).items() if "accuracy" in k or "mean_tokens" in k}
-        print(f"  {name:<16} {record['seconds'].get(name, 0):6.0f} s  {scores}")
+        seconds = record["seconds"].get(name)
+        when = "trained now" if name in record.get("trained_now", []) else "kept"
+        timing = "   (not timed)" if seconds is None else f"{seconds:6.0f} s"
+        print(f"  {name:<16} {timing}  {when:<11}  {scores}")
     return Path(cfg.out_dir)
 
 
