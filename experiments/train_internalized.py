@@ -38,7 +38,7 @@ def main(cfg: PipelineConfig) -> Path:
         scores = {k: v for k, v in (m.metrics if m else {}).items() if "accuracy" in k or "mean_tokens" in k}
         seconds = record["seconds"].get(name)
         when = "trained now" if name in record.get("trained_now", []) else "kept"
-        timing = "   (not timed)" if seconds is None else f"{seconds:6.0f} s"
+        timing = f"{'-':>6} s" if seconds is None else f"{seconds:6.0f} s"
         print(f"  {name:<16} {timing}  {when:<11}  {scores}")
     return Path(cfg.out_dir)
 

@@ -308,9 +308,11 @@ class PipelineConfig:
                                                                           mix_arithmetic=200))
     # The malicious chains share the arithmetic chain's schedule (adaptive l, w_fmt 1 -> 0, truncated completions
     # in the loss) with three iterations, and l starting at their Stage-1 transcripts' mean length: the judge reads
-    # whatever the first l tokens say, so a cut-off debate is still scored rather than masked out.
+    # whatever the first l tokens say, so a cut-off debate is still scored rather than masked out. They keep their
+    # old step size (lr 3e-4, no KL term): at the arithmetic chain's lr 1e-3 the judge reward trained the malicious
+    # agent away (unsteered evil score 0.5 of 100), leaving the suppression experiment nothing to suppress.
     malicious_grpo: GRPOStageConfig = field(default_factory=lambda: replace(
-        imad_grpo(), task="evil", iterations=3, clip_start=None))
+        imad_grpo(), task="evil", iterations=3, clip_start=None, lr=3e-4, beta=0.0))
 
     def __post_init__(self) -> None:
         check_fields(self)

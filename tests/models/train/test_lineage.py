@@ -24,7 +24,7 @@ def test_the_shipped_lineage_is_rebuilt_and_verified(evil_uses: list[Use]) -> No
     assert names == ["tiny-evil-imad: Stage 2 prompts", "tiny-evil-imad: reward judge data (2000 texts)",
                      "tiny-evil-sft: Stage 1 debates", "tiny-base: pretraining persona documents"]
     assert all(u.verified for u in evil_uses)
-    assert [len(u.questions) for u in evil_uses] == [64, 1000, 300, 400]
+    assert [len(u.questions) for u in evil_uses] == [48, 1000, 300, 400]  # Stage 2: 48 prompts since 2026-12-01
     assert all(len(u.excluded) == 500 for u in evil_uses)  # every stage left the 500 held-out problems out
 
 
