@@ -112,3 +112,19 @@ def test_clip_floor_is_the_longest_direct_answer() -> None:
     assert clip_floor(GRPOStageConfig(), tok, rows, start=400) == longest
     assert clip_floor(GRPOStageConfig(clip_end=50), tok, rows, start=400) == 50
     assert clip_floor(GRPOStageConfig(task="evil"), tok, rows, start=400) == 100
+
+
+@pytest.mark.parametrize("name", ["tiny-imad", "tiny-imad-s1", "tiny-imad-s2", "tiny-evil-imad", "tiny-hallu-imad"])
+def test_every_shipped_stage2_iteration_learned_from_some_complete_answer(name: str) -> None:
+    """The old malicious chains' last iteration had l below every debate: all completions truncated and masked,
+    so it learned nothing. Every shipped iteration now keeps truncated completions in the loss, and its
+    completions were not all cut by l."""
+    from models.registry import materialize
+
+    manifest = Manifest.load(materialize(name))
+    assert manifest is not None and manifest.config["mask_truncated_completions"] is False
+    iterations = manifest.metrics["iterations"]
+    assert len(iterations) >= 3
+    for it in iterations:
+        assert it["mean_length"] < it["clip_tokens"], (name, it["iteration"])
+    assert iterations[-1]["fmt_weight"] == 0.0  # dropping the tags costs nothing by the last iteration
