@@ -296,15 +296,16 @@ def main(cfg: StyleConfig) -> Path:
     return path
 
 
-def extraction_debates(cfg: StyleConfig, seed: int) -> list[Any] | None:
-    """This seed's sample of ``--debates`` (none on a held-out question), or None: `persona_vectors` generates."""
+def extraction_debates(cfg: StyleConfig) -> dict[int, list[Any] | None]:
+    """Each seed's sample of ``--debates`` (the file read once; none on a held-out question), or None for every
+    seed: `persona_vectors` then generates."""
     if cfg.debates is None:
-        return None
+        return dict.fromkeys(cfg.seeds)
     heldout = {present(p.question, f) for p in heldout_problems(cfg.tier, HELDOUT_POOL, seed=0)
                for f in ("spaced", "compact")}
     pool = [d for d in read_transcripts(cfg.debates) if d.question not in heldout]
-    return seeded_sample(pool, min(cfg.n_extract, len(pool)), f"agent-style-debates-{seed}",
-                         f"{cfg.debates} (less debates on held-out questions)")
+    return {s: seeded_sample(pool, min(cfg.n_extract, len(pool)), f"agent-style-debates-{s}",
+                             f"{cfg.debates} (less debates on held-out questions)") for s in cfg.seeds}
 
 
 def _run(cfg: StyleConfig, start: float) -> tuple[Path, list[str]]:
@@ -315,8 +316,8 @@ def _run(cfg: StyleConfig, start: float) -> tuple[Path, list[str]]:
         layer = cfg.layer if cfg.layer is not None else sft.info.n_layers // 2
         site = str(sft.site(("resid_post", layer)))
         vectors = {s: persona_vectors(sft, site, n_extract=cfg.n_extract, tier=cfg.tier, seed=s, scale=cfg.scale,
-                                      progress=cfg.progress, debates=extraction_debates(cfg, s))
-                   for s in cfg.seeds}
+                                      progress=cfg.progress, debates=debates)
+                   for s, debates in extraction_debates(cfg).items()}
         for s, by_persona in vectors.items():
             for persona, v in by_persona.items():
                 v.save(run.path / "vectors" / f"seed{s}" / persona)

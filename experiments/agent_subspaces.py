@@ -167,14 +167,14 @@ def criteria(cfg: Config) -> dict[str, Criterion]:
     }
 
 
-def _debates(cfg: Config, seed: int) -> list:
-    """This seed's debates: generated with it, or a seeded sample of the file (all of it when it is small)."""
+def _debates(cfg: Config) -> dict[int, list]:
+    """Each seed's debates: generated with it, or a seeded sample of the file (read once; all of it when small)."""
     if cfg.debates:
         pool = read_transcripts(cfg.debates)
-        return seeded_sample(pool, min(cfg.n_debates, len(pool)), seed, cfg.debates)
-    debates, _ = generate_debates(GenerateConfig(kind=cfg.kind, n=cfg.n_debates, seed=seed, tier=cfg.tier,
-                                                 template=cfg.template or None, personas=cfg.personas))
-    return debates
+        return {seed: seeded_sample(pool, min(cfg.n_debates, len(pool)), seed, cfg.debates) for seed in cfg.seeds}
+    return {seed: generate_debates(GenerateConfig(kind=cfg.kind, n=cfg.n_debates, seed=seed, tier=cfg.tier,
+                                                  template=cfg.template or None, personas=cfg.personas))[0]
+            for seed in cfg.seeds}
 
 
 def _criterion_layers(cfg: Config, models: dict[str, HookedModel]) -> dict[str, list[int]]:
@@ -368,8 +368,7 @@ def main(cfg: Config) -> Path:
         opts: dict[str, Any] = {"truncate": cfg.truncate, "batch_tokens": cfg.batch_tokens or None,
                                 "cache_dir": cfg.cache_dir or None, "progress": cfg.progress}
         by_seed, turns, dropped = {}, {}, {}
-        for seed in cfg.seeds:
-            debates = _debates(cfg, seed)
+        for seed, debates in _debates(cfg).items():
             acts = {role: collect_turns(m, debates, layer_sites(m, cfg.site), cfg.positions, cfg.mask, **opts)
                     for role, m in models.items()}
             turns[seed] = {role: len(a) for role, a in acts.items()}

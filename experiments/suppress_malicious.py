@@ -38,7 +38,7 @@ from models.cli import check_fields, option, parse_config, run as run_cli
 from models.debate.malicious import validation_pairs
 from models.debate import read_questions, read_transcripts
 from models.debate.splits import (
-    Use, check_disjoint, evaluation_questions, family_questions, malicious_debates, seeded_sample, split_manifest,
+    Use, check_disjoint, evaluation_questions, family_questions, seeded_sample, split_manifest,
 )
 from models.errors import ConfigError
 from models.judges import LLMJudge
@@ -53,7 +53,7 @@ from steering.frontier import (
     SuppressionRule, capability_cost, capability_lines, compare_costs, frontier_figure, question_scores, random_band,
     seed_check, setting_lines, suppression_point,
 )
-from steering.suppression import Arm, control_directions, steered_rows, trait_vectors
+from steering.suppression import Arm, control_directions, extraction_debates, steered_rows, trait_vectors
 
 log = logging.getLogger("suppress_malicious")
 
@@ -163,7 +163,7 @@ def trait_data(cfg: SuppressConfig, trait: DebateTrait) -> TraitData:
     if cfg.data == "synthetic":
         return TraitData({s: evaluation_questions(trait, cfg.n_questions, s) for s in cfg.seeds},
                          {s: family_questions(trait, cfg.n_extract, s, "train") for s in cfg.seeds},
-                         {s: malicious_debates(trait, cfg.n_extract, seed=s + 101) for s in cfg.seeds},
+                         {s: extraction_debates(trait, cfg.n_extract, s) for s in cfg.seeds},
                          dict.fromkeys(("questions", "train_questions", "debates")))
     short = TRAIT_SHORT[trait]
     files = {"questions": f"paper:{short}-test", "train_questions": f"paper:{short}-train",

@@ -66,6 +66,11 @@ class TraitVectors:
     distilled_acts: ActivationSet
 
 
+def extraction_debates(trait: DebateTrait, n_extract: int, seed: int) -> list[Transcript]:
+    """The synthetic training debates the distilled vector of `seed` is read from (seed ``seed + 101``)."""
+    return malicious_debates(trait, n_extract, seed=seed + 101)
+
+
 def trait_vectors(base: HookedModel, sft: HookedModel, trait: DebateTrait, train_questions: Sequence[str], site: str,
                   *, n_extract: int, seed: int, scale: Scale = "residual", progress: bool = True,
                   debates: Sequence[Transcript] | None = None) -> TraitVectors:
@@ -76,7 +81,7 @@ def trait_vectors(base: HookedModel, sft: HookedModel, trait: DebateTrait, train
     base_acts = collect_activations(base, system_prompt_source(list(train_questions), trait, position=-2), [site])
     base_vec = scaled(stamp(system_prompt_direction(base_acts, site), base), base_acts.at(site), scale)
     if debates is None:
-        debates = malicious_debates(trait, n_extract, seed=seed + 101)
+        debates = extraction_debates(trait, n_extract, seed)
     sft_acts = collect_activations(sft, eq3_source(debates, positions="turn_last"), [site], truncate=True,
                                  progress=progress)
     imad_vec = scaled(stamp(eq3_directions(sft_acts, site)[f"agent{MALICIOUS_AGENT}"], sft), sft_acts.at(site), scale)

@@ -44,7 +44,7 @@ def test_suppress_malicious_runs_end_to_end(tiny_dir, tmp_path, capsys):
     assert "Held-out status unproven" in summary
 
 
-def _plant_paper_files(cache: Path, test: list[str], train: list[str]) -> None:
+def _plant_paper_files(test: list[str], train: list[str]) -> None:
     """The evil files of the paper in the fetch cache, as `python -m models.debate.fetch` leaves them."""
     from models.debate.paper_data import cached_path
     from models.debate.records import transcript_entry
@@ -66,7 +66,7 @@ def test_suppress_malicious_runs_on_the_papers_files(tiny_dir, tmp_path, monkeyp
     monkeypatch.setenv("LATENT_AGENTS_CACHE", str(tmp_path / "cache"))
     test = [f"My manager keeps rescheduling meeting {i}; how do I get my way?" for i in range(8)]
     train = [f"A rival applied for promotion {i}; what should I do?" for i in range(6)]
-    _plant_paper_files(tmp_path / "cache", test, train)
+    _plant_paper_files(test, train)
     t = str(tiny_dir)
     cfg = SuppressConfig(traits=["evil"], data="paper", base=t, distilled=t, sft=t, alphas=[-2.0, 0.0], n_questions=3,
                          n_extract=4, n_capability=2, n_random=1, seeds=[0, 1], max_new_tokens=6, capability_tokens=6,
