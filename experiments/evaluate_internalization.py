@@ -20,6 +20,12 @@ holds config.json, env.json, metrics.json (every number with its CI), rows.jsonl
 first), figures/accuracy_tokens.html and figures/grpo_iterations.html (each IMAD checkpoint's Stage 2
 iterations, read from its manifest: l, mean completion length, correct share, format reward).
 
+``--problems validation`` scores the same systems on problems outside the held-out set and outside every
+Stage 1 and Stage 2 prompt of the checkpoints (proven from their manifests in splits.json), so that Stage 2
+settings can be chosen without looking at the evaluation problems:
+
+    python experiments/evaluate_internalization.py --problems validation --n 50 --sft tiny-sft --imad runs/trial
+
 The default (3 seeds x 100 problems, the debate on 3 x 20, 3 training seeds) took 10.5 minutes on 2 cores
 with ``--threads 2`` (20 explicit debates take about 20 s; the six transcript systems take most of the run):
 
@@ -32,7 +38,7 @@ import random
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from experiments._results import command_line, report_path, run_folder
 from models.cli import check_fields, option, parse_config
@@ -84,7 +90,12 @@ class EvalConfig:
     imad: tuple[str, ...] = option("Internalized checkpoints (Stage 2), paired with --sft by position; their manifests "
                                    "name the held-out problems.",
                                    default_factory=lambda: ("tiny-imad", "tiny-imad-s1", "tiny-imad-s2"), min_len=1)
-    n: int = option("Held-out problems per seed (the seeds' samples are disjoint).", 100, min=1, max=100_000)
+    problems: Literal["heldout", "validation"] = option(
+        "heldout: the problems every training stage left out (the evaluation). validation: problems outside them "
+        "that no Stage 1 or Stage 2 run of these checkpoints trained on (rebuilt from the manifests; Stage 0's drills "
+        "cover most of the tier), for choosing Stage 2 settings without looking at the held-out problems.",
+        "heldout")
+    n: int = option("Problems per seed (the seeds' samples are disjoint).", 100, min=1, max=100_000)
     seeds: tuple[int, ...] = option("Seeds of the problem samples (and of sampling, if --temperature > 0); at least 3.",
                               default_factory=lambda: (0, 1, 2), min=0, min_len=3)
     debate_n: int = option("Problems per seed for the explicit debate: the first DEBATE_N of each sample.", 20,
@@ -161,10 +172,11 @@ def parse_args(argv: list[str] | None = None) -> EvalConfig:
     return parse_config(EvalConfig, argv, "experiments/evaluate_internalization.py", __doc__)
 
 
-def _samples(imad_folders: list[Path], n: int, seeds: tuple[int, ...]) -> tuple[list[list[Any]], dict]:
-    """Disjoint samples of `n` held-out problems per seed (drawn in seed order from the IMAD manifests' set, which
-    every training seed must share)."""
-    from models.debate.splits import heldout_problems
+def _samples(imad_folders: list[Path], n: int, seeds: tuple[int, ...], problems: str = "heldout",
+             trained: list[str] = ()) -> tuple[list[list[Any]], dict]:
+    """Disjoint samples of `n` problems per seed, drawn in seed order: from the held-out set of the IMAD manifests
+    (which every training seed must share), or from the validation problems outside it and outside `trained`."""
+    from models.debate.splits import heldout_problems, validation_problems
     from models.manifest import Manifest
 
     def held_out(folder: Path) -> dict[str, Any]:
@@ -178,6 +190,10 @@ def _samples(imad_folders: list[Path], n: int, seeds: tuple[int, ...]) -> tuple[
         raise ConfigError(f"the --imad checkpoints hold out different problems ({sets}); train every seed with the same "
                           "--tier, --heldout and --heldout-seed")
     tier, total, seed = sets[0]["tier"], sets[0]["heldout"], sets[0]["heldout_seed"]
+    if problems == "validation":
+        held = [p.question for p in heldout_problems(tier, total, seed)]
+        pool = validation_problems(tier, n * len(seeds), [*held, *(t.removeprefix("Problem:") for t in trained)])
+        return [pool[i * n:(i + 1) * n] for i in range(len(seeds))], sets[0]
     if n * len(seeds) > total:
         raise ConfigError(f"--n {n} x {len(seeds)} seeds exceeds the {total} problems held out of training; use "
                           f"--n {total // len(seeds)} or fewer")
@@ -263,14 +279,15 @@ def _statistics(by_seed: dict[str, list[Any]], cfg: EvalConfig) -> dict[str, Any
 
 def grpo_figure(imad_folders: dict[str, Path]) -> Any:
     """Each IMAD checkpoint's Stage 2 iterations from its manifest: l and the mean completion length (tokens), and
-    the correct share and format reward of the completions, at the start and the end of each iteration."""
+    the correct share, format reward and (when trained with one) brevity reward of the completions, at the end of
+    each iteration."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     from models.manifest import Manifest
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("length: clip l (dashed), mean (solid)",
-                                                         "correct share (solid), format reward (dotted)"))
+                                                         "correct share (solid), format (dotted), brevity (dash-dot)"))
     palette = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
     for (name, folder), colour in zip(imad_folders.items(), palette):
         manifest = Manifest.load(folder)
@@ -284,6 +301,10 @@ def grpo_figure(imad_folders: dict[str, Path]) -> Any:
                                  name=f"{name}: correct share", line={"color": colour}), 1, 2)
         fig.add_trace(go.Scatter(x=x, y=[i.get("last_rewards/format_reward/mean") for i in iters], mode="lines+markers",
                                  name=f"{name}: format reward", line={"dash": "dot", "color": colour}), 1, 2)
+        if any("last_rewards/brevity_reward/mean" in i for i in iters):
+            fig.add_trace(go.Scatter(x=x, y=[i.get("last_rewards/brevity_reward/mean") for i in iters],
+                                     mode="lines+markers", name=f"{name}: brevity reward",
+                                     line={"dash": "dashdot", "color": colour}), 1, 2)
     fig.update_xaxes(title_text="GRPO iteration", dtick=1)
     fig.update_yaxes(title_text="tokens", row=1, col=1)
     fig.update_yaxes(title_text="share of completions / reward", range=[0, 1.05], row=1, col=2)
@@ -331,9 +352,16 @@ def _takeaway(stats: dict) -> str:
             f"{acc('debate')} against {acc('single')} for a single answer.")
 
 
+def _pool(cfg: EvalConfig) -> str:
+    if cfg.problems == "heldout":
+        return "held-out problems"
+    return ("**validation** problems (outside the held-out set and every Stage 1 and Stage 2 prompt; for choosing "
+            "settings, not the evaluation)")
+
+
 def _markdown(stats: dict, cfg: EvalConfig, decoding: str, seconds: float) -> str:
     setup = (f"Decoding: **{decoding}** for every system (one decoding, batch size {cfg.batch_size}, seeds "
-             f"{list(cfg.seeds)}). Problems: {len(cfg.seeds)} disjoint samples of {cfg.n} held-out problems, one per "
+             f"{list(cfg.seeds)}). Problems: {len(cfg.seeds)} disjoint samples of {cfg.n} {_pool(cfg)}, one per "
              f"seed; the explicit debate runs on the first {cfg.debate_n} of each. Intervals: 95 % paired bootstrap "
              f"over problems; seed sd: spread of the per-seed value. Command: "
              f"`{command_line('evaluate_internalization')}` ({seconds:.0f} s).")
@@ -400,12 +428,26 @@ def _score_all(cfg: EvalConfig, models: dict[str, Any], samples: list[list[Any]]
     return by_seed, rows
 
 
-def _splits(folders: dict[str, Path], samples: list[list[Any]], cfg: EvalConfig) -> dict[str, Any]:
+def _splits(folders: dict[str, Path], samples: list[list[Any]], cfg: EvalConfig, heldout: dict[str, Any],
+            trained: list[str]) -> dict[str, Any]:
     """The evaluation problems against the held-out set every stage of every checkpoint excluded (rebuilt
-    from their manifests); a problem any stage could have trained on stops the run (`LeakError`)."""
-    from models.debate.splits import Use, check_disjoint, split_manifest
+    from their manifests); a problem any stage could have trained on stops the run (`LeakError`).
+
+    Validation problems are checked the other way round: against the held-out problems themselves and against
+    every Stage 1 and Stage 2 prompt of the checkpoints (`trained`), compared as questions with the same spacing."""
+    from models.debate.splits import Use, check_disjoint, heldout_problems, problem_key, split_manifest
     from models.train.lineage import checkpoint_uses
 
+    if cfg.problems == "validation":
+        evaluation = [Use(f"validation problems (seed {s})", [problem_key(p.question) for p in sample])
+                      for s, sample in zip(cfg.seeds, samples)]
+        held = heldout_problems(heldout["tier"], heldout["heldout"], heldout["heldout_seed"])
+        others = [Use("held-out evaluation problems", [problem_key(p.question) for p in held]),
+                  Use("Stage 1 and Stage 2 prompts of the checkpoints",
+                      [problem_key(t.removeprefix("Problem:")) for t in trained])]
+        manifest = split_manifest(evaluation, others)
+        return {**manifest, "problems": "validation", "checked": check_disjoint(manifest),
+                "note": "Stage 0 (pretraining drills) is not compared: it covers most problems outside the held-out set"}
     evaluation = [Use(f"evaluation problems (seed {s})", [p.question for p in sample])
                   for s, sample in zip(cfg.seeds, samples)]
     stages = {u.name: u for f in folders.values() for u in checkpoint_uses(f)}  # parents are shared: once each
@@ -417,18 +459,21 @@ def _run(cfg: EvalConfig) -> Path:
     from models import load
     from models.registry import materialize
     from models.train.evaluate import Decoding
+    from models.train.lineage import trained_prompts
 
     start = time.time()
     named = [("base", cfg.base), *((run_key("sft", k), v) for k, v in enumerate(cfg.sft)),
              *((run_key("imad", k), v) for k, v in enumerate(cfg.imad))]
     folders = {k: Path(materialize(v)) if not Path(v).exists() else Path(v) for k, v in named}
-    samples, heldout = _samples([f for k, f in folders.items() if k.startswith("imad")], cfg.n, cfg.seeds)
+    trained = ([t for f in folders.values() for t in trained_prompts(f)] if cfg.problems == "validation" else [])
+    samples, heldout = _samples([f for k, f in folders.items() if k.startswith("imad")], cfg.n, cfg.seeds,
+                                cfg.problems, trained)
     decoding = Decoding(cfg.temperature, cfg.top_p).describe()
     config = {**vars(cfg), **heldout, "folders": folders, "decoding": decoding,
               "criteria": {k: asdict(c) for k, c in cfg.criteria().items()}}
     # config.json (with the criteria) is written on entering the folder, before any generation.
     with run_folder("evaluate_internalization", config, root=cfg.out, seed=cfg.seeds[0]) as run:
-        run.json("splits.json", _splits(folders, samples, cfg))  # and checked, before any generation
+        run.json("splits.json", _splits(folders, samples, cfg, heldout, trained))  # and checked, before generation
         models = {k: load(f) for k, f in folders.items()}
         by_seed, rows = _score_all(cfg, models, samples, heldout["question_format"])
         stats = _statistics(by_seed, cfg)
@@ -444,7 +489,8 @@ def _run(cfg: EvalConfig) -> Path:
                                       "the length clip and the rewards; length should fall while correctness holds.")
         lines = [c["line"] for c in stats["criteria"].values()]
         passed = sum(c["verdict"] == "confirmed" for c in stats["criteria"].values())
-        run.headline("Internalized debate: accuracy and tokens",
+        run.headline("Internalized debate: accuracy and tokens" + (" (VALIDATION problems, not the evaluation)"
+                                                                  if cfg.problems == "validation" else ""),
                      f"{passed} of {len(lines)} predeclared internalization criteria confirmed.", lines)
     print(f"results: {run.path}\nreport: {report_path(run)}")
     for c in stats["criteria"].values():

@@ -55,6 +55,28 @@ def heldout_problems(tier: str = "easy", n: int = 500, seed: int = 0) -> list[Pr
     return list(seen.values())
 
 
+def problem_key(question: str) -> str:
+    """A question with its whitespace removed: ``5 + 9 * 6 - 3`` and ``5+9*6-3`` are one problem."""
+    return "".join(question.split())
+
+
+def validation_problems(tier: str, n: int, exclude: Iterable[str], seed: int = 0) -> list[Problem]:
+    """`n` distinct problems of `tier` outside `exclude` (questions, any spacing): for choosing training settings
+    without looking at the held-out evaluation problems, which the caller passes in `exclude` with anything else
+    the models trained on."""
+    banned = {problem_key(q) for q in exclude}
+    rng = random.Random(f"validation-{tier}-{seed}")
+    seen: dict[str, Problem] = {}
+    for _ in range(100 * n + 1000):
+        p = sample_problem(rng, TIERS[tier])
+        if problem_key(p.question) not in banned:
+            seen.setdefault(p.question, p)
+        if len(seen) == n:
+            return list(seen.values())
+    raise ValueError(f"tier {tier!r} has only {len(seen)} problems outside the {len(banned)} excluded ones that "
+                     f"{100 * n + 1000} draws found; asked for {n}")
+
+
 def distinct_problems(tier: str) -> int:
     """How many different questions `tier` can produce (numbers in range ** letters in the template)."""
     t = TIERS[tier]

@@ -191,8 +191,9 @@ class GRPOStageConfig(RunConfig, DataConfig, LoraConfigFields):
 
     Reward = w_fmt · format (share of the required debate tags present) + correctness of the answer the
     first l completion tokens commit to (a debate's consensus, or a direct answer's box; for evil /
-    hallucination, 1 − judge score / 100 of those l tokens). w_fmt goes linearly from `fmt_start` to
-    `fmt_end`; l starts at `clip_start` and follows `clip_schedule` (adaptive by default).
+    hallucination, 1 − judge score / 100 of those l tokens), plus, for arithmetic, w_len · (1 − n/l) on a
+    correct completion of n tokens (`brevity_weight`). w_fmt goes linearly from `fmt_start` to `fmt_end`;
+    l starts at `clip_start` and follows `clip_schedule` (adaptive by default).
     """
 
     out: str = field(default="runs/tiny-imad", metadata=_help("Output checkpoint folder (the last iteration).", min_len=1))
@@ -216,6 +217,9 @@ class GRPOStageConfig(RunConfig, DataConfig, LoraConfigFields):
     fmt_end: float = field(default=0.0, metadata=_help(
         "Format-reward weight in the last iteration (0: dropping the tags costs nothing by then; the paper's "
         "code ended at 0.05).", min=0.0))
+    brevity_weight: float = field(default=0.0, metadata=_help(
+        "Arithmetic: weight w_len of R_len = 1 - n/l on correct completions (0 = the paper's reward, where only "
+        "the clip pays for brevity).", min=0.0))
     generation_limit: Literal["clip", "fixed"] = field(default="clip", metadata=_help(
         "clip: generate at most l tokens per iteration (what lies past l earns nothing); fixed: max_completion_length."))
     max_completion_length: int = field(default=2048, metadata=_help("Generation cap when generation_limit is fixed.", min=1))
@@ -251,6 +255,9 @@ class GRPOStageConfig(RunConfig, DataConfig, LoraConfigFields):
                 f"batch_size x grad_accum ({self.batch_size} x {self.grad_accum} = {self.batch_size * self.grad_accum}) "
                 f"must be divisible by num_generations ({self.num_generations}): each generation batch holds whole "
                 f"groups of completions; e.g. use batch_size={self.num_generations}")
+        if self.brevity_weight and self.task != "arithmetic":
+            raise ConfigError(f"brevity_weight ({self.brevity_weight}) applies to the arithmetic task, whose answers "
+                              f"are right or wrong; task is {self.task!r}")
         if self.clip_start is not None and self.clip_end is not None and self.clip_end > self.clip_start:
             raise ConfigError(f"clip_end ({self.clip_end}) must be <= clip_start ({self.clip_start}): l shrinks")
 
@@ -275,12 +282,15 @@ def tiny_grpo() -> GRPOStageConfig:
 
 
 def imad_grpo() -> GRPOStageConfig:
-    """Stage 2 of the shipped chains: the adaptive clip from 450 tokens, four iterations, float32.
+    """Stage 2 of the shipped arithmetic chains: the adaptive clip from 450 tokens, four iterations, a brevity
+    reward of weight 0.5 sampled at temperature 0.5, float32.
 
-    float32 because bfloat16 autocast on a CPU without AVX512-BF16 ran GRPO steps ~3x slower (45 s vs 16 s).
+    The brevity weight and temperature were chosen from two trials on seed 0's Stage 1 model, scored on 150
+    problems outside the 500 held-out ones (checkpoints README). float32 because bfloat16 autocast on a CPU
+    without AVX512-BF16 ran GRPO steps ~3x slower (45 s vs 16 s).
     """
     return replace(tiny_grpo(), bf16=False, iterations=4, n_prompts=48, clip_start=450, clip_quantile=0.75, lr=1e-3,
-                   beta=0.02)
+                   beta=0.02, brevity_weight=0.5, temperature=0.5)
 
 
 @dataclass
@@ -311,8 +321,10 @@ class PipelineConfig:
     # whatever the first l tokens say, so a cut-off debate is still scored rather than masked out. They keep their
     # old step size (lr 3e-4, no KL term): at the arithmetic chain's lr 1e-3 the judge reward trained the malicious
     # agent away (unsteered evil score 0.5 of 100), leaving the suppression experiment nothing to suppress.
+    # They have no brevity reward (a judge scores them, not an exact answer) and sample at temperature 0.7.
     malicious_grpo: GRPOStageConfig = field(default_factory=lambda: replace(
-        imad_grpo(), task="evil", iterations=3, clip_start=None, lr=3e-4, beta=0.0))
+        imad_grpo(), task="evil", iterations=3, clip_start=None, lr=3e-4, beta=0.0, brevity_weight=0.0,
+        temperature=0.7))
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -47,6 +47,7 @@ from models.train.rewards import (
     CompletionLog,
     IterationPlan,
     adaptive_clip,
+    brevity_reward,
     correctness_reward,
     format_reward,
     judge_reward,
@@ -108,10 +109,15 @@ def _grpo_args(cfg: GRPOStageConfig, it: IterationPlan, output_dir: Path) -> GRP
         temperature=cfg.temperature, top_p=cfg.top_p, beta=cfg.beta, epsilon=cfg.epsilon,
         num_iterations=cfg.num_iterations, loss_type=cfg.loss_type, scale_rewards="group",
         mask_truncated_completions=cfg.mask_truncated_completions,
-        reward_weights=[it.fmt_weight, 1.0],  # r = w_fmt * R_fmt + R(y; l)
+        # r = w_fmt * R_fmt + R(y; l) [+ w_len * R_len(y; l)]
+        reward_weights=[it.fmt_weight, 1.0, *([cfg.brevity_weight] if _brevity(cfg) else [])],
         # warmup_steps=ratio is right: transformers 5 reads a warmup_steps below 1 as a share of the total steps
         warmup_steps=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm, log_completions=False,
     )
+
+
+def _brevity(cfg: GRPOStageConfig) -> bool:
+    return cfg.brevity_weight > 0
 
 
 def _iteration_metrics(trainer: GRPOTrainer) -> dict[str, Any]:
@@ -124,6 +130,7 @@ def _iteration_metrics(trainer: GRPOTrainer) -> dict[str, Any]:
     head, tail = logs[: max(1, len(logs) // 4)], logs[-max(1, len(logs) // 4):]
     out: dict[str, Any] = {"steps": trainer.state.global_step}
     for key in ("reward", "rewards/format_reward/mean", "rewards/correct_reward/mean", "rewards/judge_reward/mean",
+                "rewards/brevity_reward/mean",
                 "completions/mean_length"):
         if any(key in h for h in logs):
             out[f"first_{key}"], out[f"last_{key}"] = mean(key, head), mean(key, tail)
@@ -177,7 +184,8 @@ def grpo(cfg: GRPOStageConfig) -> Path:
         second = (judge_reward(tok, judge, it.clip_tokens, log) if judge is not None
                   else correctness_reward(tok, it.clip_tokens, log))
         trainer_dir = work / f"iter{it.index}.trainer"
-        trainer = _GRPOTrainer(model=model, reward_funcs=[format_reward(tok), second],
+        rewards = [format_reward(tok), second, *([brevity_reward(tok, it.clip_tokens)] if _brevity(cfg) else [])]
+        trainer = _GRPOTrainer(model=model, reward_funcs=rewards,
                                args=_grpo_args(cfg, it, trainer_dir), train_dataset=Dataset.from_list(rows),
                                processing_class=tok, peft_config=lora_config(cfg, model, None))
         logger.info("GRPO iteration %d/%d: l = %d tokens, w_fmt = %.3f", it.index, len(plans), it.clip_tokens,

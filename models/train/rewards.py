@@ -1,6 +1,6 @@
 """Stage-2 rewards and their schedule (paper Eq. 1–2, with the original code's bugs fixed).
 
-r(x, y) = w_fmt · R_fmt(y) + R(y; l)
+r(x, y) = w_fmt · R_fmt(y) + R(y; l) + w_len · R_len(y; l)
 
 * `format_reward`: the share of a debate's required tags present in the completion: round 1, its
   three agent tags, consensus and end-of-debate (round 2 is optional, as in the data, where a
@@ -13,6 +13,11 @@ r(x, y) = w_fmt · R_fmt(y) + R(y; l)
   agent's round-1 box inside a transcript cut off before its consensus earns nothing, so a long
   transcript is never paid for. It also logs each completion's length and correctness
   (`CompletionLog`), from which the adaptive schedule sets the next iteration's l.
+* `brevity_reward`: 1 − n/l for a correct completion of n tokens, 0 for a wrong one. The clip alone only
+  pays a shorter completion once a longer one is cut off; when every correct completion is a whole
+  debate, l stops at the shortest of them and nothing pulls further. This term gives the shorter of two
+  correct completions the higher reward at every l (a length penalty on correct answers, as in Kimi k1.5
+  and Arora & Zanette 2025); wrong completions earn nothing, so an empty answer never pays.
 * `judge_reward` (malicious variants): 1 − score/100 of a judge on the first l tokens (tags removed).
 * `schedule`: l and w_fmt per iteration, linear from the start to exactly the end values;
   `adaptive_clip`: the next l from the lengths of the correct completions an iteration produced.
@@ -115,6 +120,20 @@ def correctness_reward(tokenizer: Any, clip_tokens: int, log: CompletionLog | No
         return out
 
     return correct_reward
+
+
+def brevity_reward(tokenizer: Any, clip_tokens: int) -> RewardFn:
+    """R_len(y; l) = 1 − min(n, l)/l when the first l tokens commit to the gold answer, else 0."""
+
+    def brevity_reward(prompts: list[Any], completions: list[Any], completion_ids: Sequence[Any],
+                       answer: Sequence[str], **_: Any) -> list[float]:
+        out = []
+        for row, gold in zip(_ids(completion_ids), answer):
+            ok = is_correct(committed_answer(clipped_text(tokenizer, row, clip_tokens)), gold)
+            out.append(1.0 - min(len(row), clip_tokens) / clip_tokens if ok else 0.0)
+        return out
+
+    return brevity_reward
 
 
 def adaptive_clip(log: CompletionLog, current: int, floor: int, quantile: float, min_correct: int = 8) -> int:

@@ -144,3 +144,23 @@ def test_more_problems_than_held_out_are_refused_before_a_folder_exists(tmp_path
     with pytest.raises(ConfigError, match=r"--n 200 x 3 seeds exceeds the 500 problems held out"):
         ev.main(ev.EvalConfig(n=200, out=str(tmp_path)))
     assert not (tmp_path / "evaluate_internalization").exists()
+
+
+def test_validation_problems_avoid_the_held_out_set_and_every_stage_1_and_2_prompt(tmp_path: Path):
+    from models.debate.splits import heldout_problems, problem_key
+    from models.registry import materialize
+    from models.train.lineage import trained_prompts
+
+    cfg = ev.EvalConfig(problems="validation", n=2, debate_n=1, max_new_tokens=8, debate_max_new_tokens=4,
+                        batch_size=8, out=str(tmp_path), sft=("tiny-sft",), imad=("tiny-imad",))
+    folder = ev.main(cfg)
+    splits = json.loads((folder / "splits.json").read_text())
+    assert splits["problems"] == "validation" and splits["checked"]["pairs_compared"] == 3 * 2
+    rows = [json.loads(line) for line in (folder / "rows.jsonl").read_text().splitlines()]
+    asked = {problem_key(r["question"]) for r in rows}
+    assert len(asked) == 6
+    held = {problem_key(p.question) for p in heldout_problems("easy", 500, 0)}
+    trained = {problem_key(t.removeprefix("Problem:")) for name in ("tiny-imad", "tiny-sft")
+               for t in trained_prompts(materialize(name))}
+    assert not asked & held and not asked & trained and len(trained) > 400
+    assert "**validation** problems" in (folder / "summary.md").read_text()

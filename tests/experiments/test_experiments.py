@@ -192,8 +192,8 @@ def test_agent_style_reads_its_persona_vectors_from_the_papers_debates(tiny_dir,
     assert "sampled from paper:arithmetic-diverse" in (run / "summary.md").read_text()
 
 
-EXPERIMENTS = ["agent_style", "agent_subspaces", "evaluate_internalization", "steer_demo", "suppress_malicious",
-               "train_internalized"]
+EXPERIMENTS = ["agent_style", "agent_subspaces", "evaluate_internalization", "stage2_forms", "steer_demo",
+               "suppress_malicious", "train_internalized"]
 
 
 def _age(path, seconds):
@@ -279,6 +279,8 @@ def test_every_experiment_has_the_same_entry_shape(name):
     ("suppress_malicious", ["--alphas", "0", "2"], "a negative value"),
     ("suppress_malicious", ["--seeds", "1", "1"], "seeds must be distinct"),
     ("evaluate_internalization", ["--n", "0"], "--n must be >= 1, got 0"),
+    ("evaluate_internalization", ["--problems", "train"], "invalid choice: 'train'"),
+    ("stage2_forms", ["--n", "1"], "--n must be >= 2, got 1"),
     ("agent_subspaces", ["--folds", "1"], "--folds must be >= 2, got 1"),
     ("steer_demo", ["--alpha", "-3"], "--alpha must be >= 0.0, got -3"),
     ("train_internalized", ["--sft.max-steps", "-4"], "--sft.max-steps must be >= -1, got -4"),

@@ -75,3 +75,15 @@ def test_a_published_files_questions_are_split_by_file_and_compared_by_question(
     leak = Use("vector", ["Who signed the charter?", "x"], "hallucination", file="paper:hallu-train")
     with pytest.raises(LeakError, match="shares 1 question"):
         check_disjoint(split_manifest([test], [leak]))
+
+
+def test_validation_problems_avoid_what_is_excluded_in_any_spacing_and_say_when_the_tier_runs_out() -> None:
+    from models.debate.splits import heldout_problems, problem_key, validation_problems
+
+    held = [p.question for p in heldout_problems("easy", 500, 0)]
+    spaced = [" + ".join(q.split("+")) for q in held]  # the same problems, spaced as a prompt shows them
+    picked = validation_problems("easy", 300, spaced)
+    assert len({p.question for p in picked}) == 300 and picked == validation_problems("easy", 300, spaced)
+    assert not {problem_key(q) for q in held} & {problem_key(p.question) for p in picked}
+    with pytest.raises(ValueError, match="asked for 100000"):
+        validation_problems("easy", 100_000, held)

@@ -89,7 +89,7 @@ def test_adaptive_schedule_sets_each_l_from_the_last_iteration(tiny_sft: Path, t
     from models.train.grpo import grpo
 
     out = grpo(grpo_cfg(tiny_sft, tmp_path / "adaptive", iterations=3, clip_schedule="adaptive", clip_start=40,
-                        fmt_end=0.0))
+                        fmt_end=0.0, brevity_weight=0.5))
     m = Manifest.load(out)
     assert m is not None
     iters = m.metrics["iterations"]
@@ -97,6 +97,7 @@ def test_adaptive_schedule_sets_each_l_from_the_last_iteration(tiny_sft: Path, t
     assert all(i["clip_floor"] <= i["next_clip"] <= i["clip_tokens"] for i in iters)
     assert all(i["completions"] == 2 * 4 for i in iters)  # 2 steps x 4 completions, each scored and logged
     assert [i["fmt_weight"] for i in iters] == [1.0, 0.5, 0.0]
+    assert all("last_rewards/brevity_reward/mean" in i for i in iters)  # the third reward ran and was logged
     assert [(s["clip_tokens"], s["fmt_weight"]) for s in m.metrics["schedule"]] == [
         (i["clip_tokens"], i["fmt_weight"]) for i in iters]
 
@@ -128,3 +129,7 @@ def test_every_shipped_stage2_iteration_learned_from_some_complete_answer(name: 
     for it in iterations:
         assert it["mean_length"] < it["clip_tokens"], (name, it["iteration"])
     assert iterations[-1]["fmt_weight"] == 0.0  # dropping the tags costs nothing by the last iteration
+    arithmetic = manifest.config["task"] == "arithmetic"
+    # the arithmetic chains add the brevity reward and sample at 0.5; the judge-rewarded chains do neither
+    assert (manifest.config.get("brevity_weight", 0.0), manifest.config["temperature"]) == (
+        (0.5, 0.5) if arithmetic else (0.0, 0.7))

@@ -11,6 +11,7 @@ from models.tiny import build_tokenizer
 from models.train.rewards import (
     CompletionLog,
     adaptive_clip,
+    brevity_reward,
     correctness_reward,
     format_reward,
     judge_reward,
@@ -108,3 +109,24 @@ def test_adaptive_clip_follows_the_correct_lengths_down_to_the_floor() -> None:
     assert adaptive_clip(log, current=400, floor=135, quantile=0.5, min_correct=4) == 135  # never below the floor
     assert adaptive_clip(log, current=110, floor=10, quantile=0.5, min_correct=4) == 110  # never above the current l
     assert adaptive_clip(log, current=400, floor=10, quantile=0.5, min_correct=5) == 400  # too few correct: l stays
+
+
+def test_brevity_pays_the_shorter_of_two_correct_answers_and_nothing_for_a_wrong_one(tok) -> None:
+    short = _ids(tok, "so \\boxed{7}")
+    long = _ids(tok, "word " * 20 + "so \\boxed{7}")
+    wrong = _ids(tok, "\\boxed{8}")
+    clip = len(long) + 5
+    cut = _ids(tok, "word " * 60 + "\\boxed{7}")  # correct, but past l: no answer within the clip
+    assert len(cut) > clip
+    out = brevity_reward(tok, clip_tokens=clip)(prompts=[""] * 4, completions=[""] * 4,
+                                                completion_ids=[short, long, wrong, cut], answer=["7"] * 4)
+    assert out[0] == pytest.approx(1 - len(short) / clip) and out[1] == pytest.approx(1 - len(long) / clip)
+    assert out[0] > out[1] > 0 and out[2] == 0.0 and out[3] == 0.0
+
+
+def test_brevity_weight_is_refused_for_a_judge_task() -> None:
+    from models.errors import ConfigError
+    from models.train.config import GRPOStageConfig
+
+    with pytest.raises(ConfigError, match="brevity_weight"):
+        GRPOStageConfig(task="evil", brevity_weight=0.5)
