@@ -26,8 +26,9 @@ settings can be chosen without looking at the evaluation problems:
 
     python experiments/evaluate_internalization.py --problems validation --n 50 --sft tiny-sft --imad runs/trial
 
-The default (3 seeds x 100 problems, the debate on 3 x 20, 3 training seeds) took 10.5 minutes on 2 cores
-with ``--threads 2`` (20 explicit debates take about 20 s; the six transcript systems take most of the run):
+The default (3 seeds x 100 problems, the debate on 3 x 20, 3 training seeds) took 5.5 minutes on 2 idle
+cores with ``--threads 2`` (10.5 beside other jobs; 20 explicit debates take about 20 s, the six transcript
+systems most of the run):
 
     python experiments/evaluate_internalization.py --threads 2
 """
