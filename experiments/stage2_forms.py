@@ -89,9 +89,12 @@ def _figure(stats: dict[str, Any]) -> Any:
                      "arrayminus": [t["value"] - t["low"]]},
             error_y={"type": "data", "symmetric": False, "array": [100 * (a["high"] - a["value"])],
                      "arrayminus": [100 * (a["value"] - a["low"])]}))
+    tokens = [s["tokens"][k] for s in stats["forms"].values() for k in ("low", "high")]
+    pad = 0.15 * (max(tokens) - min(tokens)) + 10  # room for the labels beside the outermost points
     fig.update_layout(title="Shorter forms of the same transcripts: accuracy against tokens (95 % CIs)",
                       xaxis_title="tokens per question (input + output)", yaxis_title="accuracy %",
-                      yaxis_range=[0, 105], showlegend=False, height=480)
+                      xaxis_range=[min(tokens) - pad, max(tokens) + pad], yaxis_range=[0, 105],
+                      showlegend=False, height=480)
     return fig
 
 
@@ -170,7 +173,9 @@ def _markdown(stats: dict[str, Any], cfg: FormsConfig, folder: Path) -> str:
                      f"{_tokens(c['token_difference'])} |")
     lines += ["", f"Probability of each tag right after Agent 1's round-1 turn, sampling at temperature "
                   f"{stats['temperature']:g} (mean over problems):", "", "| next tag | probability |", "|---|---|"]
-    lines += [f"| `{tag}` | {p:.3g} |" for tag, p in stats["next_tag_after_agent_1"].items()]
+    # a tag's own "|" would split a markdown table cell: the table names the tag without its brackets
+    lines += [f"| {tag.removeprefix('<|').removesuffix('|>')} | {p:.3g} |"
+              for tag, p in stats["next_tag_after_agent_1"].items()]
     return "\n".join(lines) + "\n"
 
 

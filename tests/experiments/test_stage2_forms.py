@@ -27,6 +27,8 @@ def test_stage2_forms_writes_every_form_with_cis_on_validation_problems(tmp_path
     assert len(rows) == 9 and not {problem_key(r["question"]) for r in rows} & held
     summary = (folder / "summary.md").read_text()
     assert summary.startswith("Ending at the consensus after Agent 1 scores") and "McNemar" in summary
+    tag_rows = [line for line in summary.splitlines() if line.startswith("| Consensus |")]
+    assert len(tag_rows) == 1 and tag_rows[0].count("|") == 3  # the tag's own "|" does not split the cell
     assert (folder / "figures" / "forms.html").is_file() and (folder / "report.html").is_file()
 
 
