@@ -123,7 +123,8 @@ def main(cfg: FormsConfig) -> Path:
             texts = [r["output"] for r in full.rows]
             forms = {"whole transcript": full, **{f"consensus after Agent {k}": early_consensus(
                 model, questions, golds, texts, agent=k, batch_size=cfg.batch_size) for k in (1, 2)}}
-            probs = next_tag_probabilities(model, questions, texts, agent=1, temperature=cfg.temperature)
+            probs = next_tag_probabilities(model, questions, texts, agent=1, temperature=cfg.temperature,
+                                           batch_size=cfg.batch_size)
             stats = {"forms": {name: {"accuracy": accuracy_estimate(s).to_json(), "tokens": token_estimate(s).to_json(),
                                       "n": s.n} for name, s in forms.items()},
                      "vs_whole": {name: compare(s, full).to_json() for name, s in forms.items() if s is not full},

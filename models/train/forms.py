@@ -25,6 +25,16 @@ TURN_ENDS: tuple[str, ...] = (agent_tag(2, 1), agent_tag(3, 1), CONSENSUS_TAG, E
 """Tags that can follow Agent 1's round-1 turn in a Stage 1 transcript."""
 
 
+def _next_tag(text: str, start: int, skip: Sequence[str] = ()) -> int:
+    """Where the first debate tag (other than `skip`) at or after `start` begins; the text's length if none does."""
+    return min((i for tag in DEBATE_TAGS if tag not in skip and (i := text.find(tag, start)) >= 0), default=len(text))
+
+
+def _before_consensus(question: str, head: str) -> str:
+    """The prompt and a cut transcript, ending where the next tag would be written."""
+    return sft_prompt(question) + head.rstrip() + "\n\n"
+
+
 def cut_after_agent(transcript: str, agent: int) -> str | None:
     """`transcript` up to the end of `agent`'s round-1 turn (before whatever tag comes next), or None when the
     transcript has no such turn."""
@@ -32,9 +42,7 @@ def cut_after_agent(transcript: str, agent: int) -> str | None:
     start = transcript.find(opening)
     if start < 0:
         return None
-    body = start + len(opening)
-    ends = [i for tag in DEBATE_TAGS if (i := transcript.find(tag, body)) >= 0]
-    return transcript[:min(ends)] if ends else transcript
+    return transcript[:_next_tag(transcript, start + len(opening))]
 
 
 def early_consensus(model: HookedModel, questions: Sequence[str], golds: Sequence[str], transcripts: Sequence[str],
@@ -44,16 +52,16 @@ def early_consensus(model: HookedModel, questions: Sequence[str], golds: Sequenc
     shortened output."""
     tok = model.tokenizer
     heads = [cut_after_agent(t, agent) for t in transcripts]
-    prompts = [sft_prompt(q) + (h or "").rstrip() + "\n\n" + CONSENSUS_TAG for q, h in zip(questions, heads)]
+    prompts = [_before_consensus(q, h or "") + CONSENSUS_TAG for q, h in zip(questions, heads)]
     outs = generate_answers(model, prompts, max_new_tokens, batch_size, stop_token_ids(tok))
     rows: list[dict[str, Any]] = []
     for q, gold, head, prompt, (tail, _, _) in zip(questions, golds, heads, prompts, outs):
         # the consensus line only: a model that writes on into further turns is not scored on their boxes
-        ends = [i for tag in DEBATE_TAGS if tag != END_TAG and (i := tail.find(tag)) >= 0]
-        written = prompt[len(sft_prompt(q)):] + (tail[:min(ends)] if ends else tail)
+        written = prompt[len(sft_prompt(q)):] + tail[:_next_tag(tail, 0, skip=(END_TAG,))]
         answer = committed_answer(written) if head is not None else None
         rows.append({"question": q, "gold": gold, "answer": answer, "correct": is_correct(answer, gold),
-                     "input_tokens": len(tok(sft_prompt(q), add_special_tokens=False)["input_ids"]),
+                     # the prompt counted as generation counts it (special tokens included), the output without
+                     "input_tokens": len(tok(sft_prompt(q))["input_ids"]),
                      "output_tokens": len(tok(written, add_special_tokens=False)["input_ids"]),
                      "tagged": True, "has_turn": head is not None, "output": written})
     return SystemScore.from_rows(f"consensus after Agent {agent}", rows)
@@ -61,26 +69,23 @@ def early_consensus(model: HookedModel, questions: Sequence[str], golds: Sequenc
 
 @torch.no_grad()
 def next_tag_probabilities(model: HookedModel, questions: Sequence[str], transcripts: Sequence[str], agent: int = 1,
-                           temperature: float = 1.0, tags: Sequence[str] = TURN_ENDS) -> dict[str, float]:
+                           temperature: float = 1.0, tags: Sequence[str] = TURN_ENDS,
+                           batch_size: int = 16) -> dict[str, float]:
     """Mean probability, at sampling temperature `temperature`, that the token after `agent`'s round-1 turn (and
-    its blank line) is each of `tags`; transcripts without that turn are skipped."""
+    its blank line) is each of `tags`; transcripts without that turn are skipped.
+
+    The prefixes go through `HookedModel.forward`, tokenized as generation and Stage 2's sampler tokenize a
+    prompt (special tokens included), so the probabilities are those the sampler draws from.
+    """
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0 (a probability under greedy decoding is 0 or 1), got {temperature}")
-    tok = model.tokenizer
-    ids = {tag: tok.convert_tokens_to_ids(tag) for tag in tags}
-    totals = dict.fromkeys(tags, 0.0)
-    n = 0
-    for q, t in zip(questions, transcripts):
-        head = cut_after_agent(t, agent)
-        if head is None:
-            continue
-        text = sft_prompt(q) + head.rstrip() + "\n\n"
-        input_ids = tok(text, return_tensors="pt", add_special_tokens=False)["input_ids"].to(model.device)
-        logits = model.hf_model(input_ids=input_ids).logits[0, -1].float()
-        probs = torch.softmax(logits / temperature, dim=-1)
-        for tag, i in ids.items():
-            totals[tag] += float(probs[i])
-        n += 1
-    if n == 0:
+    ids = [model.tokenizer.convert_tokens_to_ids(tag) for tag in tags]
+    prefixes = [_before_consensus(q, head) for q, t in zip(questions, transcripts)
+                if (head := cut_after_agent(t, agent)) is not None]
+    if not prefixes:
         raise ValueError(f"no transcript has an Agent {agent} round-1 turn")
-    return {tag: total / n for tag, total in totals.items()}
+    totals = torch.zeros(len(ids))
+    for start in range(0, len(prefixes), batch_size):
+        logits = model.forward(prefixes[start:start + batch_size])[:, -1].float().cpu()  # left-padded: -1 is last
+        totals += torch.softmax(logits / temperature, dim=-1)[:, ids].sum(dim=0)
+    return {tag: float(total) / len(prefixes) for tag, total in zip(tags, totals)}

@@ -45,3 +45,25 @@ def test_next_tag_probabilities_are_probabilities_and_refuse_greedy(sft) -> None
         next_tag_probabilities(sft, ["q"], [DEBATE], temperature=0.0)
     with pytest.raises(ValueError, match="no transcript has an Agent 1"):
         next_tag_probabilities(sft, ["q"], ["plain text"], temperature=1.0)
+
+
+def test_next_tag_probabilities_read_the_prefix_as_the_sampler_tokenizes_it(sft) -> None:
+    """Bug: they were read without the tokenizer's special tokens, while generation and trl's GRPO sampler
+    tokenize a prompt with them (the BOS token), so they described another distribution."""
+    import torch
+
+    from models.train.forms import cut_after_agent
+    from models.debate.format import sft_prompt
+
+    text = sft_prompt("2 + 3 * 4 - 1") + cut_after_agent(DEBATE, 1).rstrip() + "\n\n"
+    tok = sft.tokenizer
+
+    def direct(add_special_tokens: bool) -> float:
+        ids = torch.tensor([tok(text, add_special_tokens=add_special_tokens)["input_ids"]])
+        with torch.no_grad():
+            logits = sft.hf_model(input_ids=ids).logits[0, -1]
+        return float(torch.softmax(logits / 0.5, -1)[tok.convert_tokens_to_ids(agent_tag(2, 1))])
+
+    probs = next_tag_probabilities(sft, ["2 + 3 * 4 - 1"], [DEBATE], agent=1, temperature=0.5)
+    assert probs[agent_tag(2, 1)] == pytest.approx(direct(True), rel=1e-4)
+    assert direct(True) != pytest.approx(direct(False), rel=1e-4)  # the two readings do differ
