@@ -193,7 +193,7 @@ def _samples(imad_folders: list[Path], n: int, seeds: tuple[int, ...], problems:
     tier, total, seed = sets[0]["tier"], sets[0]["heldout"], sets[0]["heldout_seed"]
     if problems == "validation":
         held = [p.question for p in heldout_problems(tier, total, seed)]
-        pool = validation_problems(tier, n * len(seeds), [*held, *(t.removeprefix("Problem:") for t in trained)])
+        pool = validation_problems(tier, n * len(seeds), [*held, *trained])
         return [pool[i * n:(i + 1) * n] for i in range(len(seeds))], sets[0]
     if n * len(seeds) > total:
         raise ConfigError(f"--n {n} x {len(seeds)} seeds exceeds the {total} problems held out of training; use "
@@ -435,20 +435,14 @@ def _splits(folders: dict[str, Path], samples: list[list[Any]], cfg: EvalConfig,
     from their manifests); a problem any stage could have trained on stops the run (`LeakError`).
 
     Validation problems are checked the other way round: against the held-out problems themselves and against
-    every Stage 1 and Stage 2 prompt of the checkpoints (`trained`), compared as questions with the same spacing."""
-    from models.debate.splits import Use, check_disjoint, heldout_problems, problem_key, split_manifest
+    every Stage 1 and Stage 2 question of the checkpoints (`trained`)."""
+    from models.debate.splits import Use, check_disjoint, heldout_problems, split_manifest, validation_record
     from models.train.lineage import checkpoint_uses
 
     if cfg.problems == "validation":
-        evaluation = [Use(f"validation problems (seed {s})", [problem_key(p.question) for p in sample])
-                      for s, sample in zip(cfg.seeds, samples)]
         held = heldout_problems(heldout["tier"], heldout["heldout"], heldout["heldout_seed"])
-        others = [Use("held-out evaluation problems", [problem_key(p.question) for p in held]),
-                  Use("Stage 1 and Stage 2 prompts of the checkpoints",
-                      [problem_key(t.removeprefix("Problem:")) for t in trained])]
-        manifest = split_manifest(evaluation, others)
-        return {**manifest, "problems": "validation", "checked": check_disjoint(manifest),
-                "note": "Stage 0 (pretraining drills) is not compared: it covers most problems outside the held-out set"}
+        return validation_record({f"validation problems (seed {s})": [p.question for p in sample]
+                                  for s, sample in zip(cfg.seeds, samples)}, [p.question for p in held], trained)
     evaluation = [Use(f"evaluation problems (seed {s})", [p.question for p in sample])
                   for s, sample in zip(cfg.seeds, samples)]
     stages = {u.name: u for f in folders.values() for u in checkpoint_uses(f)}  # parents are shared: once each
@@ -460,13 +454,13 @@ def _run(cfg: EvalConfig) -> Path:
     from models import load
     from models.registry import materialize
     from models.train.evaluate import Decoding
-    from models.train.lineage import trained_prompts
+    from models.train.lineage import trained_questions
 
     start = time.time()
     named = [("base", cfg.base), *((run_key("sft", k), v) for k, v in enumerate(cfg.sft)),
              *((run_key("imad", k), v) for k, v in enumerate(cfg.imad))]
     folders = {k: Path(materialize(v)) if not Path(v).exists() else Path(v) for k, v in named}
-    trained = ([t for f in folders.values() for t in trained_prompts(f)] if cfg.problems == "validation" else [])
+    trained = trained_questions(*folders.values()) if cfg.problems == "validation" else []
     samples, heldout = _samples([f for k, f in folders.items() if k.startswith("imad")], cfg.n, cfg.seeds,
                                 cfg.problems, trained)
     decoding = Decoding(cfg.temperature, cfg.top_p).describe()

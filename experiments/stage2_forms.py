@@ -54,10 +54,10 @@ def parse_args(argv: list[str] | None = None) -> FormsConfig:
 def _problems(cfg: FormsConfig, folder: Path) -> tuple[list[Any], dict[str, Any]]:
     """The problems, and the split record proving them disjoint from what they must avoid (with the question
     format the checkpoint trained on)."""
-    from models.debate.splits import (Use, check_disjoint, heldout_problems, problem_key, split_manifest,
-                                      validation_problems)
+    from models.debate.splits import (Use, check_disjoint, heldout_problems, split_manifest, validation_problems,
+                                      validation_record)
     from models.manifest import Manifest
-    from models.train.lineage import checkpoint_uses, trained_prompts
+    from models.train.lineage import checkpoint_uses, trained_questions
 
     mcfg = (Manifest.load(folder) or Manifest(name="?", stage="?")).config
     held = heldout_problems(mcfg.get("tier", "easy"), mcfg.get("heldout", 500), mcfg.get("heldout_seed", 0))
@@ -66,14 +66,11 @@ def _problems(cfg: FormsConfig, folder: Path) -> tuple[list[Any], dict[str, Any]
         picked = held[:cfg.n]
         manifest = split_manifest([Use("held-out problems", [p.question for p in picked])], checkpoint_uses(folder))
         return picked, {**manifest, "checked": check_disjoint(manifest), "question_format": fmt}
-    trained = [t.removeprefix("Problem:") for t in trained_prompts(folder)]
+    trained = trained_questions(folder)
     picked = validation_problems(mcfg.get("tier", "easy"), cfg.n, [*(p.question for p in held), *trained])
-    manifest = split_manifest([Use("validation problems", [problem_key(p.question) for p in picked])],
-                              [Use("held-out evaluation problems", [problem_key(p.question) for p in held]),
-                               Use("Stage 1 and Stage 2 prompts of the checkpoint", [problem_key(t) for t in trained])])
-    return picked, {**manifest, "problems": "validation", "checked": check_disjoint(manifest), "question_format": fmt,
-                    "note": "Stage 0 (pretraining drills) is not compared: it covers most problems outside the "
-                            "held-out set"}
+    record = validation_record({"validation problems": [p.question for p in picked]}, [p.question for p in held],
+                               trained)
+    return picked, {**record, "question_format": fmt}
 
 
 def _figure(stats: dict[str, Any]) -> Any:

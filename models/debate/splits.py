@@ -77,6 +77,19 @@ def validation_problems(tier: str, n: int, exclude: Iterable[str], seed: int = 0
                      f"{100 * n + 1000} draws found; asked for {n}")
 
 
+def validation_record(samples: Mapping[str, Sequence[str]], heldout: Sequence[str], trained: Sequence[str]
+                      ) -> dict[str, Any]:
+    """The split record of validation problems (`samples`: use name -> questions), checked against the held-out
+    problems and the questions the models' Stage 1 and Stage 2 trained on (`LeakError` on a shared problem, in
+    any spacing); the record says that Stage 0 was not compared."""
+    evaluation = [Use(name, [problem_key(q) for q in questions]) for name, questions in samples.items()]
+    others = [Use("held-out evaluation problems", [problem_key(q) for q in heldout]),
+              Use("Stage 1 and Stage 2 prompts of the checkpoints", [problem_key(q) for q in trained])]
+    manifest = split_manifest(evaluation, others)
+    return {**manifest, "problems": "validation", "checked": check_disjoint(manifest),
+            "note": "Stage 0 (pretraining drills) is not compared: it covers most problems outside the held-out set"}
+
+
 def distinct_problems(tier: str) -> int:
     """How many different questions `tier` can produce (numbers in range ** letters in the template)."""
     t = TIERS[tier]

@@ -111,31 +111,34 @@ def checkpoint_uses(folder: str | Path, trait: DebateTrait | None = None) -> lis
     return out
 
 
-def trained_prompts(folder: str | Path) -> list[str]:
-    """The Stage 1 and Stage 2 prompts of `folder` and its parents, rebuilt from their manifests and checked
-    against the recorded data hashes (a mismatch raises `CheckpointError`).
+def trained_questions(*folders: str | Path) -> list[str]:
+    """The questions of every Stage 1 and Stage 2 row of `folders` and their parents (each stage once, however
+    many of the folders share it), rebuilt from the manifests and checked against the recorded data hashes (a
+    mismatch raises `CheckpointError`).
 
     Stage 0 is left out on purpose: its drills cover almost every problem of a tier outside the held-out
     set, so a validation split can only be disjoint from what the debate stages trained on.
     """
+    from models.debate.format import SFT_PREFIX
     from models.train.data import grpo_rows, stage1_rows
 
     out: list[str] = []
-    current: Path | None = Path(folder)
     seen: set[Path] = set()
-    while current is not None and current.resolve() not in seen and (current / "manifest.json").is_file():
-        seen.add(current.resolve())
-        manifest = read_object(current / "manifest.json", "checkpoint manifest")
-        cfg, stage = manifest.get("config", {}), manifest.get("stage", "")
-        heldout = (cfg.get("tier", "easy"), int(cfg.get("heldout", 0)), int(cfg.get("heldout_seed", 0)))
-        excluded = [p.question for p in heldout_problems(*heldout)] if heldout[1] else []
-        if stage in ("sft", "grpo"):
-            rows = (stage1_rows(cfg, excluded) if stage == "sft" else
-                    grpo_rows(cfg["task"], cfg["n_prompts"], cfg["tier"], cfg["seed"], excluded, cfg["question_format"]))
-            if hash_json(rows) != manifest.get("data_hash"):
-                raise CheckpointError(f"{current}/manifest.json: the rebuilt {stage} rows do not match the recorded "
-                                      "data hash, so what this stage trained on cannot be proven")
-            out += [r["prompt"] for r in rows]
-        parent = None if stage == "converted" else manifest.get("parent")
-        current = _parent_folder(current, parent)
+    for folder in folders:
+        current: Path | None = Path(folder)
+        while current is not None and current.resolve() not in seen and (current / "manifest.json").is_file():
+            seen.add(current.resolve())
+            manifest = read_object(current / "manifest.json", "checkpoint manifest")
+            cfg, stage = manifest.get("config", {}), manifest.get("stage", "")
+            heldout = (cfg.get("tier", "easy"), int(cfg.get("heldout", 0)), int(cfg.get("heldout_seed", 0)))
+            excluded = [p.question for p in heldout_problems(*heldout)] if heldout[1] else []
+            if stage in ("sft", "grpo"):
+                rows = (stage1_rows(cfg, excluded) if stage == "sft" else grpo_rows(
+                    cfg["task"], cfg["n_prompts"], cfg["tier"], cfg["seed"], excluded, cfg["question_format"]))
+                if hash_json(rows) != manifest.get("data_hash"):
+                    raise CheckpointError(f"{current}/manifest.json: the rebuilt {stage} rows do not match the "
+                                          "recorded data hash, so what this stage trained on cannot be proven")
+                out += [r["prompt"].removeprefix(SFT_PREFIX).strip() for r in rows]
+            parent = None if stage == "converted" else manifest.get("parent")
+            current = _parent_folder(current, parent)
     return out

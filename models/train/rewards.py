@@ -107,14 +107,18 @@ class CompletionLog:
         return [n for n, ok in zip(self.lengths[start:], self.correct[start:]) if ok]
 
 
+def _commits_to_gold(tokenizer: Any, ids: Sequence[int], gold: str, clip_tokens: int) -> bool:
+    """Whether the answer the first `clip_tokens` tokens commit to (`committed_answer`) is `gold`."""
+    return is_correct(committed_answer(clipped_text(tokenizer, ids, clip_tokens)), gold)
+
+
 def correctness_reward(tokenizer: Any, clip_tokens: int, log: CompletionLog | None = None) -> RewardFn:
     """R(y; l): 1.0 when the answer the first l tokens commit to (`committed_answer`) equals the row's ``answer``."""
 
     def correct_reward(prompts: list[Any], completions: list[Any], completion_ids: Sequence[Any],
                        answer: Sequence[str], **_: Any) -> list[float]:
         ids = _ids(completion_ids)
-        out = [float(is_correct(committed_answer(clipped_text(tokenizer, row, clip_tokens)), gold))
-               for row, gold in zip(ids, answer)]
+        out = [float(_commits_to_gold(tokenizer, row, gold, clip_tokens)) for row, gold in zip(ids, answer)]
         if log is not None:
             log.add(ids, [r == 1.0 for r in out], clip_tokens)
         return out
@@ -127,11 +131,8 @@ def brevity_reward(tokenizer: Any, clip_tokens: int) -> RewardFn:
 
     def brevity_reward(prompts: list[Any], completions: list[Any], completion_ids: Sequence[Any],
                        answer: Sequence[str], **_: Any) -> list[float]:
-        out = []
-        for row, gold in zip(_ids(completion_ids), answer):
-            ok = is_correct(committed_answer(clipped_text(tokenizer, row, clip_tokens)), gold)
-            out.append(1.0 - min(len(row), clip_tokens) / clip_tokens if ok else 0.0)
-        return out
+        return [1.0 - min(len(row), clip_tokens) / clip_tokens if _commits_to_gold(tokenizer, row, gold, clip_tokens)
+                else 0.0 for row, gold in zip(_ids(completion_ids), answer)]
 
     return brevity_reward
 

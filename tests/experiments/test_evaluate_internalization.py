@@ -149,7 +149,7 @@ def test_more_problems_than_held_out_are_refused_before_a_folder_exists(tmp_path
 def test_validation_problems_avoid_the_held_out_set_and_every_stage_1_and_2_prompt(tmp_path: Path):
     from models.debate.splits import heldout_problems, problem_key
     from models.registry import materialize
-    from models.train.lineage import trained_prompts
+    from models.train.lineage import trained_questions
 
     cfg = ev.EvalConfig(problems="validation", n=2, debate_n=1, max_new_tokens=8, debate_max_new_tokens=4,
                         batch_size=8, out=str(tmp_path), sft=("tiny-sft",), imad=("tiny-imad",))
@@ -160,7 +160,6 @@ def test_validation_problems_avoid_the_held_out_set_and_every_stage_1_and_2_prom
     asked = {problem_key(r["question"]) for r in rows}
     assert len(asked) == 6
     held = {problem_key(p.question) for p in heldout_problems("easy", 500, 0)}
-    trained = {problem_key(t.removeprefix("Problem:")) for name in ("tiny-imad", "tiny-sft")
-               for t in trained_prompts(materialize(name))}
+    trained = {problem_key(t) for t in trained_questions(materialize("tiny-imad"), materialize("tiny-sft"))}
     assert not asked & held and not asked & trained and len(trained) > 400
     assert "**validation** problems" in (folder / "summary.md").read_text()

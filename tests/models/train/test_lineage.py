@@ -11,7 +11,7 @@ import pytest
 from models.debate.splits import LeakError, Use, check_disjoint, evaluation_questions, split_manifest
 from models.errors import CheckpointError
 from models.registry import materialize
-from models.train.lineage import checkpoint_uses, trained_prompts
+from models.train.lineage import checkpoint_uses, trained_questions
 
 
 @pytest.fixture(scope="module")
@@ -88,17 +88,17 @@ def test_a_converted_outside_model_ends_the_lineage_at_its_source_file(tmp_path:
     assert "converted from /elsewhere/SmolLM2.Q4_1.gguf (training data unknown)" in uses[1].name
 
 
-def test_trained_prompts_rebuild_stage_1_and_2_and_refuse_an_unproven_stage(tmp_path: Path) -> None:
+def test_trained_questions_rebuild_stage_1_and_2_and_refuse_an_unproven_stage(tmp_path: Path) -> None:
     from models.debate.splits import heldout_problems, problem_key
 
-    prompts = trained_prompts(materialize("tiny-evil-imad"))
+    prompts = trained_questions(materialize("tiny-evil-imad"))
     assert len(prompts) == 48 + 300 + 200  # Stage 2 prompts, Stage 1 evil debates, Stage 1 arithmetic mix
     held = {problem_key(p.question) for p in heldout_problems("easy", 500, 0)}
-    assert not held & {problem_key(t.removeprefix("Problem:")) for t in prompts}
+    assert not held & {problem_key(t) for t in prompts}
     copy = tmp_path / "tiny-evil-sft"
     copy.mkdir()
     manifest = json.loads((materialize("tiny-evil-sft") / "manifest.json").read_text())
     manifest["config"]["n"] = 299
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(CheckpointError, match="tiny-evil-sft/manifest.json: the rebuilt sft rows do not match"):
-        trained_prompts(copy)
+        trained_questions(copy)
