@@ -18,7 +18,9 @@ Every seed draws its own sample of ``--n`` problems (the samples are disjoint). 
 all problems; when one seed's own CI decides against the pooled verdict, it is inconclusive. The run folder
 holds config.json, env.json, metrics.json (every number with its CI), rows.jsonl, summary.md (verdicts
 first), figures/accuracy_tokens.html and figures/grpo_iterations.html (each IMAD checkpoint's Stage 2
-iterations, read from its manifest: l, mean completion length, correct share, format reward).
+iterations, read from its manifest: l, mean completion length, correct share, format reward). The summary also
+says how each transcript's consensus line reads its agents: where they disagree, whether it copies the last
+agent's answer or follows their vote, and what that vote, taken by code, would score.
 
 ``--problems validation`` scores the same systems on problems outside the held-out set and outside every
 Stage 1 and Stage 2 prompt of the checkpoints (proven from their manifests in splits.json), so that Stage 2
@@ -275,7 +277,40 @@ def _statistics(by_seed: dict[str, list[Any]], cfg: EvalConfig) -> dict[str, Any
         line = _criterion_line(criterion, estimates, decided)
         criteria[name] = {**asdict(criterion), "estimate": per_run[0]["estimate"], "verdict": decided,
                           "runs": per_run, "line": line}
-    return {"systems": systems, "comparisons": comparisons, "criteria": criteria}
+    return {"systems": systems, "comparisons": comparisons, "criteria": criteria, "consensus": _consensus(pooled)}
+
+
+def _consensus(pooled: dict[str, Any]) -> dict[str, Any]:
+    """Per transcript system: does its consensus line copy the last agent or follow the agents' vote, and what the
+    vote taken by code would score (a diagnostic reading of the same outputs, not a system of the table)."""
+    from models.train.evaluate import accuracy_estimate, agents_vote_score, compare, consensus_agreement
+
+    out = {}
+    for key, score in pooled.items():
+        if _stage(key) not in ("sft", "imad"):
+            continue
+        vote = agents_vote_score(score)
+        out[key] = {"system": label(key), **consensus_agreement(score),
+                    "vote_accuracy": accuracy_estimate(vote).to_json(),
+                    "vote_minus_consensus": compare(vote, score).to_json()}
+    return out
+
+
+def _consensus_markdown(consensus: dict[str, Any]) -> list[str]:
+    lines = ["How the transcripts' consensus line reads their agents. Where the agents' final answers disagree, a "
+             "consensus can copy the last agent's answer or follow the agents' vote; the vote column re-reads every "
+             "transcript by code, with the explicit debate's rule, to show what the same agents would score if the "
+             "consensus were a vote (a diagnostic, not a system: the model does not take this vote).", "",
+             "| system | agents disagree | consensus = last agent % [95% CI] | consensus = agents' vote % [95% CI] "
+             "| agents' vote accuracy % [95% CI] | vote − consensus pp [95% CI] (McNemar p) |",
+             "|---|---|---|---|---|---|"]
+    for c in consensus.values():
+        d, m = c["vote_minus_consensus"], c["vote_minus_consensus"]["mcnemar"]
+        share = {k: _pct(c[k]) if c[k] else "–" for k in ("copies_last", "follows_vote")}
+        lines.append(f"| {c['system']} | {c['agents_disagree']} of {c['n']} | {share['copies_last']} "
+                     f"| {share['follows_vote']} | {_pct(c['vote_accuracy'])} "
+                     f"| {_pct(d['accuracy_difference'])} ({m['p_value']:.3g}) |")
+    return lines
 
 
 def grpo_figure(imad_folders: dict[str, Path]) -> Any:
@@ -387,6 +422,7 @@ def _markdown(stats: dict, cfg: EvalConfig, decoding: str, seconds: float) -> st
                      f"| {100 * c['seed_accuracy_difference']['sd']:.1f} |")
     per_seed = "; ".join(f"{k}: " + " | ".join(", ".join(r["seed_verdicts"]) for r in c["runs"])
                          for k, c in stats["criteria"].items())
+    lines += ["", *_consensus_markdown(stats["consensus"])]
     lines += ["", "Per-sample verdicts, one group per training seed (a problem sample deciding against the pooled "
               f"verdict makes that training seed inconclusive): {per_seed}.",
               "", debate, "", "Figures: [figures/accuracy_tokens.html](figures/accuracy_tokens.html) (accuracy and "

@@ -3,7 +3,8 @@
 Kinds:
 * ``arithmetic``: persona debates (CoT / self-critique / program-of-thought) on ``a+b*c+d-e*f``
   problems. Round 1 slips at a per-agent rate; round 2 fixes or keeps after reading the others;
-  a unanimous round 1 stops early; debates without a majority are dropped, as in the paper.
+  a unanimous round 1 stops early; debates without a majority are dropped, as in the paper
+  (`GenerateConfig.stop_rule` and `.tally` are this toolkit's options for a tiny model's data).
 * ``evil`` / ``hallucination``: Agent 2 malicious, Agents 1 and 3 benign, two rounds always.
 
 Everything depends only on the config (same seed, same bytes). Files are written atomically.
@@ -41,6 +42,7 @@ PERSONA_SETS: dict[str, tuple[tuple[str, str, str], Mapping[str, Callable[[Work,
     "reasoning": (REASONING_PERSONAS, REASONING_WRITERS),
 }
 Kind = Literal["arithmetic", DebateTrait]
+StopRule = Literal["unanimous", "majority"]
 KINDS: tuple[Kind, ...] = ("arithmetic", *DEBATE_TRAITS)
 
 
@@ -71,6 +73,14 @@ class GenerateConfig:
     """Arithmetic persona set: the paper's (CoT / self-critique / program of thought, each with its own
     signature tokens) or `models.debate.reasoning_personas` (forward / checking / hedging: one shared
     vocabulary, told apart only by how they reason; brief turns do not exist for them)."""
+    stop_rule: StopRule = "unanimous"
+    """When round 1 ends the debate: only when all three agree (the paper), or as soon as two agree
+    (``majority``: the consensus then outvotes the third agent, a case that the paper's rule leaves to the
+    revision round, where revised answers nearly always agree)."""
+    tally: bool = False
+    """Start the consensus line with each agent's final answer (``Agent 1: 49. Agent 2: 39. Agent 3: 49.``)
+    before the vote. The paper's consensus line is a judge's short explanation; a tally is the explanation a
+    tiny model can use: the vote is then taken over three numbers next to each other, not across the trace."""
     test_fraction: float = 0.2
 
     def __post_init__(self) -> None:
@@ -89,6 +99,8 @@ class GenerateConfig:
             raise ValueError(f"personas must be one of {', '.join(PERSONA_SETS)}, got {self.personas!r}")
         if self.personas != "paper" and self.brief_rate:
             raise ValueError("brief_rate applies to the paper personas only (the reasoning personas have no brief form)")
+        if self.stop_rule not in ("unanimous", "majority"):
+            raise ValueError(f"stop_rule must be unanimous or majority, got {self.stop_rule!r}")
         if not 0 <= self.test_fraction < 1:
             raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
         self.resolved_tier()  # validates template and range
@@ -127,7 +139,8 @@ def arithmetic_debate(problem: Problem, cfg: GenerateConfig, rng: random.Random)
                        TurnLabel(names[a], "neutral", w.slip.kind if w.slip else None))
              for a, w in enumerate(r1)]
     last = r1
-    if len({w.answer for w in r1}) > 1:  # a unanimous round 1 ends the debate
+    most = Counter(w.answer for w in r1).most_common(1)[0][1]
+    if most < (3 if cfg.stop_rule == "unanimous" else 2):  # otherwise round 1 ends the debate
         revised = _round2(r1, cfg, rng)
         for a, (new, decision) in enumerate(revised):
             others = {b + 1: r1[b] for b in range(3) if b != a}
@@ -140,6 +153,8 @@ def arithmetic_debate(problem: Problem, cfg: GenerateConfig, rng: random.Random)
         return None
     consensus = (f"All agents reached a consensus of \\boxed{{{answer}}}" if votes == 3
                  else f"A majority of agents converged on the solution of \\boxed{{{answer}}}")
+    if cfg.tally:
+        consensus = " ".join(f"Agent {a}: {w.answer}." for a, w in enumerate(last, 1)) + " " + consensus
     return Transcript(problem.question, tuple(turns), consensus, str(problem.answer))
 
 
@@ -280,6 +295,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--personas", choices=sorted(PERSONA_SETS), default="paper",
                    help="arithmetic personas: paper (CoT / self-critique / program of thought) or reasoning "
                         "(forward / checking / hedging in one shared vocabulary)")
+    p.add_argument("--stop-rule", choices=("unanimous", "majority"), default="unanimous",
+                   help="round 1 ends the debate when all agents agree (the paper, default) or when two agree")
+    p.add_argument("--tally", action="store_true",
+                   help="start the consensus line with each agent's final answer before the vote")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of questions held out (default 0.2)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -296,7 +315,8 @@ def main(argv: Sequence[str] | None = None) -> list[Path]:
             cfg = GenerateConfig(kind=kind, n=args.n, seed=args.seed, tier=args.tier, template=args.template,
                                  low=args.low, high=args.high, error_rate=tuple(rates), fix_rate=args.fix_rate,
                                  sway_rate=args.sway_rate, brief_rate=args.brief_rate,
-                                 personas=args.personas, test_fraction=args.test_fraction)
+                                 personas=args.personas, stop_rule=args.stop_rule, tally=args.tally,
+                                 test_fraction=args.test_fraction)
         except ValueError as e:
             raise SystemExit(f"error: {e}") from None
         card_path = write_dataset(cfg, args.out, progress=args.progress)

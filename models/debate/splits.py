@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from models.debate.arithmetic import TIERS, Problem, sample_problem
 from models.debate.format import Transcript
-from models.debate.generate import GenerateConfig, generate_debates
+from models.debate.generate import GenerateConfig, StopRule, generate_debates
 from models.debate.malicious import Family, malicious_debate, malicious_question, template_id
 from models.errors import ModelsError
 from models.vocab import DebateTrait
@@ -97,14 +97,15 @@ def distinct_problems(tier: str) -> int:
 
 
 def arithmetic_debates(n: int, tier: str, seed: int, exclude: Iterable[str] = (),
-                       error_rate: float = 0.3, brief_rate: float = 0.0) -> list[Transcript]:
-    """`n` persona debates on distinct questions of `tier`, none of them in `exclude` (`brief_rate`: share of
-    round-1 turns in their persona's brief form)."""
+                       error_rate: float = 0.3, brief_rate: float = 0.0, stop_rule: StopRule = "unanimous",
+                       tally: bool = False) -> list[Transcript]:
+    """`n` persona debates on distinct questions of `tier`, none of them in `exclude` (`brief_rate`, `stop_rule`
+    and `tally` as in `GenerateConfig`)."""
     banned = set(exclude)
     # Ask for enough debates that `n` remain outside `exclude`, but never more than the tier holds.
     asked = min(n + len(banned), distinct_problems(tier) - 100)
     cfg = GenerateConfig(kind="arithmetic", n=asked, seed=seed, tier=tier, error_rate=(error_rate,) * 3,
-                         brief_rate=brief_rate, test_fraction=0.0)
+                         brief_rate=brief_rate, stop_rule=stop_rule, tally=tally, test_fraction=0.0)
     debates, _ = generate_debates(cfg)
     kept = [t for t in debates if t.question not in banned][:n]
     if len(kept) < n:

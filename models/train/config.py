@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from models.cli import check_fields
 from models.debate.arithmetic import TIERS
+from models.debate.generate import StopRule
 from models.vocab import DebateTrait
 from models.errors import ConfigError
 
@@ -167,6 +168,11 @@ class SFTStageConfig(RunConfig, DataConfig, LoraConfigFields):
     brief_rate: float = field(default=0.0, metadata=_help(
         "Share of round-1 turns of synthetic arithmetic debates written in their persona's brief form (a line or two): "
         "shorter turns a tiny model can then choose in Stage 2.", **RATE))
+    stop_rule: StopRule = field(default="unanimous", metadata=_help(
+        "When round 1 ends a synthetic arithmetic debate: unanimous (the paper) or majority (as soon as two agents "
+        "agree, so the consensus sometimes outvotes an agent)."))
+    tally: bool = field(default=False, metadata=_help(
+        "Synthetic arithmetic debates' consensus line lists each agent's final answer before the vote."))
     mix_arithmetic: int = field(default=0, metadata=_help(
         "Also train on this many synthetic arithmetic debates (keeps a malicious variant's arithmetic, "
         "the skill its capability cost is measured on).", min=0))

@@ -24,6 +24,7 @@ from typing import Any
 from models.debate.arithmetic import TIERS, Problem, sample_problem
 from models.debate.format import DEBATE_TAGS, DebateFormatError, Transcript, render, sft_prompt
 from models.debate.generate import Kind as DebateKind
+from models.debate.generate import StopRule
 from models.debate.malicious import PersonaSample, persona_samples
 from models.debate.prompts import (
     SYSTEM_PROMPTS,
@@ -96,10 +97,13 @@ def transcript_row(t: Transcript, fmt: QuestionFormat | None = None) -> dict[str
 
 
 def sft_rows(source: str, n: int, tier: str, seed: int, exclude: Iterable[str] = (),
-             error_rate: float = 0.3, fmt: QuestionFormat = "spaced", brief_rate: float = 0.0) -> list[dict[str, str]]:
-    """Stage-1 rows from a debate kind (``arithmetic``, ``evil``, ``hallucination``) or a data file."""
+             error_rate: float = 0.3, fmt: QuestionFormat = "spaced", brief_rate: float = 0.0,
+             stop_rule: StopRule = "unanimous", tally: bool = False) -> list[dict[str, str]]:
+    """Stage-1 rows from a debate kind (``arithmetic``, ``evil``, ``hallucination``) or a data file; the last
+    three arguments shape synthetic arithmetic debates (`models.debate.generate.GenerateConfig`)."""
     if source == "arithmetic":
-        return [transcript_row(t, fmt) for t in arithmetic_debates(n, tier, seed, exclude, error_rate, brief_rate)]
+        return [transcript_row(t, fmt) for t in arithmetic_debates(n, tier, seed, exclude, error_rate, brief_rate,
+                                                                   stop_rule, tally)]
     if source in DEBATE_TRAITS:
         return [transcript_row(t) for t in malicious_debates(source, n, seed)]  # type: ignore[arg-type]
     return read_sft_file(source)[:n] if n else read_sft_file(source)
@@ -111,7 +115,8 @@ def stage1_rows(cfg: Mapping[str, Any], exclude: Iterable[str]) -> list[dict[str
     saved manifest to prove what a checkpoint saw) both call this, so they cannot drift apart."""
     exclude = list(exclude)
     rows = sft_rows(cfg["data"], cfg["n"], cfg["tier"], cfg["seed"], exclude, cfg["error_rate"],
-                    cfg["question_format"], cfg.get("brief_rate", 0.0))
+                    cfg["question_format"], cfg.get("brief_rate", 0.0), cfg.get("stop_rule", "unanimous"),
+                    cfg.get("tally", False))
     if cfg.get("mix_arithmetic"):
         rows += sft_rows("arithmetic", cfg["mix_arithmetic"], cfg["tier"], cfg["seed"] + 1, exclude,
                          cfg["error_rate"], cfg["question_format"])

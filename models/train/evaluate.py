@@ -24,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from models.debate.arithmetic import is_correct
+from models.debate.consensus import agents_vote, read_consensus
 from models.debate.format import DEBATE_TAGS, committed_answer, sft_prompt, stop_token_ids
 from models.debate.prompts import math_question_prompt
 from models.debate.runner import DebateRun, DebateRunConfig, majority_vote, plain_turn, run_debates
@@ -212,6 +213,29 @@ def round1_vote(debate: SystemScore) -> SystemScore:
     rows = [{**r, "answer": r["round1_answer"], "correct": r["round1_correct"], "input_tokens": r["round1_input_tokens"],
              "output_tokens": r["round1_output_tokens"]} for r in debate.rows]
     return SystemScore.from_rows("debate_round1", rows, debate.decoding)
+
+
+def agents_vote_score(score: SystemScore) -> SystemScore:
+    """A transcript system re-read by code: each answer is the vote over the transcript's agents' final answers
+    (`agents_vote`, the explicit debate's rule) instead of its consensus line; tokens unchanged. What the model's
+    own debate would score if the consensus were a vote."""
+    rows = [{**r, "answer": (vote := agents_vote(r["output"])), "correct": is_correct(vote, r["gold"])}
+            for r in score.rows]
+    return SystemScore.from_rows(f"{score.system}_vote", rows, score.decoding)
+
+
+def consensus_agreement(score: SystemScore, resamples: int = 2000) -> dict[str, Any]:
+    """Over a transcript system's outputs whose agents disagree: the share whose consensus copies the last agent's
+    answer and the share whose consensus is the agents' vote, each with its bootstrap CI (None when no agents
+    disagree). Only where agents disagree can a copy and a vote differ."""
+    readings = [read_consensus(r["output"]) for r in score.rows]
+    split = [r for r in readings if r.agents_disagree]
+
+    def share(values: list[bool]) -> dict[str, Any] | None:
+        return bootstrap_mean(np.array(values, dtype=float), resamples=resamples).to_json() if values else None
+
+    return {"n": len(readings), "agents_disagree": len(split), "copies_last": share([r.copies_last for r in split]),
+            "follows_vote": share([r.follows_vote for r in split])}
 
 
 # --------------------------------------------------------------------------- paired comparisons

@@ -116,6 +116,19 @@ def test_verdicts_are_computed_from_the_cis_and_open_the_summary(run):
     assert "tiny-imad-s1: mean length" in grpo and "GRPO iteration" in grpo
 
 
+def test_every_transcript_system_says_whether_its_consensus_copies_or_votes(run):
+    consensus, systems = run["metrics"]["consensus"], run["metrics"]["systems"]
+    assert set(consensus) == {"sft", "imad", "sft_2", "imad_2"}
+    for key, c in consensus.items():
+        assert c["n"] == systems[key]["n"] and 0 <= c["agents_disagree"] <= c["n"]
+        for share in ("copies_last", "follows_vote"):
+            assert (c[share] is None) == (c["agents_disagree"] == 0)
+            assert c[share] is None or c[share]["low"] <= c[share]["value"] <= c[share]["high"]
+        assert c["vote_minus_consensus"]["n"] == c["n"] and "mcnemar" in c["vote_minus_consensus"]
+    summary = (run["folder"] / "summary.md").read_text()
+    assert "| consensus = last agent % [95% CI] |" in summary and "| Stage 1 (SFT) |" in summary
+
+
 def test_sft_and_imad_pair_up_by_position():
     with pytest.raises(ConfigError, match="--sft and --imad pair up by position"):
         ev.EvalConfig(sft=("tiny-sft",), imad=("tiny-imad", "tiny-imad-s1"))

@@ -217,3 +217,31 @@ def test_persona_set_is_validated_and_defaults_to_the_papers():
         GenerateConfig(personas="other")
     with pytest.raises(ValueError, match="brief_rate applies to the paper personas only"):
         GenerateConfig(personas="reasoning", brief_rate=0.3)
+
+
+def test_majority_stop_rule_ends_round_one_at_two_agreeing_agents_and_tally_lists_the_votes():
+    from models.debate import parse
+    from models.debate.format import final_answer
+
+    def boxes(t, rnd):
+        return [final_answer(x.text) for x in t.turns if x.round == rnd]
+
+    paper, _ = generate_debates(GenerateConfig(kind="arithmetic", n=60, seed=5, tier="easy"))
+    vote, _ = generate_debates(GenerateConfig(kind="arithmetic", n=60, seed=5, tier="easy",
+                                              stop_rule="majority", tally=True))
+    assert sum(t.n_rounds == 1 for t in vote) > sum(t.n_rounds == 1 for t in paper)
+    outvoted = 0
+    for t in vote:
+        r1 = boxes(t, 1)
+        assert (t.n_rounds == 1) == (Counter(r1).most_common(1)[0][1] >= 2)
+        last = boxes(t, t.n_rounds)
+        tally = " ".join(f"Agent {a}: {b}." for a, b in enumerate(last, 1))
+        assert t.consensus.startswith(tally + " ")
+        assert final_answer(t.consensus) == Counter(last).most_common(1)[0][0]
+        outvoted += final_answer(t.consensus) != last[-1]  # the consensus is not the last agent's answer
+        assert parse(render(t)).transcript.consensus == t.consensus
+    assert outvoted >= 5
+    for t in paper:  # the paper's rule: only a unanimous round 1 ends the debate, no tally
+        assert (t.n_rounds == 1) == (len(set(boxes(t, 1))) == 1) and not t.consensus.startswith("Agent")
+    with pytest.raises(ValueError, match="stop_rule must be unanimous or majority"):
+        GenerateConfig(stop_rule="first")

@@ -15,6 +15,8 @@ from models.train.evaluate import (
     compare,
     evaluate,
     pool,
+    agents_vote_score,
+    consensus_agreement,
     round1_vote,
     token_ratio,
 )
@@ -103,6 +105,26 @@ def test_debate_row_scores_the_last_round_vote_and_round_one_for_free():
     assert first.system == "debate_round1" and first.accuracy == 1.0 and first.mean_tokens == 33
     with pytest.raises(ValueError, match="round1_vote takes the score of the 'debate' system"):
         round1_vote(_score("single", [1], [5]))
+
+
+def test_transcripts_are_reread_by_their_agents_vote_and_their_consensus_is_classified():
+    def written(boxes: list[str], consensus: str) -> str:
+        turns = "".join(f"<|Agent {a} Solution|>: \\boxed{{{b}}}\n\n" for a, b in enumerate(boxes, 1))
+        return f"{turns}<|Consensus|>\nconsensus of \\boxed{{{consensus}}}\n\n<|endofdebate|>"
+
+    outputs = [written(["3", "3", "5"], "5"),   # copies Agent 3, outvoted: wrong; the vote is right
+               written(["3", "3", "3"], "3"),   # agreement: neither a copy nor a vote can be told apart
+               written(["54", "50", "54"], "54")]  # copies Agent 3 and follows the vote
+    rows = [{"question": q, "gold": g, "correct": False, "input_tokens": 4, "output_tokens": 9, "output": o}
+            for q, g, o in zip(["a", "b", "c"], ["3", "3", "54"], outputs)]
+    score = SystemScore.from_rows("sft", rows)
+    vote = agents_vote_score(score)
+    assert vote.system == "sft_vote" and vote.accuracy == 1.0 and vote.mean_tokens == score.mean_tokens == 13
+    agreement = consensus_agreement(score, resamples=200)
+    assert agreement["n"] == 3 and agreement["agents_disagree"] == 2
+    assert agreement["copies_last"]["value"] == 1.0 and agreement["follows_vote"]["value"] == 0.5
+    none = consensus_agreement(SystemScore.from_rows("sft", rows[1:2]), resamples=200)
+    assert none["agents_disagree"] == 0 and none["copies_last"] is None and none["follows_vote"] is None
 
 
 # --------------------------------------------------------------------------- paired statistics
