@@ -316,9 +316,12 @@ class PipelineConfig:
     threads: int | None = field(default=None, metadata=_help("torch threads for every stage.", min=1, max=4096))
     save_dtype: Dtype | None = field(default=None, metadata=_help("Saved weight dtype for every stage."))
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
-    # The arithmetic chain: brief turns in its Stage 1 data only (the malicious variants' data stays what it was),
-    # and float32, since bfloat16 autocast on a CPU without AVX512-BF16 ran GRPO steps ~3x slower (45 s vs 16 s).
-    sft: SFTStageConfig = field(default_factory=lambda: replace(tiny_sft(), brief_rate=0.3, bf16=False))
+    # The arithmetic chain: 1,200 debates with brief turns in its Stage 1 data (the malicious variants' data stays
+    # what it was), and float32, since bfloat16 autocast on a CPU without AVX512-BF16 ran GRPO steps ~3x slower
+    # (45 s vs 16 s). With 400 debates the Stage 1 model never wrote the revision round (0-4 of 300 transcripts)
+    # and Stage 2 had no long form to shorten; with 1,200 it writes the paper's two rounds and Stage 2 shortens
+    # them (chosen on validation problems: checkpoints README).
+    sft: SFTStageConfig = field(default_factory=lambda: replace(tiny_sft(), n=1200, brief_rate=0.3, bf16=False))
     grpo: GRPOStageConfig = field(default_factory=lambda: imad_grpo())
     malicious_sft: SFTStageConfig = field(default_factory=lambda: replace(tiny_sft(), data="evil", n=300,
                                                                           mix_arithmetic=200))
