@@ -5,7 +5,7 @@ Systems, each on the same held-out problems (never seen in any training stage), 
 
 * base, single answer (the Du et al. round-1 prompt);
 * base, explicit debate: 3 agents (CoT / self-critique / program personas), 2 rounds, majority vote of the
-  last round (scored on the first ``--debate-n`` problems of each sample: it costs ~10x the others);
+  last round (on every problem by default; ``--debate-n`` scores only the first problems of each sample);
 * Stage 1 (SFT): writes a whole debate from ``Problem: q``; answer = the consensus (`committed_answer`);
 * internalized (IMAD, SFT + GRPO): same prompt, same reading.
 
@@ -28,9 +28,9 @@ settings can be chosen without looking at the evaluation problems:
 
     python experiments/evaluate_internalization.py --problems validation --n 50 --sft tiny-sft --imad runs/trial
 
-The default (3 seeds x 100 problems, the debate on 3 x 20, 3 training seeds) took 5.5 minutes on 2 idle
-cores with ``--threads 2`` (10.5 beside other jobs; 20 explicit debates take about 20 s, the six transcript
-systems most of the run):
+The default (3 seeds x 100 problems, the explicit debate on all of them, 3 training seeds) took 7.3 minutes on
+2 idle cores with ``--threads 2`` (100 explicit debates take about a minute, the six transcript systems most
+of the rest):
 
     python experiments/evaluate_internalization.py --threads 2
 """
