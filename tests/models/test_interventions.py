@@ -382,7 +382,7 @@ def test_intervene_refuses_non_interventions(tiny_hf, bad):
                          ids=["far", "far-negative", "list", "spans"])
 def test_reading_outside_the_rows_names_the_position_and_length(tiny_hf, positions):
     n = tiny_hf.tokenize(PROMPTS).lengths
-    with pytest.raises(InterventionError, match=rf"activations\(positions=...\).*(outside row|ends past the row)"):
+    with pytest.raises(InterventionError, match=r"activations\(positions=...\).*(outside row|ends past the row)"):
         tiny_hf.activations(PROMPTS, [SITE], positions=positions)
     if isinstance(positions, int):
         with pytest.raises(InterventionError, match=rf"position {positions} is outside row 0's {n[0]} tokens"):
