@@ -33,9 +33,13 @@ def test_alpha_zero_is_the_identity(tiny_models, backend):
     base = model.forward(PROMPTS)
     for kind in ("add", "replace", "project_out"):
         with model.intervene(Intervention(SITE, _vec(), kind=kind, alpha=0.0)):
-            assert torch.equal(model.forward(PROMPTS), base)
+            steered = model.forward(PROMPTS)
+        # bitwise; the message says which kind and by how much if a run ever differs (one unexplained
+        # failure in ~25 runs of this file was seen on 2026-12-01 and did not reproduce in 22 more)
+        assert torch.equal(steered, base), f"{kind}: max |diff| {(steered - base).abs().max().item():.3g}"
     with model.intervene(Intervention(SITE, _vec(), alpha=0.0, positions="generated")):
-        assert model.generate(PROMPTS, max_new_tokens=5).new_token_ids == model.generate(PROMPTS, max_new_tokens=5).new_token_ids
+        first, again = (model.generate(PROMPTS, max_new_tokens=5).new_token_ids for _ in range(2))
+    assert first == again, f"generation with alpha 0 differs between two calls: {first} vs {again}"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
