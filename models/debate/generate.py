@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from tqdm import tqdm
 
@@ -99,8 +99,8 @@ class GenerateConfig:
             raise ValueError(f"personas must be one of {', '.join(PERSONA_SETS)}, got {self.personas!r}")
         if self.personas != "paper" and self.brief_rate:
             raise ValueError("brief_rate applies to the paper personas only (the reasoning personas have no brief form)")
-        if self.stop_rule not in ("unanimous", "majority"):
-            raise ValueError(f"stop_rule must be unanimous or majority, got {self.stop_rule!r}")
+        if self.stop_rule not in get_args(StopRule):
+            raise ValueError(f"stop_rule must be {' or '.join(get_args(StopRule))}, got {self.stop_rule!r}")
         if not 0 <= self.test_fraction < 1:
             raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
         self.resolved_tier()  # validates template and range
@@ -295,7 +295,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--personas", choices=sorted(PERSONA_SETS), default="paper",
                    help="arithmetic personas: paper (CoT / self-critique / program of thought) or reasoning "
                         "(forward / checking / hedging in one shared vocabulary)")
-    p.add_argument("--stop-rule", choices=("unanimous", "majority"), default="unanimous",
+    p.add_argument("--stop-rule", choices=get_args(StopRule), default="unanimous",
                    help="round 1 ends the debate when all agents agree (the paper, default) or when two agree")
     p.add_argument("--tally", action="store_true",
                    help="start the consensus line with each agent's final answer before the vote")
