@@ -10,21 +10,18 @@ read as written, never raised on.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from models.debate.format import CONSENSUS_TAG, committed_answer, final_answer
 from models.debate.runner import majority_vote
-from models.vocab import TURN_KIND
-
-_AGENT_TAG = re.compile(r"<\|Agent (\d+) (?:" + "|".join(TURN_KIND.values()) + r")\|>")
+from models.vocab import AGENT_TAG
 
 
 def agents_final_answers(text: str) -> dict[int, str | None]:
     """Each agent's answer in its last turn before the consensus tag (that turn's last ``\\boxed{}``; None when
     the turn has none), by agent number, in the order the agents last spoke."""
     debate = text.partition(CONSENSUS_TAG)[0]
-    turns = list(_AGENT_TAG.finditer(debate))
+    turns = list(AGENT_TAG.finditer(debate))
     answers: dict[int, str | None] = {}
     for tag, after in zip(turns, [*turns[1:], None]):
         agent = int(tag.group(1))
@@ -60,7 +57,7 @@ def read_consensus(text: str) -> ConsensusReading:
     """Read a written transcript: its agents' final answers, their majority, the last turn's answer and the
     answer the transcript commits to (`committed_answer`: the consensus box, None without a consensus)."""
     answers = agents_final_answers(text)
-    return ConsensusReading(answers, agents_vote(text),
+    return ConsensusReading(answers, majority_vote(list(answers.values()))[0],
                             list(answers.values())[-1] if answers else None, committed_answer(text))
 
 
