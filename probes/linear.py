@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from models.sites import site_layer
 from probes.activations import ActivationSet
-from probes.directions import Direction
+from probes.vectors import Direction, to_direction
 from probes.errors import ProbeError
 
 if TYPE_CHECKING:
@@ -151,8 +151,6 @@ def logistic_direction(pos: Float[Tensor, "n d_model"], neg: Float[Tensor, "m d_
 def probe_direction(acts: ActivationSet, site: str, target: str, positive: Any, normalize: bool = True,
                     C: float = 0.1) -> Direction:
     """The weight of a `positive`-vs-rest probe on `target` at `site`, as a `Direction`."""
-    from probes.directions import to_direction
-
     y = _targets(acts, target)
     is_pos = y == positive
     if not is_pos.any():

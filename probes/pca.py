@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from probes.activations import ActivationSet
-from probes.directions import Subspace
+from probes.vectors import Subspace
 from probes.errors import ProbeError
 
 if TYPE_CHECKING:
