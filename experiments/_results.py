@@ -13,6 +13,7 @@ Every finished folder ends with ``report.html`` (`experiments._report`): the run
 from __future__ import annotations
 
 import csv
+import hashlib
 import dataclasses
 import json
 import shlex
@@ -115,8 +116,9 @@ def run_folder(experiment: str, config: Any, root: str | Path = "results", seed:
     command = command_line(experiment)
     with atomic_folder(final) as tmp:
         run = RunFolder(tmp)
-        run.json("config.json", config)
-        run.json("env.json", env_info(seed))
+        written = run.json("config.json", config)
+        # the predeclared criteria live in config.json: its hash pins them before any generation
+        run.json("env.json", {**env_info(seed), "config_sha256": hashlib.sha256(written.read_bytes()).hexdigest()})
         yield run
         run.text(REPORT, render_report(
             tmp, experiment=experiment, title=run.title or experiment, command=command, figures=run.figures,

@@ -37,9 +37,20 @@ def git_sha(cwd: str | Path | None = None) -> str | None:
     return out.stdout.strip() or None
 
 
+def git_dirty(cwd: str | Path | None = None) -> bool | None:
+    """Whether tracked files differ from the commit (a result from uncommitted code cannot be traced to
+    `git_sha` alone); None outside a git checkout or without git."""
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                             check=False, timeout=30, cwd=cwd or Path(__file__).parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None
+
+
 def env_info(seed: int | None = None) -> dict[str, Any]:
-    """Versions, git commit, machine facts, seed and command line of this process."""
+    """Versions, git commit (and whether the tree was dirty), machine facts, seed and command line."""
     torch = sys.modules.get("torch")  # threads only if torch is already in use; never import it just for this
     return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": package_versions(),
             "torch_threads": torch.get_num_threads() if torch is not None else None,
-            "git_sha": git_sha(), "seed": seed, "command": " ".join(sys.argv)}
+            "git_sha": git_sha(), "git_dirty": git_dirty(), "seed": seed, "command": " ".join(sys.argv)}
