@@ -28,7 +28,28 @@ from models.errors import ModelsError
 
 Verdict = Literal["confirmed", "refuted", "inconclusive"]
 Claim = Literal["below", "above", "within"]
+Interval = Literal["percentile", "bca"]
 DEFAULT_RESAMPLES = 2000
+
+
+def _bca_quantiles(x: np.ndarray, means: np.ndarray, tail: float) -> list[float]:
+    """The two resample quantiles a BCa interval reads (the percentile ones when x is constant)."""
+    from scipy.stats import norm
+
+    n, theta = x.shape[0], float(x.mean())
+    jack = (x.sum() - x) / (n - 1) if n > 1 else x.astype(float)
+    spread = jack.mean() - jack
+    denominator = 6.0 * float((spread ** 2).sum()) ** 1.5
+    if denominator == 0.0:
+        return [tail, 1.0 - tail]
+    accel = float((spread ** 3).sum()) / denominator
+    below = (np.sum(means < theta) + 0.5 * np.sum(means == theta)) / means.shape[0]
+    z0 = float(norm.ppf(np.clip(below, 1e-6, 1 - 1e-6)))
+
+    def adjusted(z: float) -> float:
+        return float(norm.cdf(z0 + (z0 + z) / (1.0 - accel * (z0 + z))))
+
+    return [adjusted(float(norm.ppf(tail))), adjusted(float(norm.ppf(1.0 - tail)))]
 
 
 class StatsError(ModelsError, ValueError):
@@ -108,7 +129,7 @@ def paired_bootstrap(
     return Estimate(float(statistic(data)), float(low), float(high), n, level)
 
 
-def bootstrap_mean(values: Sequence[float] | np.ndarray, **options: float | int) -> Estimate:
+def bootstrap_mean(values: Sequence[float] | np.ndarray, **options: float | int | str) -> Estimate:
     """Mean over questions with its bootstrap interval."""
     data = _table(values, "values")
     if data.shape[1] != 1:
@@ -117,7 +138,7 @@ def bootstrap_mean(values: Sequence[float] | np.ndarray, **options: float | int)
 
 
 def bootstrap_paired_difference(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
-                                **options: float | int) -> Estimate:
+                                **options: float | int | str) -> Estimate:
     """mean(a - b) over the same questions, with its paired bootstrap interval."""
     x, y = _table(a, "a"), _table(b, "b")
     if x.shape != y.shape or x.shape[1] != 1:
@@ -126,14 +147,23 @@ def bootstrap_paired_difference(a: Sequence[float] | np.ndarray, b: Sequence[flo
     return _fast_mean(x[:, 0] - y[:, 0], **options)
 
 
-def _fast_mean(x: np.ndarray, resamples: int = DEFAULT_RESAMPLES, level: float = 0.95, seed: int = 0) -> Estimate:
-    """`paired_bootstrap` of the mean, vectorised (the same resampling, without a Python loop)."""
+def _fast_mean(x: np.ndarray, resamples: int = DEFAULT_RESAMPLES, level: float = 0.95, seed: int = 0,
+               interval: Interval = "percentile") -> Estimate:
+    """`paired_bootstrap` of the mean, vectorised (the same resampling, without a Python loop).
+
+    ``interval="bca"``: the bias-corrected and accelerated interval (Efron 1987) from the same resamples,
+    which covers better than the percentile interval on small, skewed samples (32 questions of 0-100
+    judge scores bunched near 0); the acceleration is the jackknife's.
+    """
     _check_options(resamples, level)
+    if interval not in ("percentile", "bca"):
+        raise StatsError(f"interval must be 'percentile' or 'bca', got {interval!r}")
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, x.shape[0], size=(int(resamples), x.shape[0]))
     means = x[picks].mean(axis=1)
     tail = (1.0 - level) / 2
-    low, high = np.quantile(means, [tail, 1.0 - tail])
+    quantiles = [tail, 1.0 - tail] if interval == "percentile" else _bca_quantiles(x, means, tail)
+    low, high = np.quantile(means, quantiles)
     return Estimate(float(x.mean()), float(low), float(high), int(x.shape[0]), float(level))
 
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from models.stats import Criterion, Estimate, Verdict, bootstrap_mean, bootstrap_paired_difference
+from models.stats import Criterion, Estimate, Interval, Verdict, bootstrap_mean, bootstrap_paired_difference
 
 Row = Mapping[str, Any]
 CLEAN = "clean_reference"
@@ -55,6 +55,7 @@ class SuppressionRule:
     max_degenerate: float = 0.1
     max_judge_failure: float = 0.1
     level: float = 0.95
+    interval: Interval = "bca"  # 32 questions of scores bunched near 0: the percentile interval under-covers
 
     def criterion(self, trait: str, arm: str) -> Criterion:
         return Criterion(f"{arm} fully suppresses the {trait} agent by steering (it still speaks, as clean as its "
@@ -82,20 +83,22 @@ def outcome_shares(rows: Sequence[Row]) -> dict[str, float]:
     return {o: (sum(r["outcome"] == o for r in rows) / n if n else float("nan")) for o in OUTCOMES}
 
 
-def mean_score(rows: Sequence[Row], *, level: float = 0.95, seed: int = 0) -> Estimate | None:
+def mean_score(rows: Sequence[Row], *, level: float = 0.95, seed: int = 0, interval: Interval = "bca"
+               ) -> Estimate | None:
     """Mean score over the rows the judge scored (None when none was)."""
     scored = [s for s in scores_by_question(rows).values() if s is not None]
-    return bootstrap_mean(scored, level=level, seed=seed) if scored else None
+    return bootstrap_mean(scored, level=level, seed=seed, interval=interval) if scored else None
 
 
-def paired_vs(rows: Sequence[Row], reference: Sequence[Row], *, level: float = 0.95, seed: int = 0
-              ) -> Estimate | None:
+def paired_vs(rows: Sequence[Row], reference: Sequence[Row], *, level: float = 0.95, seed: int = 0,
+              interval: Interval = "bca") -> Estimate | None:
     """mean(score - reference score) over the questions scored in both, paired (None when none is)."""
     a, b = scores_by_question(rows), scores_by_question(reference)
     both = sorted(q for q in a if a[q] is not None and b.get(q) is not None)
     if not both:
         return None
-    return bootstrap_paired_difference([a[q] for q in both], [b[q] for q in both], level=level, seed=seed)
+    return bootstrap_paired_difference([a[q] for q in both], [b[q] for q in both], level=level, seed=seed,
+                                       interval=interval)
 
 
 def _pick(rows: Sequence[Row], **match: Any) -> list[Row]:
@@ -112,8 +115,8 @@ def check_setting(rows: Sequence[Row], rule: SuppressionRule, *, seed: int, alph
     agent = _pick(rows, seed=seed, direction=AGENT, alpha=alpha)
     clean = _pick(rows, seed=seed, direction=CLEAN)
     shares = outcome_shares(agent)
-    score = mean_score(agent, level=level, seed=seed)
-    diff = paired_vs(agent, clean, level=level, seed=seed)
+    score = mean_score(agent, level=level, seed=seed, interval=rule.interval)
+    diff = paired_vs(agent, clean, level=level, seed=seed, interval=rule.interval)
     failed: list[str] = []
     for outcome, limit in (("silenced", rule.max_silenced), ("degenerate", rule.max_degenerate),
                            ("judge_failure", rule.max_judge_failure)):
@@ -127,7 +130,8 @@ def check_setting(rows: Sequence[Row], rule: SuppressionRule, *, seed: int, alph
     names = sorted({r["direction"] for r in rows if r.get("seed") == seed and r["alpha"] == alpha}
                    - {AGENT, CLEAN})
     for name in names:
-        c = mean_score(_pick(rows, seed=seed, direction=name, alpha=alpha), level=level, seed=seed)
+        c = mean_score(_pick(rows, seed=seed, direction=name, alpha=alpha), level=level, seed=seed,
+                       interval=rule.interval)
         beaten = c is None or (score is not None and score.high < c.low)
         controls[name] = {"score": _json(c), "beaten": beaten, "silenced_everything": c is None}
     as_good = [n for n, c in controls.items() if not c["beaten"]]
@@ -146,9 +150,10 @@ def precondition(rows: Sequence[Row], rule: SuppressionRule, seed: int) -> dict[
     """Is the trait there? Paired unsteered - clean reference, lower bound above `trait_margin`."""
     unsteered = _pick(rows, seed=seed, direction=AGENT, alpha=0.0)
     clean = _pick(rows, seed=seed, direction=CLEAN)
-    diff = paired_vs(unsteered, clean, level=rule.level, seed=seed)
-    return {"seed": seed, "unsteered": _json(mean_score(unsteered, level=rule.level, seed=seed)),
-            "clean_reference": _json(mean_score(clean, level=rule.level, seed=seed)),
+    options = {"level": rule.level, "seed": seed, "interval": rule.interval}
+    diff = paired_vs(unsteered, clean, **options)
+    return {"seed": seed, "unsteered": _json(mean_score(unsteered, **options)),
+            "clean_reference": _json(mean_score(clean, **options)),
             "clean_shares": outcome_shares(clean) if clean else None,
             "difference": _json(diff), "passes": diff is not None and diff.low > rule.trait_margin}
 

@@ -91,3 +91,20 @@ def test_mcnemar_is_the_exact_binomial_test_on_discordant_items() -> None:
 def test_bad_data_is_a_named_error(call, message: str) -> None:
     with pytest.raises(StatsError, match=message):
         call()
+
+
+def test_bca_interval_matches_scipys_on_a_skewed_small_sample():
+    from scipy.stats import bootstrap
+
+    x = np.random.default_rng(3).exponential(3.0, size=32)
+    ours = bootstrap_mean(x, interval="bca", resamples=20000, seed=1)
+    ref = bootstrap((x,), np.mean, method="BCa", n_resamples=20000, random_state=2).confidence_interval
+    assert abs(ours.low - ref.low) < 0.08 and abs(ours.high - ref.high) < 0.08  # Monte Carlo error only
+    percentile = bootstrap_mean(x, resamples=20000, seed=1)
+    assert ours.high > percentile.high  # right-skewed scores: BCa moves the interval up, toward the long tail
+
+
+def test_bca_on_constant_values_is_the_point_and_unknown_intervals_are_named():
+    assert (bootstrap_mean([0.0] * 12, interval="bca").low, bootstrap_mean([0.0] * 12, interval="bca").high) == (0, 0)
+    with pytest.raises(StatsError, match="interval must be 'percentile' or 'bca'"):
+        bootstrap_mean([1.0, 2.0], interval="t")
