@@ -1,8 +1,8 @@
 """Agent-style steering (paper §3): steer toward each debate persona, with controls, and score the output
 against that persona's own writing.
 
-The generation side of `experiments/agent_style.py` (`steering.style_evidence` turns its rows into
-estimates and verdicts):
+The generation side of the agent-style experiment (`steering.style_experiment.run` strings it together,
+`steering.style_evidence` turns its rows into estimates and verdicts):
 
 * `style_references` -- one seed's held-out question sample and, per persona, a correct solution to
   each written in that persona's style;
@@ -40,18 +40,20 @@ from probes import collect_activations, eq3_directions, eq3_source
 from probes.directions import Direction
 from steering.coherence import degeneracy
 from steering.controls import random_directions, sign_flipped
-from steering.sweep import multi_sweep
 from steering.prepare import SteeringError, scale_to_residual, stamp
+from steering.style_evidence import MEAN
 from steering.style_metrics import rouge_pair
+from steering.sweep import multi_sweep
 
 PERSONA_NAMES = {"chain_of_thought": "Chain-of-Thought", "self_critique": "Self-Critique",
                  "program_of_thought": "Program-of-Thought"}
-MODELS = ("base", "distilled")
+TARGETS = (*PERSONA_NAMES, MEAN)  # each persona, then the mean over them: every table's rows
 HELDOUT_POOL = 500  # held-out problems questions are sampled from; extraction debates avoid all of them
 Scale = Literal["residual", "unit", "raw"]
 PromptKind = Literal["chat", "problem"]
 ArmKind = Literal["persona", "sign_flip", "random"]
 UNSTEERED = "unsteered"
+ARM_KINDS = (UNSTEERED, "persona", "sign_flip", "random")  # every row's ``kind``
 
 
 def style_references(tier: str, n_test: int, seed: int, question_format: QuestionFormat = "spaced",

@@ -15,19 +15,20 @@ bootstrap resample) has a CI above the threshold.
 
 A verdict is `models.stats.Criterion.decide` on the pooled CI, made inconclusive when the seeds'
 point estimates fall on different sides of the threshold (a claim that flips across seeds is not
-established, whatever the pooled interval says).
+established, whatever the pooled interval says). `evidence` gathers all of it for a run's metrics.
 
 Example:
     >>> table = score_table(rows, "rougeL", alphas=[0, 1, 2, 4])
     >>> base = arm_evidence(table, "base", "mean")                 # gain, sign flip, band, over-band, ...
     >>> diff = gain_difference(table, "mean")                      # distilled - base, paired
     >>> decide(criterion, diff, [d for _, d in seed_values(table, "mean")])
+    >>> evidence(table, {"distilled_vs_base": primary, "over_random": over}, targets=["self_critique", "mean"])
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -39,11 +40,14 @@ from models.stats import (
     bootstrap_mean,
     bootstrap_paired_difference,
     paired_bootstrap,
+    seed_spread,
+    verdict_line,
 )
 from steering.controls import Band, control_band
 from steering.prepare import SteeringError
 
 MEAN = "mean"  # the target name of the average over personas
+MODELS = ("base", "distilled")
 BAND = (5.0, 95.0)
 Key = tuple[int, int]  # (seed, question)
 Cell = tuple[str, str, str, int]  # (model, arm kind, target persona, control index or -1)
@@ -186,7 +190,7 @@ def seed_values(table: ScoreTable, target: str) -> list[tuple[int, dict[str, flo
     for s in np.unique(table.seeds):
         mask = table.seeds == s
         values: dict[str, float] = {"n": float(mask.sum())}
-        for model in ("base", "distilled"):
+        for model in MODELS:
             gain = gain_auc(table.scores(model, "persona", target), table.alphas)[mask]
             controls = gain_auc(table.controls(model, target), table.alphas)[mask]
             values[f"{model}_gain"] = float(gain.mean())
@@ -204,6 +208,36 @@ def decide(criterion: Criterion, estimate: Estimate, per_seed: Sequence[float]) 
         shown = ", ".join(f"{v:+.3g}" for v in per_seed)
         return "inconclusive", f"the CI alone says {outcome}, but the seeds fall on both sides ({shown})"
     return outcome, ""
+
+
+def _verdict(criterion: Criterion, estimate: Estimate, outcome: Verdict, note: str) -> dict[str, Any]:
+    line = verdict_line(criterion, estimate, outcome)
+    return {"verdict": outcome, "estimate": estimate, "criterion": criterion, "note": note,
+            "line": f"{line}; {note}" if note else line}
+
+
+def evidence(table: ScoreTable, criteria: Mapping[str, Criterion], targets: Sequence[str]) -> dict[str, Any]:
+    """Every estimate with its CI, the per-seed values and the verdicts (computed, never chosen), per target.
+
+    `criteria` holds ``distilled_vs_base`` (on the paired gain difference) and ``over_random`` (on each
+    model's gain minus the random band's top); verdicts are keyed ``distilled_vs_base/<target>`` and
+    ``over_random/<model>/<target>``. The seed spread is of the mean over personas (`MEAN`).
+    """
+    arms = {t: {m: arm_evidence(table, m, t) for m in MODELS} for t in targets}
+    diffs = {t: {s: gain_difference(table, t, s) for s in ("gain", "area", "unsteered")} for t in targets}
+    seeds = {t: seed_values(table, t) for t in targets}
+    primary, over = criteria["distilled_vs_base"], criteria["over_random"]
+    per_model = {m: replace(over, claim_text=f"{m}: {over.claim_text}") for m in MODELS}
+    verdicts: dict[str, dict[str, Any]] = {}
+    for t in targets:
+        outcome, note = decide(primary, diffs[t]["gain"], [v["difference"] for _, v in seeds[t]])
+        verdicts[f"distilled_vs_base/{t}"] = _verdict(primary, diffs[t]["gain"], outcome, note)
+        for m in MODELS:
+            outcome, note = decide(per_model[m], arms[t][m].over_band, [v[f"{m}_over_band"] for _, v in seeds[t]])
+            verdicts[f"over_random/{m}/{t}"] = _verdict(per_model[m], arms[t][m].over_band, outcome, note)
+    spread = {k: seed_spread([v[k] for _, v in seed_values(table, MEAN)])
+              for k in ("difference", "base_gain", "distilled_gain", "base_over_band", "distilled_over_band")}
+    return {"arms": arms, "differences": diffs, "per_seed": seeds, "seed_spread": spread, "verdicts": verdicts}
 
 
 @dataclass(frozen=True)

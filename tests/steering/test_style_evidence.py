@@ -14,6 +14,7 @@ from steering.style_evidence import (
     arm_evidence,
     control_outcomes,
     decide,
+    evidence,
     gain_auc,
     gain_curve,
     gain_difference,
@@ -123,3 +124,23 @@ def test_gain_curve_starts_at_zero_and_the_figure_shades_the_band():
     curves = {m: {t: gain_curve(table, m, t) for t in ("self_critique", MEAN)} for m in ("base", "distilled")}
     fig = gain_figure(curves, {MEAN: "mean"}, "ROUGE-L")
     assert len(fig.data) == 2 * 2 * 3 and fig.data[0].fill == "toself"
+
+
+def test_evidence_decides_every_target_from_its_interval_and_spreads_the_mean_over_seeds():
+    table = score_table(_rows({"base": 0.0, "distilled": 0.1}), "rougeL", ALPHAS)
+    criteria = {"distilled_vs_base": Criterion("distilled steers more", "gain difference", "above", 0.05),
+                "over_random": Criterion("steers more than random", "gain - band top", "above", 0.0)}
+    ev = evidence(table, criteria, ["self_critique", MEAN])
+    assert set(ev["verdicts"]) == {f"distilled_vs_base/{t}" for t in ("self_critique", MEAN)} | {
+        f"over_random/{m}/{t}" for m in ("base", "distilled") for t in ("self_critique", MEAN)}
+    primary = ev["verdicts"][f"distilled_vs_base/{MEAN}"]
+    assert primary["verdict"] == "confirmed" and primary["note"] == "" and primary["line"].startswith("CONFIRMED: ")
+    assert primary["estimate"] == ev["differences"][MEAN]["gain"]
+    assert primary["estimate"].value == pytest.approx(0.2, abs=0.01)
+    flat = ev["verdicts"][f"over_random/base/{MEAN}"]  # the base never moves: its direction stays in the band
+    assert flat["verdict"] != "confirmed" and flat["criterion"].claim_text == "base: steers more than random"
+    assert ev["verdicts"][f"over_random/distilled/{MEAN}"]["verdict"] == "confirmed"
+    assert ev["arms"]["self_critique"]["distilled"] == arm_evidence(table, "distilled", "self_critique")
+    assert [s for s, _ in ev["per_seed"][MEAN]] == [0, 1]
+    assert ev["seed_spread"]["difference"]["n_seeds"] == 2
+    assert ev["seed_spread"]["difference"]["mean"] == pytest.approx(0.2, abs=0.01)
