@@ -11,7 +11,8 @@ controls and gives each number an interval:
   a difference of selectivities, each possibly averaged over layers), with a percentile CI from
   `models.stats.paired_bootstrap` over units (all conditions resampled together, so they stay paired)
   and its value at each seed;
-* `layer_measures` -- the per-layer table of an experiment; `decide` -- a predeclared `Criterion`'s verdict.
+* `layer_measures` -- the per-layer table of an experiment; `learning_curve` -- few-shot accuracy per
+  training size (`fewshot_tallies`); `decide` -- a predeclared `Criterion`'s verdict.
 
 With folds grouped by question, a held-out question's shuffled labels are independent of everything the
 probe saw, so the control's expected accuracy is the per-question chance whatever the probe learns: it
@@ -241,6 +242,24 @@ def layer_measures(table: TallyTable, roles: Sequence[str], compare: tuple[str, 
             row[f"{a}_minus_{b}_selectivity"] = measure(table, f"{a} - {b} selectivity, layer {layer}",
                                                         difference_terms(a, b, [layer]), resamples=resamples, seed=seed)
         out[layer] = row
+    return out
+
+
+def learning_curve(table: TallyTable, roles: Sequence[str], sizes: Sequence[int], layers: Mapping[str, Sequence[int]],
+                   compare: tuple[str, str] | None = None, resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+                   ) -> dict[str, dict[int, Measure]]:
+    """Per role, few-shot accuracy at each training size (`fewshot_tallies`' conditions), averaged over that
+    role's `layers`; with `compare` ``(a, b)`` also ``<a>_minus_<b>``, averaged over ``layers[b]``."""
+    keys = [*roles, *([f"{compare[0]}_minus_{compare[1]}"] if compare else [])]
+    out: dict[str, dict[int, Measure]] = {key: {} for key in keys}
+    for k in sizes:
+        for role in roles:
+            out[role][k] = measure(table, f"{role} accuracy, {k} training questions",
+                                   accuracy_terms(fewshot(role, k), layers[role]), resamples=resamples, seed=seed)
+        if compare:
+            a, b = compare
+            out[f"{a}_minus_{b}"][k] = measure(table, f"{a} - {b} accuracy, {k} training questions",
+                                               fewshot_terms(a, b, (k,), layers[b]), resamples=resamples, seed=seed)
     return out
 
 

@@ -66,23 +66,6 @@ def test_main_writes_baselines_intervals_and_a_computed_verdict(tiny_dir, tmp_pa
     assert "INCONCLUSIVE: the distilled model separates" in out
 
 
-@pytest.mark.parametrize("verdict, said", [("refuted", "The untrained model tells the agents apart"),
-                                             ("inconclusive", "The untrained model is not shown to sit at chance"),
-                                             ("confirmed", None)])
-def test_a_floor_that_is_not_at_chance_is_said_plainly(verdict, said):
-    m = {"value": 0.5, "low": 0.4, "high": 0.6}
-    checks = {"untrained_floor": {"verdict": verdict, "measure": m},
-              "base_shuffled_floor": {"verdict": "confirmed", "measure": m},
-              "distilled_shuffled_floor": {"verdict": "inconclusive", "measure": m}}
-    notes = exp._floor_note(checks, Config(positions="turn_mean"))
-    assert any("distilled probe on shuffled labels is not shown to sit at chance" in n for n in notes)
-    assert not any("base probe" in n for n in notes)
-    if said is None:
-        assert len(notes) == 1
-    else:
-        assert said in notes[0] and "`turn_mean`" in notes[0] and "+0.500 [+0.400, +0.600]" in notes[0]
-
-
 def test_the_criteria_are_in_config_json_before_anything_is_computed(tiny_dir, tmp_path, monkeypatch):
     seen = {}
 

@@ -15,6 +15,7 @@ from probes.selectivity import (
     decide,
     difference_terms,
     layer_measures,
+    learning_curve,
     measure,
     selectivity_terms,
     shuffled,
@@ -109,6 +110,18 @@ def test_layer_measures_name_every_curve_and_control():
                             "a_minus_b_selectivity"}
     assert rows[1]["a_selectivity"].estimate.value == pytest.approx(
         rows[1]["a"].estimate.value - rows[1]["a_shuffled"].estimate.value)
+
+
+def test_learning_curve_reads_each_training_size_and_the_difference():
+    table = _table({"a@1": 0.5, "b@1": 0.5, "a@2": 1.0, "b@2": 0.5})
+    curve = learning_curve(table, ["a", "b"], [1, 2], {"a": [0, 1], "b": [1]}, compare=("a", "b"), resamples=100)
+    assert list(curve) == ["a", "b", "a_minus_b"] and all(list(c) == [1, 2] for c in curve.values())
+    assert curve["a"][2].estimate.value == 1.0 and curve["a"][2].name == "a accuracy, 2 training questions"
+    # the difference averages over b's layers only: layer 1 here
+    at_1 = measure(table, "x", [("a@2", 1, 1.0), ("b@2", 1, -1.0)], resamples=100).estimate.value
+    assert curve["a_minus_b"][2].estimate.value == pytest.approx(at_1) and at_1 > 0.3
+    assert curve["a_minus_b"][2].name == "a - b accuracy, 2 training questions"
+    assert list(learning_curve(table, ["a"], [1], {"a": [0]}, resamples=100)) == ["a"]
 
 
 def test_bad_tables_and_terms_are_named():
