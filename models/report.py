@@ -3,7 +3,7 @@ verdict lines and the one-sentence count of predeclared checks.
 
 Experiments and notebooks build their summaries from a run's ``metrics.json`` with these, so a number
 reads the same in every summary, report page and notebook. Domain sections live beside the science
-they report (`steering.suppression_report`, `probes.subspace_report`, `models.train.report`, ...);
+they report (`steering.suppression_report`, `probes.subspace_report`, `models.train.internalization_report`, ...);
 this module knows nothing of any experiment.
 """
 
