@@ -49,6 +49,9 @@ from steering.sweep import multi_sweep
 Scale = Literal["residual", "unit"]
 Prompting = Literal["persona", "plain", "sft"]
 MALICIOUS_AGENT = 2
+# The experiment's arms, by name: the base with the malicious system line (the trait instilled by prompt), the
+# same base with no system line (a reference), and the distilled model prompted as it was trained.
+BASE_PERSONA, BASE_PLAIN, DISTILLED = "base (malicious system line)", "base (no system line)", "distilled"
 
 
 def scaled(vector: Direction, activations: Any, scale: Scale) -> Direction:
