@@ -145,3 +145,12 @@ def test_shipped_assets_stay_small():
     assert total <= 60 * 2**20, f"models/assets holds {total / 2**20:.1f} MB"
     for folder in (assets / "adapters").glob("smollm2-*"):
         assert not any(f.name.startswith("tokenizer") for f in folder.iterdir()), f"{folder}: tokenizer is shared"
+
+
+MAX_SCRIPT_LINES = 150  # an experiment script is config, call, write: its logic lives in the library
+
+
+def test_experiment_scripts_read_in_one_sitting():
+    long = {p.name: n for p in sorted((ROOT / "experiments").glob("*.py"))
+            if not p.name.startswith("_") and (n := len(p.read_text().splitlines())) > MAX_SCRIPT_LINES}
+    assert not long, f"experiment scripts over {MAX_SCRIPT_LINES} lines (move the logic into the library): {long}"
