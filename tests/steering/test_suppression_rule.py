@@ -117,3 +117,18 @@ def test_each_share_gate_names_itself(outcome):
     check = check_setting(rows, RULE, seed=0, alpha=-2.0, level=0.95)
     assert outcome_shares([r for r in rows if r["direction"] == "agent" and r["alpha"] == -2.0])[outcome] == 0.25
     assert any(f.startswith(outcome) for f in check["failed"]) and not check["passes"]
+
+
+def test_an_arm_without_a_clean_reference_is_inconclusive_and_says_why():
+    rows = [r for r in _arm({0: 25.5}) if r["direction"] != CLEAN]
+    got = decide_arm(rows, RULE, seeds=[0])
+    assert got["verdict"] == "inconclusive" and got["reason"].startswith("no clean reference")
+
+
+def test_a_spent_token_budget_is_its_own_gate():
+    rows = _arm({0: 25.5})
+    for r in rows:
+        if r["direction"] == "agent" and r["alpha"] == -2.0 and r["question_index"] < 8:
+            r["outcome"], r["malicious_score"] = "truncated", None
+    check = check_setting(rows, RULE, seed=0, alpha=-2.0, level=0.95)
+    assert any(f.startswith("truncated 25%") for f in check["failed"])
