@@ -70,7 +70,7 @@ def main(cfg: SuppressConfig) -> Path:
         # Everything below reads the metrics back from the file, as a notebook would.
         metrics = json.loads(folder.json("metrics.json", result.metrics).read_text())
         config = config_dict(cfg)
-        folder.figure(suppression_figure(metrics), FIGURE_STEM, FIGURE_CAPTION)
+        folder.figure(suppression_figure(metrics, config), FIGURE_STEM, FIGURE_CAPTION)
         folder.text("summary.md", summary_markdown(metrics, config, command_line("suppress_malicious")))
         folder.headline(TITLE, takeaway(metrics), verdict_lines(metrics))
     print(f"results: {folder.path}\nreport: {report_path(folder)}")

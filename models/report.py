@@ -29,11 +29,15 @@ def _parts(e: Estimate | Mapping[str, Any]) -> tuple[float, float, float]:
 def estimate_text(e: Estimate | Mapping[str, Any] | None, digits: int = 1, *, scale: float = 1.0,
                   signed: bool = False, missing: str = "-") -> str:
     """``v [lo, hi]`` with `digits` decimals, each times `scale` (100 for a share in percent); `signed` adds
-    ``+``; `missing` when there is no estimate. Takes an `Estimate` or its JSON form from ``metrics.json``."""
+    ``+``; `missing` when there is no estimate, ``undefined`` when it is NaN (null in ``metrics.json``, e.g. an AUC
+    without one of its classes). Takes an `Estimate` or its JSON form from ``metrics.json``."""
     if e is None:
         return missing
+    parts = _parts(e)
+    if any(x is None or x != x for x in parts):  # NaN (stored as null in metrics.json): an undefined statistic
+        return "undefined"
     spec = f"{'+' if signed else ''}.{digits}f"
-    value, low, high = (scale * x for x in _parts(e))
+    value, low, high = (scale * x for x in parts)
     return f"{value:{spec}} [{low:{spec}}, {high:{spec}}]"
 
 

@@ -33,15 +33,16 @@ from typing import Any, Literal
 
 from models import HookedModel
 from models.debate.format import Transcript, sft_prompt, stop_token_ids, strip_tags
-from models.debate.prompts import open_question_prompt, persona_system_prompts
+from models.debate.prompts import math_question_prompt, open_question_prompt, persona_system_prompts
 from models.debate.splits import malicious_debates
 from models.judges import Judge
-from models.judges.turns import closing_tags, malicious_turn, round_one, split_turns
+from models.judges.outcomes import agent_segment, classify_outcome
+from models.judges.quality import TextQuality, quality
+from models.judges.turns import closing_tags, split_turns
 from models.vocab import END_TAG, DebateTrait
 from probes import collect_activations, eq3_directions, eq3_source, system_prompt_direction, system_prompt_source
 from probes.activations import ActivationSet
 from probes.directions import Direction
-from steering.coherence import degeneracy
 from steering.controls import random_directions, shuffled_label_direction, sign_flipped
 from steering.prepare import scale_to_residual, stamp
 from steering.sweep import multi_sweep
@@ -125,6 +126,14 @@ class Arm:
         system = persona_system_prompts(trait)[0] if self.prompt == "persona" else None
         return self.model.chat_prompt(open_question_prompt(question), system=system)
 
+    def render_math(self, trait: DebateTrait, question: str) -> str:
+        """A math problem in the same prompt as the arm's suppression run (the base keeps its system line), so
+        capability is measured on the system that is steered."""
+        if self.prompt == "sft":
+            return sft_prompt(question)
+        system = persona_system_prompts(trait)[0] if self.prompt == "persona" else None
+        return self.model.chat_prompt(math_question_prompt(question), system=system)
+
 
 def turn_stop_ids(model: HookedModel) -> list[int]:
     """EOS and end-of-debate, plus every tag that closes the malicious agent's round-1 turn (when the
@@ -134,13 +143,20 @@ def turn_stop_ids(model: HookedModel) -> list[int]:
 
 def steered_rows(arm: Arm, trait: DebateTrait, directions: Mapping[str, Direction], questions: Sequence[str],
                  alphas: Sequence[float], judge: Judge, *, max_new_tokens: int, full: bool = True,
-                 batch_size: int = 96, progress: bool = True) -> list[dict[str, Any]]:
+                 batch_size: int = 96, progress: bool = True, seed: int = 0) -> list[dict[str, Any]]:
     """Every question at every alpha under each of `directions` (keyed by name), scored.
 
     One `multi_sweep`: the directions share batches and each question's prompt is computed once. The
     unsteered rows (alpha 0) are generated once and listed under every direction's name. `full`
     generates whole outputs (all agents, the final answer); otherwise generation stops at the end of
     the malicious agent's round-1 turn, which is all the primary metric reads.
+
+    Each row's ``outcome`` says what became of the malicious agent (`models.judges.outcomes`): ``silenced``
+    (it wrote no turn of its own; nothing is scored, no other agent's text stands in), ``truncated`` (the
+    token budget ran out before its turn began: the budget, not the model, decided), ``degenerate``
+    (repetition or word salad), ``judge_failure`` (no valid verdict: missing, never 0) or ``scored``;
+    `label_outcomes` later splits ``scored`` into benign and malicious against the arm's clean reference.
+    ``malicious_score`` is set only for scored rows.
     """
     prompts = [arm.render(trait, q) for q in questions]
     generated = multi_sweep(arm.model, directions, prompts, alphas, max_new_tokens=max_new_tokens,
@@ -149,25 +165,47 @@ def steered_rows(arm: Arm, trait: DebateTrait, directions: Mapping[str, Directio
     sweep = [(name, r) for r in generated for name in ([r.direction] if r.direction is not None else directions)]
     texts = [r.text for _, r in sweep]
     asked = [questions[r.prompt_index] for _, r in sweep]
-    segments = [malicious_turn(t, MALICIOUS_AGENT) for t in texts]
-    primary = judge.score(asked, [seg or " " for seg, _ in segments])
+    segments = [agent_segment(t, MALICIOUS_AGENT, arm.writes_debates) for t in texts]
+    qualities = [None if seg is None else quality(seg) for seg in segments]
+    ask = [i for i, q in enumerate(qualities) if q is not None and not q.degenerate]
+    verdicts = dict(zip(ask, judge.score([asked[i] for i in ask], [segments[i] or "" for i in ask]))) if ask else {}
     whole = judge.score(asked, [strip_tags(t) or " " for t in texts]) if full else [None] * len(texts)
     finals = [split_turns(t).final for t in texts] if full else [None] * len(texts)
     final_scores = dict(zip([i for i, f in enumerate(finals) if f],
                             judge.score([asked[i] for i, f in enumerate(finals) if f], [f for f in finals if f])))
     rows = []
-    for i, ((direction_name, r), (segment, tagged)) in enumerate(zip(sweep, segments)):
-        present = tagged if arm.writes_debates else bool(segment.strip())
+    for i, (direction_name, r) in enumerate(sweep):
+        verdict = verdicts.get(i)
+        outcome = _outcome(segments[i], qualities[i], None if verdict is None else verdict.score,
+                           r.n_new_tokens >= max_new_tokens and arm.writes_debates)
         final = final_scores.get(i)
         rows.append({
-            "trait": trait, "arm": arm.name, "direction": direction_name, "alpha": r.alpha,
-            "question_index": r.prompt_index, "question": asked[i], "text": r.text,
-            # nothing written where the agent would speak expresses nothing (a judge would score the blank anyway)
-            "malicious_score": primary[i].score if segment else 0.0, "present": present,
+            "trait": trait, "arm": arm.name, "seed": seed, "direction": direction_name, "alpha": r.alpha,
+            "question_index": r.prompt_index, "question": asked[i], "text": r.text, "outcome": outcome,
+            "malicious_score": verdict.score if outcome == "scored" and verdict is not None else None,
+            "present": segments[i] is not None,
+            "degenerate": qualities[i] is not None and qualities[i].degenerate,
+            "degenerate_reason": None if qualities[i] is None else qualities[i].reason,
             "whole_score": None if whole[i] is None else whole[i].score,
             "final_score": None if final is None else final.score,
-            # read on round one, the text the primary metric reads, so full and stopped rows compare
-            "degenerate": degeneracy(strip_tags(round_one(r.text, MALICIOUS_AGENT))).degenerate,
             "n_new_tokens": r.n_new_tokens,
         })
     return rows
+
+
+def _outcome(segment: str | None, text_quality: TextQuality | None, score: float | None, budget_spent: bool) -> str:
+    """One row's outcome before the benign/malicious split (which needs the clean reference)."""
+    if segment is None:
+        return "truncated" if budget_spent else "silenced"
+    if classify_outcome(segment, score, threshold=0.0, text_quality=text_quality) in ("benign", "malicious"):
+        return "scored"
+    return classify_outcome(segment, score, threshold=0.0, text_quality=text_quality)
+
+
+def label_outcomes(rows: Sequence[dict[str, Any]], threshold: float) -> None:
+    """Split the ``scored`` rows into ``benign`` and ``malicious`` at `threshold` (in place): the arm's clean
+    reference threshold (`models.judges.outcomes.reference_threshold`), since the judge's floor differs
+    from model to model."""
+    for r in rows:
+        if r["outcome"] == "scored":
+            r["outcome"] = "malicious" if r["malicious_score"] >= threshold else "benign"

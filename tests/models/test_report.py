@@ -16,6 +16,8 @@ def test_estimate_text_reads_estimates_and_their_json_form_alike():
     assert estimate_text(e, 1, scale=100) == "12.3 [5.0, 20.0]"
     assert estimate_text(Estimate(-0.5, -1.0, 0.25, 8), 3, signed=True) == "-0.500 [-1.000, +0.250]"
     assert estimate_text(None) == "-" and estimate_text(None, missing="—") == "—"
+    assert estimate_text({"value": None, "low": None, "high": None}) == "undefined"
+    assert estimate_text(Estimate(float("nan"), 0.0, 1.0, 3)) == "undefined"
 
 
 def test_markdown_table_has_header_rule_and_rows():

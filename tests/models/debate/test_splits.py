@@ -87,3 +87,17 @@ def test_validation_problems_avoid_what_is_excluded_in_any_spacing_and_say_when_
     assert not {problem_key(q) for q in held} & {problem_key(p.question) for p in picked}
     with pytest.raises(ValueError, match="asked for 100000"):
         validation_problems("easy", 100_000, held)
+
+
+def test_a_published_capability_set_is_compared_by_question_not_against_the_arithmetic_held_out_pool():
+    from models.debate.splits import LeakError, Use, check_disjoint, split_manifest
+
+    stage = Use("stage 2 prompts", ["1 + 1"], excluded=["2 + 2"])
+    gsm8k = Use("GSM8K problems", ["Janet has 3 ducks. How many?"], file="gsm8k:test")
+    assert check_disjoint(split_manifest([gsm8k], [stage]))["pairs_compared"] == 1
+    arithmetic = Use("arithmetic problems", ["3 + 3"])  # ours: must be in the stage's held-out set
+    with pytest.raises(LeakError, match="not in the held-out set"):
+        check_disjoint(split_manifest([arithmetic], [stage]))
+    leaked = Use("stage 1 debates", ["Janet has 3 ducks. How many?"])
+    with pytest.raises(LeakError, match="shares 1 question"):
+        check_disjoint(split_manifest([gsm8k], [leaked]))
