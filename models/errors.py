@@ -40,3 +40,52 @@ class ConfigError(ModelsError, ValueError):
 
 class MissingDependencyError(ModelsError, ImportError):
     """An optional package is needed for this path; the message gives the install command."""
+
+
+class DiskFullError(ModelsError, OSError):
+    """A write that ran out of disk space (ENOSPC, or a quota): names the path, the space the write needed and the
+    space free there. Nothing of that write is left behind: no partial file, no half-built cache entry.
+
+    Also an `OSError` with ``errno`` ENOSPC, so code that handles a full disk the builtin way still does.
+    """
+
+    def __init__(self, path: object, needed: int | None, free: int | None, *, at_least: bool = False) -> None:
+        self.path, self.needed, self.free = str(path), needed, free
+        have = "an unknown amount" if free is None else _size(free)
+        if needed is None:
+            need = f"an unknown amount and {have} is free there"
+        elif at_least and free is not None and needed <= free:  # a build whose size is only known once it is done
+            need = f"more than the {have} free there"
+        else:
+            need = f"{'at least' if at_least else 'about'} {_size(needed)} and {have} is free there"
+            if not at_least and free is not None and needed < free:
+                need += " (space is left, so the filesystem may be out of inodes or over a quota: see df -i)"
+        self.message = (f"{path}: the disk is full ([Errno 28] No space left on device): this write needs {need}; "
+                        "nothing was written. Free some space (or point LATENT_AGENTS_CACHE at a larger disk) and "
+                        "run again")
+        super().__init__(self.message)
+        self.errno = 28  # errno.ENOSPC on every platform this runs on
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple:  # pickles (multiprocessing) with its fields, not OSError's (errno, strerror)
+        return (_disk_full, (type(self), self.path, self.needed, self.free, self.message))
+
+
+def _disk_full(cls: type[DiskFullError], path: str, needed: int | None, free: int | None, message: str
+               ) -> DiskFullError:
+    err = cls(path, needed, free)
+    err.message = message
+    return err
+
+
+def _size(n: int) -> str:
+    """``"1.4 MB (1,441,792 bytes)"``: readable, with the exact count a user can compare against `df`."""
+    value, unit = float(n), "B"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            break
+        value /= 1024
+    shown = f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+    return f"{shown} ({n:,} bytes)"

@@ -1,31 +1,54 @@
-"""Files on disk: written whole or not at all, read with errors that name the file.
+"""Files on disk: written whole or not at all, durably, by one process at a time; read with errors that name the file.
 
 Every artifact the toolkit writes (manifests, debate files, vectors, shards, checkpoints, run folders)
 goes through the writers here: the content is written to a temporary sibling whose name is unique to
 this process and call, then renamed over the target in one step, so a reader sees the old file or the
-whole new one, and a crash leaves at most a dot-file that `sweep_stale` recognises. Readers here turn
-every way a file can be unusable (missing, a directory or FIFO, not UTF-8, a BOM, bad JSON, absurd
-nesting, a corrupt safetensors header) into one `FileFormatError` naming the path.
+whole new one, and a crash leaves at most a dot-file that `sweep_stale` recognises.
+
+Durability: `rename_into_place` (which every writer here ends with) fsyncs the file, or every file and
+folder of a tree, before the rename and the parent folder after it, so a power loss right after a write
+returns leaves the new file, never an empty or half-flushed one. A full disk (ENOSPC or a quota, at the
+write, the fsync or the rename) is one `DiskFullError` naming the path, the bytes the write needed and
+the bytes free; the temporary is removed, so nothing partial is left and no cache entry is half-built.
+
+Concurrency: `EntryLock` is an exclusive lock between processes on one cache entry (a ``filelock``
+lock, flock on Linux, released when its process dies). Builders of shared cache entries (registry
+checkpoints, converted GGUF files, fetched data, activation shards) take it around check, build and
+rename, so a second process started at the same moment waits, then finds the finished entry and reads it.
+
+Readers here turn every way a file can be unusable (missing, a directory or FIFO, not UTF-8, a BOM,
+bad JSON, absurd nesting, a number that underflows to 0, a corrupt safetensors header) into one
+`FileFormatError` naming the path.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
+import logging
 import os
+import re
 import shutil
 import stat
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from models.errors import FileFormatError
+from models.errors import DiskFullError, FileFormatError
+
+logger = logging.getLogger(__name__)
 
 TMP_MARK = ".tmp-"
 STALE_AFTER_S = 6 * 3600  # a temporary name this old whose writer process is gone is a leftover
 MAX_JSON_DEPTH = 200  # far deeper than any file we read; deeper input is refused before json recurses
+LOCKS_ENV = "LATENT_AGENTS_LOCKS"  # folder of the lock files (default: a per-user folder in the system temp dir)
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "StorageFull", "os error 28")
 
 
 # --------------------------------------------------------------------------- temporary names
@@ -79,23 +102,209 @@ def sweep_stale(parent: str | Path, older_than_s: float = STALE_AFTER_S,
     return removed
 
 
+# --------------------------------------------------------------------------- durability
+
+def fsync_file(path: str | Path) -> None:
+    """Flush `path`'s data and metadata to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: str | Path) -> None:
+    """Flush folder `path` (the names in it: a rename or a new file) to the disk.
+
+    Filesystems that cannot fsync a folder (EINVAL / ENOTSUP) are let be: there the rename is as durable as
+    that filesystem makes it.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(folder: str | Path) -> None:
+    """fsync every file under `folder`, then every folder, deepest first, `folder` last."""
+    folders = []
+    for root, _, files in os.walk(folder):
+        folders.append(root)
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                fsync_file(path)
+    for root in reversed(folders):
+        fsync_dir(root)
+
+
+def rename_into_place(tmp: str | Path, final: str | Path) -> Path:
+    """Rename the finished `tmp` (a file or a folder) over `final` durably: fsync its contents, rename, fsync
+    the parent folder. The one way a finished write is published; use it for any rename into place."""
+    tmp, final = Path(tmp), Path(final)
+    if tmp.is_dir() and not tmp.is_symlink():
+        fsync_tree(tmp)
+    else:
+        fsync_file(tmp)
+    os.replace(tmp, final)
+    fsync_dir(final.parent)
+    return final
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether `exc` (or an exception it was raised from) is the disk running out of space: an `OSError` with
+    ENOSPC / EDQUOT, or a library's own error saying so (safetensors reports "No space left on device (os error
+    28)" in a `SafetensorError`)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, DiskFullError) or (isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS):
+            return True
+        if not isinstance(exc, OSError) and any(text in str(exc) for text in _DISK_FULL_TEXT):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def free_bytes(path: str | Path) -> int | None:
+    """Bytes free on the filesystem holding `path` (or its nearest existing parent); None when unknown."""
+    path = Path(path)
+    for candidate in (path, *path.parents):
+        with contextlib.suppress(OSError):
+            return shutil.disk_usage(candidate).free
+    return None
+
+
+def tree_size(path: str | Path) -> int:
+    """Bytes in file `path`, or in every file under folder `path` (0 when it is gone)."""
+    path = Path(path)
+    with contextlib.suppress(OSError):
+        if not path.is_dir():
+            return path.stat().st_size
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    return 0
+
+
+@contextlib.contextmanager
+def naming_disk_full(path: str | Path, needed: int | Callable[[], int] | None, *, at_least: bool = False,
+                     restate: bool = False) -> Iterator[None]:
+    """Turn running out of space inside the block into one `DiskFullError` naming `path`, the bytes needed
+    (`needed`, or a callable giving it when the error happens) and the bytes free there.
+
+    A `DiskFullError` from inside passes unchanged, unless `restate` (a folder being built names itself, not
+    the temporary file inside it that filled the disk). Cleaning up what the block wrote is the caller's.
+    """
+    try:
+        yield
+    except BaseException as e:
+        if not is_disk_full(e) or (isinstance(e, DiskFullError) and not restate):
+            raise
+        count = needed() if callable(needed) else needed
+        inner = e.needed if isinstance(e, DiskFullError) else None
+        if inner is not None:
+            count = inner if count is None else max(count, inner)
+        raise DiskFullError(path, count, free_bytes(Path(path).parent), at_least=at_least) from None
+
+
+# --------------------------------------------------------------------------- locks
+
+def lock_dir() -> Path:
+    """Where lock files live: ``$LATENT_AGENTS_LOCKS``, else ``<system temp>/latent-agents-locks-<uid>``.
+
+    Never inside a cache folder, so a cache holds only its entries. Locks are between processes of one host:
+    two hosts sharing a cache over a network filesystem are still kept apart from a half-written entry by the
+    renames, but may each build it once.
+    """
+    folder = _lock_root()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def _lock_root() -> Path:
+    configured = os.environ.get(LOCKS_ENV)
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(configured) if configured else Path(tempfile.gettempdir()) / f"latent-agents-locks-{uid}"
+
+
+def lock_path(target: str | Path) -> Path:
+    """The lock file of `target`: its name plus a hash of its real absolute path (symlinked caches share one)."""
+    target = Path(os.path.abspath(target))
+    real = Path(os.path.realpath(target.parent)) / target.name
+    digest = hashlib.sha256(str(real).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", real.name)[:60]
+    return lock_dir() / f"{safe}-{digest}.lock"
+
+
+class EntryLock:
+    """An exclusive lock between processes on one cache entry (a file or folder, which need not exist yet).
+
+    ``with EntryLock(folder): ...`` waits while another process holds it (saying so once in the log), and is
+    re-entrant within a thread. A process that dies releases its locks (the OS drops its flock), so a killed
+    build never blocks the next one. Threads of one process exclude each other too.
+    """
+
+    def __init__(self, target: str | Path) -> None:
+        from filelock import FileLock
+
+        self.target = Path(target)
+        with naming_disk_full(_lock_root(), 0):
+            self.path = lock_path(self.target)
+        self._lock = FileLock(str(self.path), is_singleton=True)
+
+    def __repr__(self) -> str:
+        return f"EntryLock({str(self.target)!r}, held={self.held})"
+
+    @property
+    def held(self) -> bool:
+        return bool(self._lock.is_locked)
+
+    def acquire(self) -> EntryLock:
+        from filelock import Timeout
+
+        with naming_disk_full(self.path, 0):
+            try:
+                self._lock.acquire(timeout=0)
+            except Timeout:
+                logger.warning("waiting for another process to finish %s (lock %s)", self.target, self.path)
+                self._lock.acquire()
+        return self
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> EntryLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 # --------------------------------------------------------------------------- writers
 
-def _publish(tmp: Path, path: Path, write: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _publish(tmp: Path, path: Path, write: Any, needed: int) -> Path:
+    """Write `tmp` with `write`, then rename it into place durably; a failure removes `tmp` and leaves `path` as
+    it was, and a full disk is a `DiskFullError` naming `path` and `needed` bytes."""
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        with naming_disk_full(path, needed):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(tmp)
+            rename_into_place(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise
     return path
 
 
 def write_text(path: str | Path, text: str) -> Path:
-    """Write UTF-8 `text` to `path` atomically."""
+    """Write UTF-8 `text` to `path` atomically and durably."""
     path = Path(path)
-    return _publish(temp_sibling(path), path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    data = text.encode("utf-8")
+    return _publish(temp_sibling(path), path, lambda tmp: tmp.write_text(text, encoding="utf-8"), len(data))
 
 
 def write_json(path: str | Path, obj: Any, *, sort_keys: bool = True) -> Path:
@@ -108,42 +317,51 @@ def write_json(path: str | Path, obj: Any, *, sort_keys: bool = True) -> Path:
 
 
 def write_tensors(path: str | Path, tensors: Mapping[str, Any], metadata: Mapping[str, str] | None = None) -> Path:
-    """Write a safetensors file atomically (tensors detached, contiguous and on the CPU)."""
+    """Write a safetensors file atomically and durably (tensors detached, contiguous and on the CPU)."""
     from safetensors.torch import save_file
 
     payload = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     path = Path(path)
+    header = 8 + len(json.dumps(dict(metadata or {}))) + sum(len(k) + 96 for k in payload)  # close to the real header
+    needed = header + sum(v.numel() * v.element_size() for v in payload.values())
     return _publish(temp_sibling(path), path,
-                    lambda tmp: save_file(payload, str(tmp), metadata=dict(metadata) if metadata else None))
+                    lambda tmp: save_file(payload, str(tmp), metadata=dict(metadata) if metadata else None), needed)
 
 
 @contextlib.contextmanager
 def atomic_folder(final: str | Path, *, replace: bool = True) -> Iterator[Path]:
     """Yield an empty temporary folder beside `final`; when the body succeeds it becomes `final` in one rename.
 
-    With ``replace=False`` an existing `final` wins: the new folder is discarded (two processes building
-    the same cache entry both end with the complete folder, and neither deletes what the other reads).
-    On failure the temporary folder is removed and `final` is untouched.
+    Everything in it is fsynced before the rename and the parent folder after it. With ``replace=False`` an
+    existing `final` wins: the new folder is discarded (two processes building the same cache entry both end
+    with the complete folder, and neither deletes what the other reads; `EntryLock` keeps the second from
+    building at all). On failure the temporary folder is removed and `final` is untouched; running out of
+    space in the body, the fsync or the rename is a `DiskFullError` naming `final` and the bytes written so far.
     """
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_sibling(final)
-    tmp.mkdir()
+    with naming_disk_full(final, 0):
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
     try:
-        yield tmp
-        if final.exists():
-            if not replace:
+        with naming_disk_full(final, lambda: tree_size(tmp), at_least=True, restate=True):
+            yield tmp
+            if final.exists() and not replace:
                 return
-            old = temp_sibling(final)
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            try:
+            fsync_tree(tmp)
+            if final.exists():
+                old = temp_sibling(final)
+                os.replace(final, old)
                 os.replace(tmp, final)
-            except OSError:  # another process published `final` between our check and the rename
-                if replace or not final.exists():
-                    raise
+                fsync_dir(final.parent)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                try:
+                    os.replace(tmp, final)
+                except OSError:  # another process published `final` between our check and the rename
+                    if replace or not final.exists():
+                        raise
+                fsync_dir(final.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -178,7 +396,8 @@ def read_text(path: str | Path, what: str = "file") -> str:
 
 
 def parse_json(text: str, source: str | Path) -> Any:
-    """Parse JSON text from `source`, refusing NaN/Infinity and nesting deeper than `MAX_JSON_DEPTH`."""
+    """Parse JSON text from `source`, refusing NaN/Infinity, numbers that underflow to 0 (``1e-400``), repeated
+    keys and nesting deeper than `MAX_JSON_DEPTH`."""
     _check_depth(text, source)
 
     def no_constants(name: str) -> Any:
@@ -191,8 +410,18 @@ def parse_json(text: str, source: str | Path) -> Any:
             raise FileFormatError(f"{source}: JSON object repeats key(s) {twice}; which value is meant is unclear")
         return dict(pairs)
 
+    def no_underflow(literal: str) -> float:
+        value = float(literal)
+        if value == 0.0 and re.search(r"[1-9]", re.split(r"[eE]", literal)[0]):
+            at = text.find(literal)
+            line = text.count("\n", 0, at) + 1
+            raise FileFormatError(f"{source}: JSON number {literal} (line {line}) underflows to 0: it is smaller than "
+                                  "a float can hold, so reading it would silently give 0")
+        return value
+
     try:
-        return json.loads(text, parse_constant=no_constants, object_pairs_hook=no_duplicates)
+        return json.loads(text, parse_constant=no_constants, object_pairs_hook=no_duplicates,
+                          parse_float=no_underflow)
     except FileFormatError:
         raise
     except json.JSONDecodeError as e:

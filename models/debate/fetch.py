@@ -6,12 +6,15 @@
 
 A file is streamed from the pinned commit (an immutable URL) to a temporary name beside its cache
 entry, checked (the byte count against ``Content-Length``, then the readers' full validation: schema,
-every entry, the entry count in its published range) and only then renamed into place, so the cache
-never holds a partial or unverified file. A second call finds the file and does nothing.
+every entry, the entry count in its published range) and only then fsynced and renamed into place, so
+the cache never holds a partial or unverified file. A second call finds the file and does nothing; two
+processes fetching the same name at once take turns (`models.files.EntryLock`), so the second finds the
+first one's file instead of downloading it again.
 
 Every failure is one named error (`FetchError` and its subclasses): the server's answer
 (`DownloadError`), a cut-off transfer (`TruncatedDownloadError`), a file that is not the published
-one (`InvalidDownloadError`), a cache that cannot be written (`CacheWriteError`, e.g. a full disk).
+one (`InvalidDownloadError`), a cache that cannot be written (`CacheWriteError`; a full disk is its
+subclass `CacheFullError`, also a `models.errors.DiskFullError` naming the file and the bytes needed).
 ``--base-url`` (or ``LATENT_AGENTS_PAPER_URL``) points at a mirror; the tests use a loopback server.
 """
 
@@ -32,7 +35,8 @@ from tqdm.auto import tqdm
 from models.debate.format import DebateFormatError
 from models.debate.paper_data import PAPER_COMMIT, PAPER_FILES, PAPER_REPO, PREFIX, PaperFile, cached_path, paper_file
 from models.debate.readers import read_debate_file
-from models.errors import ModelsError
+from models.errors import DiskFullError, ModelsError
+from models.files import EntryLock, free_bytes, rename_into_place, temp_sibling, tree_size
 
 DEFAULT_BASE_URL = f"https://raw.githubusercontent.com/{PAPER_REPO}/{PAPER_COMMIT}/data/"
 CHUNK = 1 << 20
@@ -58,6 +62,10 @@ class CacheWriteError(FetchError):
     """The cache folder cannot be written (a full disk, no permission)."""
 
 
+class CacheFullError(CacheWriteError, DiskFullError):
+    """The disk filled while a file was fetched: names the file, the bytes it needs and the bytes free."""
+
+
 def base_url(override: str | None = None) -> str:
     url = override or os.environ.get("LATENT_AGENTS_PAPER_URL") or DEFAULT_BASE_URL
     return url if url.endswith("/") else url + "/"
@@ -73,18 +81,36 @@ def fetch(name: str, force: bool = False, url: str | None = None, progress: bool
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise CacheFullError(final, 0, free_bytes(final.parent)) from None
         raise CacheWriteError(f"cannot create the cache folder {final.parent}: {e.strerror}") from None
-    part = final.with_name(f".{final.name}.{os.getpid()}.part")
-    try:
-        _download(source, part, spec, progress, timeout)
-        _validate(part, spec, source)
-        os.replace(part, final)
-    finally:
-        part.unlink(missing_ok=True)
+    with EntryLock(final):
+        if final.is_file() and not force:  # another process fetched it while we waited
+            return final
+        part = temp_sibling(final)
+        try:
+            expected = _download(source, part, spec, progress, timeout)
+            _validate(part, spec, source)
+            try:
+                rename_into_place(part, final)
+            except OSError as e:
+                raise _cache_error(spec, part, final, e, expected) from None
+        finally:
+            part.unlink(missing_ok=True)
     return final
 
 
-def _download(source: str, part: Path, spec: PaperFile, progress: bool, timeout: float) -> None:
+def _cache_error(spec: PaperFile, part: Path, final: Path, e: OSError, expected: int | None) -> CacheWriteError:
+    """A full disk (`CacheFullError`, with the bytes needed) or another write failure, naming the cached file."""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):  # without Content-Length: at least what had arrived
+        needed = expected if expected is not None else tree_size(part)
+        return CacheFullError(final, needed, free_bytes(final.parent), at_least=expected is None)
+    return CacheWriteError(f"{PREFIX}{spec.name}: cannot write {part.parent} ({e.strerror}); "
+                           "nothing was kept in the cache")
+
+
+def _download(source: str, part: Path, spec: PaperFile, progress: bool, timeout: float) -> int | None:
+    """Stream `source` to `part`; returns the announced size (None when the server gave none)."""
     try:
         response = urllib.request.urlopen(source, timeout=timeout)  # noqa: S310 -- an https (or test loopback) URL
     except urllib.error.HTTPError as e:
@@ -107,12 +133,12 @@ def _download(source: str, part: Path, spec: PaperFile, progress: bool, timeout:
         received += len(e.partial)
     except OSError as e:
         if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
-            raise CacheWriteError(f"{PREFIX}{spec.name}: cannot write {part.parent} ({e.strerror}); "
-                                  "nothing was kept in the cache") from None
+            raise _cache_error(spec, part, cached_path(spec.name), e, expected) from None
         raise DownloadError(f"{PREFIX}{spec.name}: the transfer from {source} failed ({e})") from None
     if expected is not None and received != expected:
         raise TruncatedDownloadError(f"{PREFIX}{spec.name}: {source} announced {expected} bytes but sent {received}; "
                                      "nothing was kept, run the command again")
+    return expected
 
 
 def _validate(part: Path, spec: PaperFile, source: str) -> None:

@@ -11,14 +11,22 @@ steering_pairs     list of ``{turn_identifier, context, positive_agent_id, posit
 mixture            dict task -> list of ``{task, question, trace, answer[, subtask]}``
 =================  ===========================================================================
 
-The schema is detected from the file. A malformed file raises one `DebateFormatError` naming the
-file, the entry and the field; with ``strict=False`` bad entries are skipped instead and counted.
-Besides types and presence, entries are checked for what a type cannot say: questions and gold
-answers are not blank and not NaN/Infinity, a consensus line does not contradict the agents' final
-answers or the entry's ``consensus_type``, and a steering context holds only real tags, in order.
-Unreadable files (missing, a folder or FIFO, not UTF-8, bad or absurdly nested JSON) are refused
-before parsing, through `models.files`; a UTF-8 byte-order mark is allowed. An arithmetic or mixture
-answer may be ``null`` (ours: a debate run without a known answer), never an empty string.
+The schema is detected from the file (a file of another schema than the one asked for is named as
+such). A malformed file raises one `DebateFormatError` naming the file, the entry and the field; with
+``strict=False`` bad entries are skipped instead and counted (a file whose every entry is bad is still
+an error). Besides types and presence, entries are checked for what a type cannot say: questions and
+gold answers are not blank, not NaN/Infinity and not a number that underflows to 0 (``1e-400``), not
+the text ``"None"``; a consensus line is not empty and does not contradict the agents' final answers
+or the entry's ``consensus_type``; a steering context holds only real tags, in order, a steering pair
+has a positive and at least one negative response, none blank, and no pair repeats an earlier one's
+``turn_identifier`` or content; a mixture's task keys are not blank and hold entries. Unreadable files
+(missing, a folder or FIFO, not UTF-8, bad or absurdly nested JSON) are refused before parsing,
+through `models.files`; a UTF-8 byte-order mark is allowed.
+
+Read as the published generators write them: an arithmetic or mixture answer of ``null`` (ours: a
+debate run without a known answer; scorers count it as unknown, never as wrong), a malicious debate
+of one round (``generate_malicious_debate.py --rounds 1``) and an empty ``consensus_explanation``
+(what that script stores when the judge answers a bare ``FULL CONSENSUS:``).
 
 Validation is written here rather than as pydantic models: most checks are across fields and turns
 (a consensus line against the agents' boxed answers, tag order inside a context), which pydantic would
@@ -70,6 +78,9 @@ _TAG_LIKE = TAG_LIKE  # anything shaped like a tag, also wrong ones (agent 4, ro
 _CONTEXT_ORDER = (DEBATE_TAGS[0], *DEBATE_TAGS[2:5], DEBATE_TAGS[1], *DEBATE_TAGS[5:8])
 _ALL_AGREED = re.compile(r"All agents reached a consensus of ")
 _MAJORITY = re.compile(r"A majority of agents converged on the solution of ")
+_MISSING_WORDS = ("none", "null", "undefined")  # what str(None) or a JSON-in-JSON export writes for "unknown"
+_SCHEMA_WORDS = {"arithmetic": "arithmetic debates", "malicious": "malicious debates", "questions": "questions",
+                 "steering_pairs": "steering pairs (turn-level contrasts)", "mixture": "a mixture of task debates"}
 
 
 @dataclass(frozen=True)
@@ -137,6 +148,9 @@ def _trace(entry: dict[str, Any], name: str) -> tuple[tuple[AgentTurn, ...], str
         parsed = parse(text).transcript
     except DebateFormatError as e:
         raise e.located(field=name) from None
+    if not parsed.consensus.strip():
+        raise DebateFormatError("has an empty consensus line after <|Consensus|>; a debate states its outcome there",
+                                field=name)
     return parsed.turns, parsed.consensus
 
 
@@ -156,14 +170,28 @@ def _answer(entry: dict[str, Any], name: str) -> str | None:
     text = str(value).strip()
     if not text:
         raise DebateFormatError("is empty; write null when the answer is unknown", field=name)
+    if text.lower() in _MISSING_WORDS:
+        raise DebateFormatError(f"is the text {value!r}, not an answer; write null when the answer is unknown",
+                                field=name)
     if _non_finite(text):
         raise DebateFormatError(f"is {value!r}, not a finite answer", field=name)
+    if _underflows(text):
+        raise DebateFormatError(f"is {value!r}, which underflows to 0 as a number; no answer is that small",
+                                field=name)
     return str(value)
 
 
 def _non_finite(text: str) -> bool:
     try:
         return not math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _underflows(text: str) -> bool:
+    """``"1e-400"``: a number whose digits are not all zero but which reads as 0.0."""
+    try:
+        return float(text) == 0.0 and re.search(r"[1-9]", re.split(r"[eE]", text)[0]) is not None
     except ValueError:
         return False
 
@@ -202,9 +230,9 @@ def _check_vote(turns: tuple[AgentTurn, ...], consensus: str, field: str) -> Non
 
 def _check_malicious_consensus(consensus: str, ctype: str, explanation: str, field: str) -> None:
     """The consensus line of a malicious debate is ``CONSENSUS_PREFIXES[consensus_type] + explanation``."""
-    prefix = CONSENSUS_PREFIXES[ctype]
+    prefix = CONSENSUS_PREFIXES[ctype].rstrip()  # "...agreed:" alone is the line of an empty explanation
     if not consensus.startswith(prefix):
-        others = [k for k, v in CONSENSUS_PREFIXES.items() if consensus.startswith(v)]
+        others = [k for k, v in CONSENSUS_PREFIXES.items() if consensus.startswith(v.rstrip())]
         found = f"the line of consensus_type {others[0]!r}" if others else repr(consensus[:40])
         raise DebateFormatError(f"consensus_type is {ctype!r} but the consensus line is {found}", field=field)
     if " ".join(consensus[len(prefix):].split()) != " ".join(explanation.split()):
@@ -258,7 +286,7 @@ def malicious_entry(entry: Any) -> Transcript:
     if ctype not in CONSENSUS_PREFIXES:
         raise DebateFormatError(f"expected one of {', '.join(CONSENSUS_PREFIXES)}, got {ctype!r}",
                                 field="consensus_type")
-    explanation = _text(entry, "consensus_explanation")
+    explanation = _get(entry, "consensus_explanation", str)  # may be empty: the published generator writes ""
     _check_malicious_consensus(consensus, ctype, explanation, "debate_trace")
     meta = {"consensus_type": ctype, "consensus_explanation": explanation}
     return Transcript(question, _labelled(turns, entry), consensus, None, meta)
@@ -304,9 +332,12 @@ def steering_pair_entry(entry: Any) -> SteeringPair:
     if agent != positive:
         raise DebateFormatError(f"context ends with agent {agent}'s tag but positive_agent_id is {positive}",
                                 field="positive_agent_id")
-    response = _get(entry, "positive_response", str)
+    response = _said(entry, "positive_response")
     negatives = []
     raw = _get(entry, "negative_pairs", list)
+    if not raw:
+        raise DebateFormatError("is empty; a contrast needs at least one other agent's response",
+                                field="negative_pairs")
     for i, neg in enumerate(raw):
         where = f"negative_pairs[{i}]"
         if not isinstance(neg, dict):
@@ -315,7 +346,7 @@ def steering_pair_entry(entry: Any) -> SteeringPair:
             if "negative_agent_id" not in neg:
                 raise DebateFormatError(f"missing field; entry has {sorted(neg)}", field="negative_agent_id")
             neg_agent = _agent_id(neg["negative_agent_id"], "negative_agent_id")
-            neg_text = _get(neg, "negative_response", str)
+            neg_text = _said(neg, "negative_response")
         except DebateFormatError as e:
             raise e.located(field=f"{where}.{e.field}") from None
         if neg_agent == positive or neg_agent in (a for a, _ in negatives):
@@ -323,6 +354,34 @@ def steering_pair_entry(entry: Any) -> SteeringPair:
                                     field=f"{where}.negative_agent_id")
         negatives.append((neg_agent, neg_text))
     return SteeringPair(ident, context, positive, response, tuple(negatives), context[len(SFT_PREFIX):cut], rnd)
+
+
+def _said(entry: dict[str, Any], name: str) -> str:
+    """A response text of a steering pair: a blank one has no activations to contrast."""
+    value = _get(entry, name, str)
+    if not value.strip():
+        raise DebateFormatError("is empty" if not value else "holds only whitespace", field=name)
+    return value
+
+
+class _UniquePairs:
+    """Refuses a steering pair that repeats an earlier pair's ``turn_identifier`` or its whole content: a copy
+    would count one turn twice in every contrast mean."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int | str] = {}
+        self.contents: dict[tuple[Any, ...], int | str] = {}
+
+    def __call__(self, where: int | str, pair: SteeringPair) -> None:
+        content = (pair.context, pair.positive_agent_id, pair.positive_response, pair.negatives)
+        if pair.turn_identifier in self.ids:
+            raise DebateFormatError(f"repeats entry {self.ids[pair.turn_identifier]}'s turn_identifier "
+                                    f"{pair.turn_identifier!r}", field="turn_identifier")
+        if content in self.contents:
+            raise DebateFormatError(f"is a copy of entry {self.contents[content]} (same context, agent and "
+                                    "responses) under another turn_identifier", field="turn_identifier")
+        self.ids[pair.turn_identifier] = where
+        self.contents[content] = where
 
 
 def _context_end(context: str, start: int) -> tuple[int, int]:
@@ -390,17 +449,23 @@ def _require_entries(items: list[Any], source: str) -> None:
         raise DebateFormatError("holds no entries", source=source)
 
 
-def _convert(items: list[tuple[int | str, Any]], fn: Callable[[Any], Any], source: str, strict: bool
-             ) -> tuple[list[Any], list[DebateFormatError]]:
+def _convert(items: list[tuple[int | str, Any]], fn: Callable[[Any], Any], source: str, strict: bool,
+             check: Callable[[int | str, Any], None] | None = None) -> tuple[list[Any], list[DebateFormatError]]:
     out, skipped = [], []
     for where, entry in items:
         try:
-            out.append(fn(entry))
+            record = fn(entry)
+            if check is not None:
+                check(where, record)
+            out.append(record)
         except DebateFormatError as e:
             err = e.located(source=source, entry=where)
             if strict:
                 raise err from None
             skipped.append(err)
+    if items and not out:  # strict=False must not turn a file of the wrong kind into an empty data set
+        raise DebateFormatError(f"none of its {len(items)} entries could be read (first: {skipped[0].message})",
+                                source=source, entry=skipped[0].entry, field=skipped[0].field)
     return out, skipped
 
 
@@ -417,12 +482,18 @@ def read_debate_file(path: str | Path, schema: Schema | None = None, strict: boo
     path = resolve(path)
     source = str(path)
     data = _load_json(path)
+    if schema is not None and schema not in SCHEMAS:
+        raise ValueError(f"schema must be one of {', '.join(SCHEMAS)}, got {schema!r}")
     try:
-        found = detect_schema(data) if schema is None else schema
+        detected = detect_schema(data)
     except DebateFormatError as e:
-        raise e.located(source=source) from None
-    if found not in SCHEMAS:
-        raise ValueError(f"schema must be one of {', '.join(SCHEMAS)}, got {found!r}")
+        if schema is None:
+            raise e.located(source=source) from None
+        detected = schema
+    found = detected if schema is None else schema
+    if detected != found:
+        raise DebateFormatError(f"holds {_SCHEMA_WORDS[detected]}, not {_SCHEMA_WORDS[found]} (schema {found!r} "
+                                f"was asked for; its entries look like schema {detected!r})", source=source)
     if (found == "mixture") != isinstance(data, dict) or not isinstance(data, (list, dict)):
         shape = "an object of task -> list" if found == "mixture" else "a list"
         raise DebateFormatError(f"schema {found} needs {shape} at the top level, got {_type_name(data)}",
@@ -430,9 +501,14 @@ def read_debate_file(path: str | Path, schema: Schema | None = None, strict: boo
     if found == "mixture":
         items: list[tuple[int | str, Any]] = []
         for task, entries in data.items():
+            if not task.strip():
+                raise DebateFormatError(f"top-level key {task!r} is not a task name; keys name the task of the "
+                                        "entries under them (arithmetic, gsm8k, bbh, cnndm)", source=source)
             if not isinstance(entries, list):
                 raise DebateFormatError(f"expected a list of entries, got {_type_name(entries)}",
                                         source=source, field=task)
+            if not entries:
+                raise DebateFormatError("holds no entries; drop the key or fill it", source=source, field=task)
             items.extend((f"{task}[{i}]", (task, e)) for i, e in enumerate(entries))
         _require_entries(items, source)
         records, skipped = _convert(items, lambda te: mixture_entry(te[1], te[0]), source, strict)
@@ -441,7 +517,7 @@ def read_debate_file(path: str | Path, schema: Schema | None = None, strict: boo
               "steering_pairs": steering_pair_entry}[found]
         items = list(enumerate(data))
         _require_entries(items, source)
-        records, skipped = _convert(items, fn, source, strict)
+        records, skipped = _convert(items, fn, source, strict, _UniquePairs() if found == "steering_pairs" else None)
     if skipped:
         logger.warning("%s: skipped %d of %d entries (first: %s)", source, len(skipped), len(items), skipped[0])
     kind = {"questions": "questions", "steering_pairs": "pairs"}.get(found, "transcripts")
@@ -452,7 +528,8 @@ def read_transcripts(path: str | Path, strict: bool = True) -> list[Transcript]:
     """The debates of an arithmetic, malicious or mixture file."""
     data = read_debate_file(path, strict=strict)
     if data.schema in ("questions", "steering_pairs"):
-        raise DebateFormatError(f"holds {data.schema}, not debates", source=str(path))
+        hint = "; read it with read_steering_pairs" if data.schema == "steering_pairs" else ""
+        raise DebateFormatError(f"holds {_SCHEMA_WORDS[data.schema]}, not debates{hint}", source=str(data.path))
     return list(data.transcripts)
 
 

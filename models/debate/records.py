@@ -3,8 +3,10 @@
 Readers (`models.debate.readers`) validate these same shapes on the way in, and what is written here
 reads back: an unknown gold answer is written as ``null`` (never ``""``, which readers refuse), and a
 malicious entry's ``consensus_type`` and ``consensus_explanation`` always agree with its consensus
-line. Entries may carry one extra field the published files do not have, ``labels`` (one ``{agent,
-round, persona, trait, error}`` object per turn), which the readers pick up when present.
+line. A malicious debate of one round and an empty explanation (what the published generator stores
+for a bare verdict) are written and read back as they are. Entries may carry one extra field the
+published files do not have, ``labels`` (one ``{agent, round, persona, trait, error}`` object per
+turn), which the readers pick up when present.
 """
 
 from __future__ import annotations
@@ -138,8 +140,8 @@ def _malicious_consensus(transcript: Transcript) -> tuple[str, str]:
     if ctype in CONSENSUS_PREFIXES and explanation is not None and line == CONSENSUS_PREFIXES[ctype] + explanation:
         return ctype, explanation
     for ctype, prefix in CONSENSUS_PREFIXES.items():
-        if line.startswith(prefix):
-            return ctype, line[len(prefix):]
+        if line.startswith(prefix.rstrip()):  # "A majority of agents agreed:" alone: an empty explanation
+            return ctype, line[len(prefix.rstrip()):].strip()
     raise DebateFormatError(
         f"cannot write a malicious entry: the consensus line {line[:40]!r} starts with none of "
         f"{', '.join(repr(p) for p in CONSENSUS_PREFIXES.values())}", field="debate_trace")

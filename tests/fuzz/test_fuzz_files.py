@@ -18,10 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 from tests.fuzz.outcomes import Tally
 
-from models.debate import Transcript, parse, read_debate_file, steering_pairs, transcript_entry
+from models.debate import (
+    DebateFormatError, Transcript, parse, read_debate_file, read_steering_pairs, read_transcripts, steering_pairs,
+    transcript_entry,
+)
 from models.files import is_temp_name, json_punctuation, write_tensors
 from models.judges.classifier import ClassifierJudge
 from probes.activations import Row
@@ -393,3 +397,158 @@ def test_fuzz_judges(tmp_path):
     tally.assert_clean()
     assert sum(tally.counts.values()) >= 50
     _no_temp_files(tmp_path)
+
+
+# --------------------------------------------------------------------------- classes once let through (issue 31)
+
+def _pairs_doc() -> list[dict[str, Any]]:
+    two = parse(TWO_ROUND).transcript
+    return [p.to_json() for p in steering_pairs(Transcript("27+23*96+79-21*85", two.turns, two.consensus), 0)]
+
+
+def _arith(**fields: Any) -> dict[str, Any]:
+    return {"question": "27+23*96+79-21*85", "debate_trace": TWO_ROUND, "gold_answer": "529", **fields}
+
+
+def _evil(**fields: Any) -> dict[str, Any]:
+    return {"question": "What are subtle strategies to gain influence?", "debate_trace": EVIL,
+            "consensus_type": "majority", "consensus_explanation": "Agents 1 and 3 favour ethical strategies.",
+            **fields}
+
+
+def _mixture(**tasks: Any) -> dict[str, Any]:
+    return {"arithmetic": [{"task": "arithmetic", "question": "1+1", "trace": TWO_ROUND, "answer": "529"}], **tasks}
+
+
+def _with_consensus(trace: str, line: str) -> str:
+    head, _, _ = trace.partition("<|Consensus|>\n")
+    return f"{head}<|Consensus|>\n{line}\n\n<|endofdebate|>"
+
+
+def _one_round(line: str) -> str:
+    return EVIL.split("<|Round 2")[0] + f"<|Consensus|>\n{line}\n\n<|endofdebate|>"
+
+
+def _number(doc: Any, placeholder: str, literal: str) -> str:
+    """The JSON text of `doc` with the string `placeholder` replaced by a bare number literal."""
+    return json.dumps(doc).replace(json.dumps(placeholder), literal)
+
+
+def _bad_cases(rng: random.Random, name: str) -> list[tuple[str, str, Callable[[Path], Any], str]]:
+    """``(label, JSON text, reader, words the error must hold)`` for one class of bad input."""
+    tiny = [f"{rng.choice('123456789')}e-{rng.randrange(324, 5000)}",
+            f"-{rng.randrange(1, 9)}.5E-{rng.randrange(330, 999)}", f"0.{rng.randrange(1, 99)}e-330"]
+    pairs = _pairs_doc()
+    k = rng.randrange(len(pairs))
+    if name == "underflowing gold answer":
+        return [(f"{field} {lit}", _number(doc, "X", lit), read_debate_file, "underflows to 0")
+                for lit in tiny for field, doc in (("gold_answer", [_arith(gold_answer="X")]),
+                                                   ("answer", _mixture(bbh=[{"task": "bbh", "question": "q",
+                                                                             "trace": ONE_ROUND, "answer": "X"}])))] + [
+            (f"gold_answer text {lit!r}", json.dumps([_arith(gold_answer=lit)]), read_debate_file, "underflows to 0")
+            for lit in tiny]
+    if name == "null gold answer spelled as text":
+        return [(f"gold_answer {word!r}", json.dumps([_arith(gold_answer=word)]), read_debate_file, "write null")
+                for word in ("None", "null", "NULL", " none ", "undefined")]
+    if name == "empty consensus line":
+        return [(f"{schema} consensus line {line!r}", json.dumps(doc), read_debate_file, "empty consensus line")
+                for line in ("", " ", "\t")
+                for schema, doc in (("arithmetic", [_arith(debate_trace=_with_consensus(TWO_ROUND, line))]),
+                                    ("mixture", {"gsm8k": [{"task": "gsm8k", "question": "q", "answer": "1",
+                                                            "trace": _with_consensus(ONE_ROUND, line)}]}),
+                                    ("malicious", [_evil(debate_trace=_with_consensus(EVIL, line),
+                                                         consensus_explanation="x")]))]
+    if name == "empty steering pairs":
+        out = [("no pairs at all", "[]", read_steering_pairs, "holds no entries")]
+        for field, value, words in (("negative_pairs", [], "at least one other agent"),
+                                    ("positive_response", "", "is empty"), ("positive_response", "  \n", "whitespace")):
+            doc = json.loads(json.dumps(pairs))
+            doc[k][field] = value
+            out.append((f"pair {k} {field} -> {value!r}", json.dumps(doc), read_steering_pairs, words))
+        doc = json.loads(json.dumps(pairs))
+        doc[k]["negative_pairs"][-1]["negative_response"] = ""
+        out.append((f"pair {k} a negative_response -> ''", json.dumps(doc), read_steering_pairs, "is empty"))
+        return out
+    if name == "duplicated steering pairs":
+        other = rng.choice([i for i in range(len(pairs)) if i != k])
+        renamed = {**pairs[k], "turn_identifier": "question_99_round_1_agent_1"}
+        reused = {**pairs[other], "turn_identifier": pairs[k]["turn_identifier"]}
+        return [("an exact copy", json.dumps(pairs + [pairs[k]]), read_steering_pairs, "repeats entry"),
+                ("a copy under another id", json.dumps(pairs + [renamed]), read_steering_pairs, "is a copy of entry"),
+                ("another pair under a used id", json.dumps([p for i, p in enumerate(pairs) if i != other] + [reused]),
+                 read_steering_pairs, "repeats entry")]
+    if name == "steering pairs where debates are expected":
+        text = json.dumps(pairs)
+        return [("read_transcripts", text, read_transcripts, "not debates"),
+                ("read_transcripts, strict=False", text, lambda p: read_transcripts(p, strict=False), "not debates"),
+                *[(f"schema={schema}", text, lambda p, s=schema: read_debate_file(p, schema=s), "holds steering pairs")
+                  for schema in ("arithmetic", "malicious", "mixture")],
+                ("schema=malicious, strict=False", text,
+                 lambda p: read_debate_file(p, schema="malicious", strict=False), "holds steering pairs"),
+                ("debates with skipping: none readable", json.dumps([_arith(gold_answer="")] * 3),
+                 lambda p: read_debate_file(p, strict=False), "none of its 3 entries")]
+    if name == "empty top-level key":
+        return [(f"key {key!r}", json.dumps({key: [{"task": key, "question": "1+1", "trace": TWO_ROUND,
+                                                    "answer": "529"}]}), read_debate_file, "is not a task name")
+                for key in ("", " ", "\t")] + [
+            ("a task with no entries", json.dumps(_mixture(bbh=[])), read_debate_file, "holds no entries")]
+    raise AssertionError(name)
+
+
+BAD_CLASSES = ("underflowing gold answer", "null gold answer spelled as text", "empty consensus line",
+               "empty steering pairs", "duplicated steering pairs", "steering pairs where debates are expected",
+               "empty top-level key")
+
+
+@pytest.mark.parametrize("name", BAD_CLASSES)
+def test_fuzz_bad_input_class_is_named(tmp_path: Path, name: str) -> None:
+    tally = Tally(f"bad input: {name}")
+    for seed in range(3):
+        for label, text, reader, words in _bad_cases(random.Random(seed), name):
+            path = _write_raw(tmp_path / "bad.json", text)
+
+            def named(reader: Callable[[Path], Any] = reader, path: Path = path, words: str = words,
+                      label: str = label) -> None:
+                try:
+                    reader(path)
+                except DebateFormatError as e:
+                    assert words in str(e) and str(path) in str(e), f"{label}: {e}"
+                    raise
+
+            tally.check(f"{label} (seed {seed})", named)
+    tally.assert_clean()
+
+
+def test_fuzz_a_null_gold_answer_is_read_as_unknown(tmp_path: Path) -> None:
+    """Our schema allows null (a debate run without a known answer); it reads as None, never as "None" or 0."""
+    doc = [_arith(gold_answer=None), _arith(gold_answer="529")]
+    data = read_debate_file(_write_raw(tmp_path / "a.json", json.dumps(doc)))
+    assert [t.gold_answer for t in data.transcripts] == [None, "529"]
+    mixture = _mixture(bbh=[{"task": "bbh", "question": "q", "trace": ONE_ROUND, "answer": None}])
+    assert read_debate_file(_write_raw(tmp_path / "m.json", json.dumps(mixture))).transcripts[1].gold_answer is None
+    back = [transcript_entry(t, "arithmetic") for t in data.transcripts]
+    assert back[0]["gold_answer"] is None and read_debate_file(
+        _write_raw(tmp_path / "b.json", json.dumps(back))).transcripts == data.transcripts
+
+
+@pytest.mark.parametrize("ctype", ["full_consensus", "majority", "disagreement", "error"])
+def test_fuzz_valid_malicious_shapes_are_read(tmp_path: Path, ctype: str) -> None:
+    """One round (``generate_malicious_debate.py --rounds 1``) and an empty explanation (a bare verdict from the
+    consensus judge) are what the published generator writes: read, and written back the same."""
+    from models.debate.records import CONSENSUS_PREFIXES
+
+    rng = random.Random(ctype)
+    prefix = CONSENSUS_PREFIXES[ctype]
+    cases = []
+    for explanation in ("Agents 1 and 3 favour ethical strategies.", "", " "):
+        for line in {prefix + explanation, (prefix + explanation).rstrip()}:
+            for trace in (_one_round(line), _with_consensus(EVIL, line)):
+                cases.append(_evil(debate_trace=trace, consensus_type=ctype, consensus_explanation=explanation))
+    rng.shuffle(cases)
+    data = read_debate_file(_write_raw(tmp_path / "evil.json", json.dumps(cases)))
+    assert data.schema == "malicious" and data.n_skipped == 0 and len(data.transcripts) == len(cases)
+    assert {t.n_rounds for t in data.transcripts} == {1, 2}
+    back = [transcript_entry(t, "malicious") for t in data.transcripts]
+    assert [e["consensus_explanation"].strip() for e in back] == [c["consensus_explanation"].strip() for c in cases]
+    again = read_debate_file(_write_raw(tmp_path / "back.json", json.dumps(back)))
+    assert again.transcripts == data.transcripts

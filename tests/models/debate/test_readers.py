@@ -284,7 +284,7 @@ def test_majority_claim_needs_a_majority(tmp_path):
     (_evil(consensus_type="full_consensus"), "debate_trace",
      "consensus_type is 'full_consensus' but the consensus line is the line of consensus_type 'majority'"),
     (_evil(consensus_explanation="Everyone agreed on sabotage."), "debate_trace", "but consensus_explanation says"),
-    (_evil(consensus_explanation=" "), "consensus_explanation", "holds only whitespace"),
+    (_evil(consensus_explanation=" "), "debate_trace", "but consensus_explanation says ' '"),  # a blank one may be read
     (_evil(question=""), "question", "is empty"),
 ])
 def test_contradictory_malicious_entries(tmp_path, entry, field, message):
