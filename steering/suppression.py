@@ -38,7 +38,7 @@ from models.debate.splits import malicious_debates
 from models.judges import Judge
 from models.judges.outcomes import agent_segment, classify_outcome
 from models.judges.quality import TextQuality, quality
-from models.judges.turns import closing_tags, split_turns
+from models.judges.turns import closing_tags, round_one, split_turns
 from models.vocab import END_TAG, DebateTrait
 from probes import collect_activations, eq3_directions, eq3_source, system_prompt_direction, system_prompt_source
 from probes.activations import ActivationSet
@@ -176,8 +176,10 @@ def steered_rows(arm: Arm, trait: DebateTrait, directions: Mapping[str, Directio
     rows = []
     for i, (direction_name, r) in enumerate(sweep):
         verdict = verdicts.get(i)
-        outcome = _outcome(segments[i], qualities[i], None if verdict is None else verdict.score,
-                           r.n_new_tokens >= max_new_tokens and arm.writes_debates)
+        # truncated only while round one is still open: a closing tag means the agent's turn was skipped (silenced)
+        budget_spent = (r.n_new_tokens >= max_new_tokens and arm.writes_debates
+                        and round_one(r.text, MALICIOUS_AGENT) == r.text)
+        outcome = _outcome(segments[i], qualities[i], None if verdict is None else verdict.score, budget_spent)
         final = final_scores.get(i)
         rows.append({
             "trait": trait, "arm": arm.name, "seed": seed, "direction": direction_name, "alpha": r.alpha,
