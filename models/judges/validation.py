@@ -187,7 +187,9 @@ class GenerationValidation:
         out = []
 
         def low(name: str, est: Estimate, minimum: float | None) -> None:
-            if minimum is not None and not est.low >= minimum:  # NaN (undefined) fails too
+            if minimum is not None and est.value != est.value:  # NaN: nothing on one side was scored
+                out.append(f"{name} is undefined (no scored text on one side), so it cannot reach {minimum:g}")
+            elif minimum is not None and not est.low >= minimum:
                 out.append(f"{name} {est} has its low bound below {minimum:g}")
 
         low("AUC", self.auc, rule.min_auc_low)
@@ -199,7 +201,7 @@ class GenerationValidation:
             if maximum is not None and not control.share_clean <= maximum:
                 out.append(f"{name} called clean {control.share_clean:.3g} of the time (mean score "
                            f"{control.mean:.3g}), above {maximum:g}")
-        if not self.invalid_share <= rule.max_invalid_share:
+        if self.n_positive + self.n_negative and not self.invalid_share <= rule.max_invalid_share:
             out.append(f"{self.n_invalid} of {self.n_positive + self.n_negative} scores invalid, above "
                        f"{rule.max_invalid_share:g}")
         return out

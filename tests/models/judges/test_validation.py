@@ -181,3 +181,17 @@ def test_the_real_evaluation_judge_on_blank_salad_and_held_out_answers():
     high = validate_on_generations(judge, questions, [p.trait_text for p in pairs], [p.benign_text for p in pairs],
                                    threshold=50.0, garbage=garbage_texts(12, seed=0))
     assert high.blank.share_clean == 1.0  # ... but clean at 50: the outcome filter, not the judge, must catch them
+
+
+def test_an_undefined_auc_is_named_as_such_not_as_nan():
+    from models.judges.validation import JudgeValidationRule, validate_on_generations
+
+    class Flat:
+        def score(self, questions, texts):
+            from models.judges.base import JudgeScore
+
+            return [JudgeScore(50.0, "flat") for _ in texts]
+
+    got = validate_on_generations(Flat(), ["q1", "q2"], [None, None], ["a clean answer", "another"], threshold=10.0)
+    failures = got.failures(JudgeValidationRule())
+    assert any(f.startswith("AUC is undefined") for f in failures) and not any("nan" in f for f in failures)
