@@ -147,8 +147,9 @@ class SuppressConfig:
 
     @property
     def debate_arm(self) -> str:
-        """The debate model's arm name: "distilled" for a Stage 2 model, "Stage 1" for an adapter set."""
-        return DEBATE_ARM_NAMES[self.model_set]
+        """The debate model's arm name: "distilled" only for a Stage 2 model; a debate model that is its own Stage 1
+        checkpoint (every SmolLM2 adapter, or ``--distilled`` set to the SFT checkpoint) is "Stage 1"."""
+        return "Stage 1" if self.distilled == self.sft else DEBATE_ARM_NAMES[self.model_set]
 
     @property
     def negative_alphas(self) -> list[float]:

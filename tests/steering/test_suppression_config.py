@@ -67,3 +67,10 @@ def test_gsm8k_exact_match_runs_on_a_subset_of_the_loglik_problems():
 def test_bad_grids_sizes_and_rule_values_are_refused(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         SuppressConfig(**kwargs)
+
+
+def test_a_debate_model_that_is_its_own_stage_1_checkpoint_is_called_stage_1():
+    from steering.suppression_config import SuppressConfig
+
+    assert SuppressConfig().debate_arm == "distilled"
+    assert SuppressConfig(distilled="tiny-{trait}-sft", clean="tiny-{trait}-clean-sft").debate_arm == "Stage 1"
