@@ -17,9 +17,10 @@ A name resolves, in this order, to
 
 A shipped checkpoint that is missing is an error naming the command that trains it: loading never
 starts a training run, and this module imports nothing from `models.train`. Builds go through
-`models.files.atomic_folder` with ``replace=False``: a build is published in one rename, an
-interrupted one leaves nothing, and when two processes build the same name the first to finish
-wins and the other discards its copy without touching the winner's folder.
+`models.files.atomic_folder` under the entry's `models.files.EntryLock`: a build is fsynced and
+published in one rename, an interrupted one (or one that fills the disk: `DiskFullError`) leaves
+nothing, and when two processes ask for the same name at once the second waits for the first's
+build and reads it, never building it twice.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.errors import CheckpointError, MissingDependencyError
-from models.files import atomic_folder, require_file, sweep_stale
+from models.files import EntryLock, atomic_folder, is_disk_full, require_file, sweep_stale
 from models.manifest import Manifest
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -189,6 +190,8 @@ def convert_gguf(gguf_file: Path, out: Path, name: str) -> None:
         plain.save_pretrained(out)
         tok.save_pretrained(out)
     except Exception as e:  # noqa: BLE001 -- the reader's failures are many and foreign; name the file instead
+        if is_disk_full(e):  # not the GGUF file's fault: atomic_folder names the full disk and the space needed
+            raise
         raise CheckpointError(
             f"{gguf_file}: cannot convert this GGUF file ({type(e).__name__}: {str(e)[:300]}); "
             "is it complete? re-download or re-export it") from None
@@ -312,16 +315,23 @@ def materialize(name: str) -> Path:
 
 
 def build_into_cache(key: str, build: Callable[[Path], None]) -> Path:
-    """Build ``cache_dir()/key`` once: a unique temporary folder, published by rename; an existing folder wins."""
+    """Build ``cache_dir()/key`` once: a unique temporary folder, fsynced and published by rename.
+
+    Under the entry's `EntryLock`: a second process asking for the same entry meanwhile waits, then finds the
+    finished folder and builds nothing. A full disk is a `DiskFullError` and leaves no folder behind.
+    """
     folder = cache_dir() / key
-    if folder.exists() and not _complete(folder):
-        raise CheckpointError(f"{folder} exists but has no config.json or adapter_config.json (an older or damaged build); "
-                              "delete that folder and load again")
-    sweep_stale(folder.parent)
-    with atomic_folder(folder, replace=False) as tmp:
-        if _complete(folder):  # another process finished first while we waited
+    if _complete(folder):
+        return folder
+    with EntryLock(folder):
+        if _complete(folder):  # another process built it while we waited
             return folder
-        build(tmp)
+        if folder.exists():
+            raise CheckpointError(f"{folder} exists but has no config.json or adapter_config.json (an older or "
+                                  "damaged build); delete that folder and load again")
+        sweep_stale(folder.parent)
+        with atomic_folder(folder, replace=False) as tmp:
+            build(tmp)
     if not _complete(folder):
         raise CheckpointError(f"{folder} exists but is incomplete; delete the folder and load again")
     return folder

@@ -15,6 +15,12 @@ checks them against the file name, the rows file and each tensor's first dimensi
 corrupt tensors files and NaN/inf activations are `ShardError`s naming the file (NaN is refused on
 write too, so a run never seals a poisoned shard).
 
+Two processes may collect into one store at once: a shard that `has_shard` reports missing is claimed
+by the asking process (`models.files.EntryLock` on the shard) until it writes it, so the other process
+waits at that shard, then finds it written and reuses it; a shard is never computed twice at the same
+time, and a claimant that dies releases its claim. Every file is fsynced before and after its rename
+(`models.files`), and a full disk is a `DiskFullError` that leaves no partial shard.
+
 Example:
     >>> store = ShardStore.open("cache", key, header)
     >>> store.write_shard(0, rows, values)
@@ -23,8 +29,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,8 +42,8 @@ import torch
 from torch import Tensor
 
 from models.errors import FileFormatError
-from models.files import load_tensors, parse_json, read_object, read_safetensors_header, read_text, write_json, \
-    write_tensors, write_text
+from models.files import EntryLock, load_tensors, parse_json, read_object, read_safetensors_header, read_text, \
+    write_json, write_tensors, write_text
 from models.hooked import HookedModel
 from models.identity import model_fingerprint
 from models.manifest import hash_json
@@ -74,6 +82,7 @@ class ShardStore:
         self.root = root
         self.key = key
         self.header = dict(header)
+        self._claims: dict[int, EntryLock] = {}  # shards this store reported missing and will write
 
     def __repr__(self) -> str:
         return f"ShardStore({str(self.root)!r}, complete={self.complete})"
@@ -83,21 +92,18 @@ class ShardStore:
         """Open (or create) the store for `key` under `cache_dir`; `header` is the rows' provenance."""
         root = Path(cache_dir) / key.name
         manifest = root / "manifest.json"
-        if manifest.exists():
-            data = _read_json(manifest)
-            if data.get("key") != asdict(key):
-                raise ShardError(
-                    f"{manifest} belongs to key {data.get('key')}, not {asdict(key)}; "
-                    "the folder was copied or renamed: delete it"
-                )
-            stored = data.get("header", header)
-            if not isinstance(stored, Mapping):
-                raise ShardError(f"{manifest} field 'header' is {type(stored).__name__}, not an object")
-            return cls(root, key, stored)
-        root.mkdir(parents=True, exist_ok=True)
-        store = cls(root, key, header)
-        store._write_manifest(complete=False, n_shards=None)
-        return store
+        if not manifest.exists():
+            _create(root, key, header)
+        data = _read_json(manifest)
+        if data.get("key") != asdict(key):
+            raise ShardError(
+                f"{manifest} belongs to key {data.get('key')}, not {asdict(key)}; "
+                "the folder was copied or renamed: delete it"
+            )
+        stored = data.get("header", header)
+        if not isinstance(stored, Mapping):
+            raise ShardError(f"{manifest} field 'header' is {type(stored).__name__}, not an object")
+        return cls(root, key, stored)
 
     # ------------------------------------------------------------- paths and state
     def _paths(self, index: int) -> tuple[Path, Path]:
@@ -124,18 +130,55 @@ class ShardStore:
         return _manifest_state(self.root / "manifest.json", self._manifest())[1]
 
     def mark_complete(self, n_shards: int) -> None:
-        missing = [i for i in range(n_shards) if not self.has_shard(i)]
+        missing = [i for i in range(n_shards) if not self._written(i)]
         if missing:
             raise ShardError(f"cannot mark {self.root} complete: shard(s) {missing} are missing")
         self._write_manifest(complete=True, n_shards=n_shards)
+        self.release_claims()
 
     def has_shard(self, index: int) -> bool:
-        """True when shard `index` is whole and was written for this key (a foreign or broken shard raises)."""
+        """True when shard `index` is whole and was written for this key (a foreign or broken shard raises).
+
+        False also claims the shard for this store: another process asking for it meanwhile waits until this
+        one writes it (`write_shard`), releases it (`release_claims`, `mark_complete`) or exits, and then finds
+        it written. So two collections on one store never compute a shard twice at the same time.
+        """
+        if self._written(index):
+            return True
+        return not self._claim(index)
+
+    def _written(self, index: int) -> bool:
         tensors, rows = self._paths(index)
         if not (tensors.exists() and rows.exists()):
             return False
         self._check_header(index, tensors, rows)
         return True
+
+    # ------------------------------------------------------------- claims (two processes, one store)
+    def _claim(self, index: int) -> bool:
+        """Hold shard `index`'s lock for this store; False when the shard was written while we waited."""
+        if index in self._claims:
+            return True
+        lock = EntryLock(self._paths(index)[0]).acquire()
+        if self._written(index):
+            lock.release()
+            return False
+        self._claims[index] = lock
+        return True
+
+    def _unclaim(self, index: int) -> None:
+        lock = self._claims.pop(index, None)
+        if lock is not None:
+            lock.release()
+
+    def release_claims(self) -> None:
+        """Let other processes compute the shards this store reported missing but did not write."""
+        for index in list(self._claims):
+            self._unclaim(index)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.release_claims()
 
     def _check_header(self, index: int, tensors: Path, rows: Path) -> tuple[dict[str, str], list[str], str]:
         """The shard's header metadata, its site names and its rows text, after checking that the header
@@ -197,8 +240,12 @@ class ShardStore:
         text = "".join(json.dumps(r.to_json(), sort_keys=True) + "\n" for r in rows)
         meta = {"format": FORMAT, **asdict(self.key), "index": str(index), "n_rows": str(len(rows)),
                 "rows_sha256": _sha(text), "info": json.dumps(dict(info or {}), sort_keys=True)}
-        write_text(rows_path, text)
-        write_tensors(tensors, payload, metadata=meta)
+        with _holding(self._claims.get(index) or EntryLock(tensors)):
+            try:
+                write_text(rows_path, text)
+                write_tensors(tensors, payload, metadata=meta)
+            finally:
+                self._claims.pop(index, None)
 
     def read_shard(self, index: int, sites: Sequence[str] | None = None
                    ) -> tuple[list[Row], dict[str, Tensor], dict[str, Any]]:
@@ -266,6 +313,31 @@ class ShardStore:
             data_hash=self.key.data,
             model_info=h.get("model_info", {}), info={**counts, **dict(info or {}), "store": str(self.root)},
         )
+
+
+def _create(root: Path, key: ShardKey, header: Mapping[str, Any]) -> None:
+    """Write an empty store's manifest unless another process did while we waited for its lock."""
+    with EntryLock(root / "manifest.json"):
+        if not (root / "manifest.json").exists():
+            made = not root.exists()
+            root.mkdir(parents=True, exist_ok=True)
+            try:
+                ShardStore(root, key, header)._write_manifest(complete=False, n_shards=None)
+            except BaseException:
+                if made:  # a store folder without its manifest is no store: leave nothing (e.g. on a full disk)
+                    shutil.rmtree(root, ignore_errors=True)
+                raise
+
+
+@contextlib.contextmanager
+def _holding(lock: EntryLock) -> Iterator[None]:
+    """Hold `lock` (taking it when not yet held by this thread) and release it once at the end."""
+    if not lock.held:
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import ast
 import multiprocessing as mp
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -113,20 +114,23 @@ def _race(cache: str, barrier) -> tuple[str, int, int, int]:
 
     build = reg.REGISTRY["tiny-random"].build
 
-    def slow_build(out: Path) -> None:
+    def counted_build(out: Path) -> None:
+        with open(Path(cache).parent / "builds.log", "a") as log:  # one line per build, from either process
+            log.write(f"{os.getpid()}\n")
+        time.sleep(1.0)  # a window in which the other process asks for the same name
         build(out)
-        barrier.wait(timeout=120)  # both processes have built; now both publish
 
-    reg.REGISTRY["tiny-random"] = reg.Entry("tiny-random", "raced", slow_build)
+    reg.REGISTRY["tiny-random"] = reg.Entry("tiny-random", "raced", counted_build)
+    barrier.wait(timeout=120)  # both ask at the same moment
     folder = reg.materialize("tiny-random")
     inode = folder.stat().st_ino
-    barrier.wait(timeout=120)  # the other process has published (or discarded) too
+    barrier.wait(timeout=120)  # the other process has its folder too
     model = load_(folder)
     return str(folder), inode, folder.stat().st_ino, model.info.n_layers
 
 
 @pytest.mark.slow
-def test_two_processes_building_one_name_both_get_the_complete_folder(cache):
+def test_two_processes_asking_for_one_name_build_it_once_and_both_read_it(cache):
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(2), ctx.Queue()
     procs = [ctx.Process(target=_racer, args=(str(cache), barrier, results)) for _ in range(2)]
@@ -137,10 +141,11 @@ def test_two_processes_building_one_name_both_get_the_complete_folder(cache):
         p.join(timeout=60)
     assert [g for g in got if g[0] == "error"] == []
     assert {g[0] for g in got} == {str(cache / "tiny-random")}
+    assert len((cache.parent / "builds.log").read_text().split()) == 1  # the second process waited, then read
     for _, before, after, n_layers in got:
         assert before == after  # the folder a process returned was never replaced under it
         assert n_layers == 4
-    assert [p.name for p in cache.iterdir()] == ["tiny-random"]  # the loser's copy is gone
+    assert [p.name for p in cache.iterdir()] == ["tiny-random"]  # no temporary folder, no lock file in the cache
 
 
 def test_interrupted_build_leaves_nothing_and_a_retry_succeeds(cache, monkeypatch):
