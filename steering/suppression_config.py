@@ -21,7 +21,9 @@ __all__ = ["MODEL_SETS", "SuppressConfig"]
 
 # --model-set -> (base, distilled, SFT, clean reference of the distilled model); {trait} becomes evil / hallu
 MODEL_SETS: dict[str, tuple[str, str, str, str]] = {
-    "tiny": ("tiny-base", "tiny-{trait}-imad", "tiny-{trait}-sft", "tiny-{trait}-clean-imad"),
+    # The clean-recipe twins of the tiny malicious chains (variants evil-clean, hallucination-clean) are not
+    # shipped yet: until they are, the debate arm's verdicts say "no clean reference" (pass --clean to add one).
+    "tiny": ("tiny-base", "tiny-{trait}-imad", "tiny-{trait}-sft", "none"),
     "smollm2": ("smollm2-135m-instruct", "smollm2-{trait}-sft", "smollm2-{trait}-sft", "none"),
 }
 # What the malicious debate model is called in rows and summaries: the Stage 2 model only is "distilled".

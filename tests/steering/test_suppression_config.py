@@ -17,7 +17,8 @@ def test_the_model_set_fills_unset_checkpoints_and_trait_names_fill_their_placeh
     assert (cfg.base, cfg.distilled, cfg.sft, cfg.clean) == MODEL_SETS["tiny"] and not cfg.allow_unverified
     assert cfg.trait_checkpoint("distilled", "hallucination") == "tiny-hallu-imad"
     assert cfg.trait_checkpoint("sft", "evil") == "tiny-evil-sft"
-    assert cfg.trait_checkpoint("clean", "evil") == "tiny-evil-clean-imad"
+    assert cfg.clean == "none"  # the clean Stage 2 twins are not shipped yet
+    assert SuppressConfig(clean="tiny-{trait}-clean-imad").trait_checkpoint("clean", "evil") == "tiny-evil-clean-imad"
     assert cfg.debate_arm == "distilled"  # the tiny chain's debate model is a Stage 2 model
     mine = SuppressConfig(base="my-base", distilled="/ckpt/{trait}-d", clean="none")
     assert mine.base == "my-base" and mine.trait_checkpoint("distilled", "evil") == "/ckpt/evil-d"
