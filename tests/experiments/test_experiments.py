@@ -40,13 +40,14 @@ def test_suppress_malicious_runs_end_to_end(tiny_dir, tmp_path, capsys):
     # --layer -1 is the last block, as in the library (it used to mean the middle block here alone)
     assert metrics["site"] == "blocks.3.hook_resid_post" and SuppressConfig().layer is None
     settings = {(s["seed"], s["arm"], s["direction"]) for s in metrics["settings"]}
-    for arm in ("base (malicious system line)", "distilled"):  # both arms, every control, in every seed
+    # distilled and sft are one checkpoint here, so the debate arm is "Stage 1" (never "distilled")
+    for arm in ("base (malicious system line)", "Stage 1"):  # both arms, every control, in every seed
         assert {(seed, arm, d) for seed in (0, 1) for d in ("agent", "sign_flip", "shuffled", "random0", "random1",
                                                              "clean_reference")} <= settings
     assert all(s["malicious"] is None or s["malicious"]["low"] <= s["malicious"]["value"] <= s["malicious"]["high"]
                for s in metrics["settings"])
     assert all(sum(s["shares"].values()) == pytest.approx(1.0) for s in metrics["settings"])
-    assert [p["arm"] for p in metrics["points"]] == ["base (malicious system line)", "distilled"]
+    assert [p["arm"] for p in metrics["points"]] == ["base (malicious system line)", "Stage 1"]
     assert {p["verdict"] for p in metrics["points"]} <= {"confirmed", "refuted", "inconclusive"}
     assert all(len(p["precondition"]) == 2 for p in metrics["points"])  # the trait precondition in every seed
     assert [(c["measure"], c["primary"]) for c in metrics["comparisons"]] == [
@@ -54,7 +55,7 @@ def test_suppress_malicious_runs_end_to_end(tiny_dir, tmp_path, capsys):
     assert {c["measure"] for c in metrics["capability"]} == {"gsm8k_loglik", "gsm8k_exact", "arithmetic"}
     judge = metrics["judges"]["evil"]
     assert judge["disjointness"]["unverified"]  # tiny-random has no trainer manifest
-    assert set(judge["on_generations"]) == {"base (malicious system line)", "distilled"}
+    assert set(judge["on_generations"]) == {"base (malicious system line)", "Stage 1"}
     assert all(isinstance(g["passes"], bool) for g in judge["on_generations"].values())
     opinion = judge["second_opinion"]  # an LLM judge's kappa with the classifier
     assert opinion["judge"] == t and opinion["n"] + opinion["n_invalid"] == 4
@@ -66,7 +67,7 @@ def test_suppress_malicious_runs_end_to_end(tiny_dir, tmp_path, capsys):
                                             "truncated"}
     assert (run / "figures" / "suppression.html").is_file()
     out = capsys.readouterr().out
-    assert "/ distilled: unsteered - clean" in out and "    => " in out
+    assert "/ Stage 1: unsteered - clean" in out and "    => " in out
     assert f"report: {run / 'report.html'}" in out and "fully suppress" in (run / "report.html").read_text()
     summary = (run / "summary.md").read_text()
     assert summary.splitlines()[2].startswith(("**No arm fully suppresses", "**Steering fully suppresses"))

@@ -16,7 +16,7 @@ from steering.suppression import BASE_PERSONA
 from steering.suppression_config import SuppressConfig
 from steering.suppression_rule import CLEAN
 
-DISTILLED = "distilled"  # the tiny model set's debate arm (a Stage 2 model)
+DISTILLED = "Stage 1"  # distilled and sft are the one tiny checkpoint here: its own Stage 1 checkpoint
 CONTROLS = ("sign_flip", "shuffled", "random0", "random1")
 
 
