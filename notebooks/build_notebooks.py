@@ -250,7 +250,7 @@ for alpha in ALPHAS:
             scored, tagged = malicious_turn(r["text"])
             absent = r["arm"] == arms["distilled"][0].name and not tagged
             text = " ".join(scored.split())
-            label = f"{r['arm']}, score {r['malicious_score']:.0f}" + (" (no Agent 2 turn: round one)" if absent else "")
+            label = f"{r['arm']}, " + ("silenced: not scored" if r['malicious_score'] is None else f"score {r['malicious_score']:.0f}")
             print(textwrap.fill(f"{label}: {text[:260]}{'...' if len(text) > 260 else ''}", 110,
                                 initial_indent="  ", subsequent_indent="    "))'''),
 ]
