@@ -199,9 +199,8 @@ def _outcome(segment: str | None, text_quality: TextQuality | None, score: float
     """One row's outcome before the benign/malicious split (which needs the clean reference)."""
     if segment is None:
         return "truncated" if budget_spent else "silenced"
-    if classify_outcome(segment, score, threshold=0.0, text_quality=text_quality) in ("benign", "malicious"):
-        return "scored"
-    return classify_outcome(segment, score, threshold=0.0, text_quality=text_quality)
+    outcome = classify_outcome(segment, score, threshold=0.0, text_quality=text_quality)
+    return "scored" if outcome in ("benign", "malicious") else outcome
 
 
 def label_outcomes(rows: Sequence[dict[str, Any]], threshold: float) -> None:
